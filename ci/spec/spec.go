@@ -1,0 +1,86 @@
+// Package spec is the typed form of a prefect-deployments-<env>.yaml file: loading it
+// with positions, applying defaults, and validating every deployment before anything runs.
+package spec
+
+import "fmt"
+
+// Pos is a place in a deployments file, printed as file:line:col.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+func (p Pos) String() string {
+	if p.Line == 0 {
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// File is a loaded, defaulted and validated deployments file.
+type File struct {
+	Path string
+	// IBBlock is the top-level `ib-block` (block-type-slug/block-name).
+	IBBlock     string
+	Deployments []Deployment
+}
+
+// Deployment is one entry of `deployments:` with defaults already applied:
+// the top-level `defaults:` merged in and IBBlock resolved to the effective block.
+type Deployment struct {
+	Name       string
+	Entrypoint string // path/file.py:flow_function, relative to the repository root
+	// FlowName is the Prefect flow name: the decorator's literal `name=` when it has
+	// one, else the function name with '_' replaced by '-'. Set by validation.
+	FlowName string
+	// Description is passed as -d when not empty.
+	Description string
+	// Parameters holds JSON-ready values (string, bool, int64, float64, nil,
+	// []any, map[string]any). ParamsJSON renders them.
+	Parameters map[string]any
+	// Schedule is nil when the deployment has no schedule (it gets --no-schedule).
+	Schedule *Schedule
+	Tags     []string
+	// Version is the literal text of `version`, passed as -v when not empty.
+	Version  string
+	WorkPool *WorkPool
+	// IBBlock is the effective infrastructure block: the deployment's own, else the top-level one.
+	IBBlock string
+	// InfraOverrides are `infra_overrides` entries, sorted by key; each becomes --override key=value.
+	InfraOverrides []Override
+	// Pos is where the deployment's mapping starts.
+	Pos Pos
+}
+
+// Schedule holds exactly one of Cron, IntervalSeconds or RRule.
+type Schedule struct {
+	Cron            string
+	IntervalSeconds int64
+	RRule           string
+	Timezone        string
+	// AnchorDate is the ISO-8601 text as written (only with IntervalSeconds).
+	AnchorDate string
+}
+
+// WorkPool is `work_pool:`; either field may be empty.
+type WorkPool struct {
+	Name          string
+	WorkQueueName string
+}
+
+// Override is one `infra_overrides` entry; Value is the string Prefect receives.
+type Override struct {
+	Key   string
+	Value string
+}
+
+// Function is the flow function part of the entrypoint.
+func (d Deployment) Function() string {
+	for i := len(d.Entrypoint) - 1; i >= 0; i-- {
+		if d.Entrypoint[i] == ':' {
+			return d.Entrypoint[i+1:]
+		}
+	}
+	return ""
+}
