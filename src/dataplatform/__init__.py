@@ -1,0 +1,1 @@
+"""Code shared by the flows in flows/. Installed in the image on PYTHONPATH."""
