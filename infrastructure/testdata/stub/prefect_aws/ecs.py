@@ -1,0 +1,5 @@
+from prefect_aws import _Block
+
+
+class ECSTask(_Block):
+    _slug = "ecs-task"
