@@ -1,0 +1,181 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+
+	"dagger.io/dagger"
+)
+
+// Options configure one pipeline run. Secrets are *dagger.Secret so their plaintext never
+// passes through this package; Settings turns environment variables into Options.
+type Options struct {
+	// Env selects prefect-deployments-<Env>.yaml and infrastructure/ecs-task-<Env>.py.
+	Env string
+	// SourceDir is the repository on the local disk. The deployments file is read from it
+	// with spec.Load, so a config error is found before the engine is asked anything.
+	SourceDir string
+	// Source is the build context; nil means SourceDir loaded from the host without
+	// SourceExcludes.
+	Source *dagger.Directory
+	// BaseImage, when set, is passed to the Dockerfile as build argument BASE_IMAGE.
+	BaseImage string
+
+	// Registry (e.g. ghcr.io) turns publishing on; without it the image stays local.
+	Registry string
+	// ImageRepository is the path under Registry, e.g. acme-data/prefect-flows.
+	ImageRepository  string
+	RegistryUsername string
+	RegistryPassword *dagger.Secret
+	// GitSHA tags the published image <env>-<GitSHA>; empty means read it from SourceDir.
+	GitSHA string
+
+	// PrefectAPIURL nil selects the embedded throwaway server, which only dev may use.
+	PrefectAPIURL *dagger.Secret
+	PrefectAPIKey *dagger.Secret
+
+	// ECS holds what infrastructure/ecs-task-<env>.py reads besides the image.
+	ECS                ECS
+	AWSAccessKeyID     *dagger.Secret
+	AWSSecretAccessKey *dagger.Secret
+
+	// Concurrency bounds the deployments in flight; 0 means DefaultConcurrency.
+	Concurrency int
+	// Only, when not empty, limits the deploy step to these deployment names.
+	Only []string
+
+	// Out receives the log lines; nil discards them.
+	Out io.Writer
+	// StepSummaryPath is $GITHUB_STEP_SUMMARY; the Markdown report is appended to it.
+	StepSummaryPath string
+	// RunID returns the per-run cache buster; nil means time plus random bytes. Tests
+	// inject it so two runs are told apart deterministically.
+	RunID func() string
+}
+
+// ECS are the plain (not secret) settings of the ECS task block.
+type ECS struct {
+	Cluster          string // ECS_CLUSTER
+	VPCID            string // ECS_VPC_ID
+	ExecutionRoleARN string // ECS_EXECUTION_ROLE_ARN
+	TaskRoleARN      string // ECS_TASK_ROLE_ARN
+	CPU              string // ECS_CPU
+	Memory           string // ECS_MEMORY
+	Region           string // AWS_REGION
+}
+
+// DefaultConcurrency is how many deployments are built at once when Options say nothing.
+// Each `prefect deployment build` spends seconds importing Prefect, so a few in parallel
+// pay off without flooding the API.
+const DefaultConcurrency = 4
+
+// DefaultRepository names the image when IMAGE_REPOSITORY is not set.
+const DefaultRepository = "prefect-flows"
+
+// SourceExcludes keep the build context small and free of local state. They match
+// .dockerignore's intent; the list is the only one in the Go code.
+var SourceExcludes = []string{
+	".git", ".venv", "venv", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".pytest_cache",
+	"dist", "build", "node_modules", ".dagger",
+}
+
+// Embedded-mode placeholders: infrastructure/ecs-task-<env>.py requires these, but no task
+// ever runs against the throwaway server, so obviously fake values are safer than real ones.
+var embeddedECS = ECS{
+	Cluster:          "embedded-placeholder-cluster",
+	ExecutionRoleARN: "arn:aws:iam::000000000000:role/embedded-placeholder",
+	Region:           "us-east-1",
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+
+// embedded says whether this run deploys into the throwaway server.
+func (o *Options) embedded() bool { return o.PrefectAPIURL == nil }
+
+func (o *Options) repository() string {
+	if o.ImageRepository != "" {
+		return o.ImageRepository
+	}
+	return DefaultRepository
+}
+
+func (o *Options) concurrency() int {
+	if o.Concurrency > 0 {
+		return o.Concurrency
+	}
+	return DefaultConcurrency
+}
+
+// check rejects options that cannot work, before any file is read or engine call made.
+func (o *Options) check() error {
+	if !envName.MatchString(o.Env) {
+		return fmt.Errorf("environment %q: want letters, digits, '.', '_' or '-'", o.Env)
+	}
+	if o.SourceDir == "" {
+		return fmt.Errorf("no source directory")
+	}
+	if o.embedded() && o.Env != "dev" {
+		return fmt.Errorf("PREFECT_API_URL is not set: only dev may deploy into the embedded throwaway server, %q must name its Prefect API", o.Env)
+	}
+	if o.Concurrency < 0 {
+		return fmt.Errorf("concurrency %d: want a positive number", o.Concurrency)
+	}
+	if !o.embedded() {
+		for _, req := range []struct{ name, value string }{
+			{"ECS_CLUSTER", o.ECS.Cluster},
+			{"ECS_EXECUTION_ROLE_ARN", o.ECS.ExecutionRoleARN},
+			{"AWS_REGION", o.ECS.Region},
+		} {
+			if strings.TrimSpace(req.value) == "" {
+				return fmt.Errorf("%s is not set: infrastructure/ecs-task-%s.py needs it", req.name, o.Env)
+			}
+		}
+	}
+	if (o.RegistryUsername == "") != (o.RegistryPassword == nil) {
+		if o.RegistryUsername == "" {
+			return fmt.Errorf("REGISTRY_USERNAME is not set but a registry password is")
+		}
+		return fmt.Errorf("REGISTRY_PASSWORD is not set but a registry username is")
+	}
+	if (o.AWSAccessKeyID == nil) != (o.AWSSecretAccessKey == nil) {
+		if o.AWSAccessKeyID == nil {
+			return fmt.Errorf("AWS_ACCESS_KEY_ID is not set but AWS_SECRET_ACCESS_KEY is")
+		}
+		return fmt.Errorf("AWS_SECRET_ACCESS_KEY is not set but AWS_ACCESS_KEY_ID is")
+	}
+	return nil
+}
+
+// ecsEnv is the plain environment of the infrastructure script, in a fixed order so the
+// exec chain (and therefore Dagger's cache key) is stable.
+func (o *Options) ecsEnv() [][2]string {
+	e := o.ECS
+	if o.embedded() {
+		if e.Cluster == "" {
+			e.Cluster = embeddedECS.Cluster
+		}
+		if e.ExecutionRoleARN == "" {
+			e.ExecutionRoleARN = embeddedECS.ExecutionRoleARN
+		}
+		if e.Region == "" {
+			e.Region = embeddedECS.Region
+		}
+	}
+	var out [][2]string
+	for _, kv := range [][2]string{
+		{"ECS_CLUSTER", e.Cluster},
+		{"ECS_VPC_ID", e.VPCID},
+		{"ECS_EXECUTION_ROLE_ARN", e.ExecutionRoleARN},
+		{"ECS_TASK_ROLE_ARN", e.TaskRoleARN},
+		{"ECS_CPU", e.CPU},
+		{"ECS_MEMORY", e.Memory},
+		{"AWS_REGION", e.Region},
+	} {
+		if kv[1] != "" {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

@@ -1,0 +1,185 @@
+// Package pipeline is the Dagger pipeline that deploys the flows: it validates the
+// deployments file, builds the agent image, publishes it, registers the ECS blocks and
+// builds every deployment from inside that image. Mage (library mode) and the Dagger
+// module (`dagger call deploy`) both call Run; there is no second implementation.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"dagger.io/dagger"
+
+	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/spec"
+)
+
+// Step is one stage of the pipeline. String is the line the user sees when it starts.
+type Step interface {
+	String() string
+	Run(ctx context.Context, st *State) error
+}
+
+// The pipeline, in order. Each step reads and extends State; the first failure stops the
+// ones after it, except report, which always runs so a failure is still summarised.
+var (
+	deploySteps = []Step{
+		planStep{},     // load and validate prefect-deployments-<env>.yaml: local only, no engine
+		imageStep{},    // docker build of the repository
+		publishStep{},  // push <env> and <env>-<sha>; the digest becomes PREFECT_IMAGE
+		serverStep{},   // dev without PREFECT_API_URL: throwaway Prefect server from the same image
+		registerStep{}, // block register + infrastructure/ecs-task-<env>.py, never cached
+		deployStep{},   // one `prefect deployment build` per deployment, bounded, never cached
+		readBackStep{}, // embedded server: list what was deployed
+		reportStep{},   // summary lines and GitHub step summary
+	}
+	imageSteps = []Step{planStep{}, imageStep{}, publishStep{}, reportStep{}}
+)
+
+// State is what the steps hand each other.
+type State struct {
+	Opts   *Options
+	Client *dagger.Client
+	// RunID busts Dagger's cache for everything that talks to Prefect.
+	RunID string
+	// OnlyImage marks an image-only run (no deployments are due).
+	OnlyImage bool
+
+	File *spec.File
+	Jobs []prefect.Job
+	// GitSHA is resolved by plan when publishing.
+	GitSHA string
+
+	Image *dagger.Container
+	// ImageRef is what the infrastructure block gets as PREFECT_IMAGE.
+	ImageRef string
+	// Published lists the pushed references, digest first.
+	Published []string
+
+	// Server is the embedded Prefect server, started by serverStep.
+	Server *dagger.Service
+	// Registered is the image after block registration; deployments run from it.
+	Registered *dagger.Container
+
+	Results  []prefect.Result
+	ReadBack string
+
+	Report *Report
+	out    io.Writer
+}
+
+// SkipError says a step had nothing to do; it is reported as skipped, not failed.
+type SkipError struct{ Reason string }
+
+func (e *SkipError) Error() string { return e.Reason }
+
+// Skip returns a SkipError.
+func Skip(format string, args ...any) error { return &SkipError{Reason: fmt.Sprintf(format, args...)} }
+
+// alwaysRuns marks a step that runs even after an earlier one failed.
+type alwaysRuns interface{ always() }
+
+// Run executes the whole pipeline for opts.Env. The returned error names the step that
+// failed; the report is returned either way (nil only when the options are unusable).
+func Run(ctx context.Context, client *dagger.Client, opts Options) (*Report, error) {
+	return run(ctx, client, opts, deploySteps, false)
+}
+
+// Build runs plan, image and publish only and returns the built image: the Dagger
+// module's `image` and `publish` functions and mage's Image target use it.
+func Build(ctx context.Context, client *dagger.Client, opts Options) (*dagger.Container, *Report, error) {
+	var img *dagger.Container
+	rep, err := run(ctx, client, opts, imageSteps, true, func(st *State) { img = st.Image })
+	return img, rep, err
+}
+
+func run(ctx context.Context, client *dagger.Client, opts Options, steps []Step, onlyImage bool, after ...func(*State)) (*Report, error) {
+	if err := opts.check(); err != nil {
+		return nil, err
+	}
+	if abs, err := filepath.Abs(opts.SourceDir); err == nil {
+		opts.SourceDir = abs
+	}
+	out := opts.Out
+	if out == nil {
+		out = io.Discard
+	}
+	runID := newRunID()
+	if opts.RunID != nil {
+		runID = opts.RunID()
+	}
+	st := &State{
+		Opts: &opts, Client: client, RunID: runID, OnlyImage: onlyImage, out: out,
+		Report: &Report{Env: opts.Env, Embedded: opts.embedded()},
+	}
+	// The embedded server outlives single execs on purpose; stop it however we leave.
+	defer func() {
+		if st.Server != nil {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if _, err := st.Server.Stop(stopCtx); err != nil {
+				fmt.Fprintf(out, "warning: stopping the embedded Prefect server: %v\n", err)
+			}
+		}
+	}()
+
+	var failed error
+	for _, s := range steps {
+		name := stepName(s)
+		if failed != nil {
+			if _, ok := s.(alwaysRuns); !ok {
+				st.Report.Steps = append(st.Report.Steps, StepOutcome{Name: name, Status: StepNotRun})
+				continue
+			}
+		}
+		fmt.Fprintf(out, "==> %s\n", s)
+		start := time.Now()
+		err := s.Run(ctx, st)
+		o := StepOutcome{Name: name, Duration: time.Since(start)}
+		var skip *SkipError
+		switch {
+		case err == nil:
+			o.Status = StepOK
+			fmt.Fprintf(out, "    ok (%s)\n", round(o.Duration))
+		case errors.As(err, &skip):
+			o.Status, o.Detail = StepSkipped, skip.Reason
+			fmt.Fprintf(out, "    skipped: %s\n", skip.Reason)
+		default:
+			o.Status, o.Detail = StepFailed, oneLine(err.Error())
+			fmt.Fprintf(out, "    FAILED: %s\n", indent(err.Error()))
+			if failed == nil {
+				failed = fmt.Errorf("step %s: %w", name, err)
+			}
+		}
+		st.Report.Steps = append(st.Report.Steps, o)
+	}
+	for _, f := range after {
+		f(st)
+	}
+	return st.Report, failed
+}
+
+// stepName is the first word of a step's line: "plan", "image", ...
+func stepName(s Step) string {
+	name, _, _ := strings.Cut(s.String(), ":")
+	return name
+}
+
+func round(d time.Duration) time.Duration {
+	if d < time.Second {
+		return d.Round(time.Millisecond)
+	}
+	return d.Round(100 * time.Millisecond)
+}
+
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func indent(s string) string { return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ") }

@@ -1,0 +1,154 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/spec"
+)
+
+// DeployOutDir is where each `prefect deployment build -o` writes inside the container;
+// every job gets its own file there so parallel builds never share one.
+const DeployOutDir = "/tmp/prefect-deploy"
+
+// DeploymentsFile is the path of environment env's deployments file under root.
+func DeploymentsFile(root, env string) string {
+	return filepath.Join(root, "prefect-deployments-"+env+".yaml")
+}
+
+type planStep struct{}
+
+func (planStep) String() string { return "plan: load and validate the deployments file (no engine)" }
+
+func (planStep) Run(_ context.Context, st *State) error {
+	o := st.Opts
+	f, jobs, err := loadJobs(o.SourceDir, o.Env)
+	if err != nil {
+		return err
+	}
+	if len(o.Only) > 0 {
+		if jobs, err = selectJobs(jobs, o.Only); err != nil {
+			return err
+		}
+	}
+	st.File, st.Jobs = f, jobs
+	st.Report.File = relTo(o.SourceDir, f.Path)
+	if !st.OnlyImage {
+		fmt.Fprintf(st.out, "    %s: %d deployment(s) to build\n", st.Report.File, len(jobs))
+		for _, j := range jobs {
+			fmt.Fprintf(st.out, "    prefect %s\n", ShellJoin(j.Args))
+		}
+	}
+	if o.Registry != "" {
+		sha := o.GitSHA
+		if sha == "" {
+			if sha, err = GitSHA(o.SourceDir); err != nil {
+				return fmt.Errorf("publishing needs the git commit for the <env>-<sha> tag: set GIT_SHA: %w", err)
+			}
+		}
+		if !hexSHA.MatchString(sha) {
+			return fmt.Errorf("git commit %q is not a hex commit hash", sha)
+		}
+		st.GitSHA = sha
+	}
+	return nil
+}
+
+func loadJobs(root, env string) (*spec.File, []prefect.Job, error) {
+	path := DeploymentsFile(root, env)
+	if _, err := os.Stat(path); err != nil {
+		return nil, nil, fmt.Errorf("environment %q has no deployments file: %w", env, err)
+	}
+	f, err := spec.Load(path, spec.LoadOptions{RepoRoot: root})
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs, err := prefect.Jobs(f, DeployOutDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, jobs, nil
+}
+
+func selectJobs(jobs []prefect.Job, only []string) ([]prefect.Job, error) {
+	want := map[string]bool{}
+	for _, n := range only {
+		want[n] = true
+	}
+	var out []prefect.Job
+	for _, j := range jobs {
+		if want[j.Name] {
+			out = append(out, j)
+			delete(want, j.Name)
+		}
+	}
+	if len(want) > 0 {
+		var missing []string
+		for n := range want {
+			missing = append(missing, n)
+		}
+		sort.Strings(missing)
+		return nil, fmt.Errorf("DEPLOY_ONLY names no deployment of this file: %s", strings.Join(missing, ", "))
+	}
+	return out, nil
+}
+
+// Environments lists the environments that have a prefect-deployments-<env>.yaml under root.
+func Environments(root string) ([]string, error) {
+	matches, err := filepath.Glob(filepath.Join(root, "prefect-deployments-*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	var envs []string
+	for _, m := range matches {
+		env := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "prefect-deployments-"), ".yaml")
+		if env != "" {
+			envs = append(envs, env)
+		}
+	}
+	sort.Strings(envs)
+	return envs, nil
+}
+
+// PlanAll validates the deployments file of every environment under root and prints the
+// exact commands each deployment would run. It needs no Docker and no Prefect. Every
+// file is checked even when an earlier one fails; the error lists them all.
+func PlanAll(root string, out io.Writer) error {
+	envs, err := Environments(root)
+	if err != nil {
+		return err
+	}
+	if len(envs) == 0 {
+		return fmt.Errorf("no prefect-deployments-*.yaml in %s", root)
+	}
+	var errs []error
+	for _, env := range envs {
+		f, jobs, err := loadJobs(root, env)
+		if err != nil {
+			fmt.Fprintf(out, "%s: INVALID\n", relTo(root, DeploymentsFile(root, env)))
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(out, "%s: %d deployment(s), environment %s\n", relTo(root, f.Path), len(jobs), env)
+		fmt.Fprintf(out, "  prefect %s\n", ShellJoin(prefect.RegisterArgs("prefect_aws.ecs")))
+		fmt.Fprintf(out, "  python %s\n", ShellJoin([]string{"infrastructure/ecs-task-" + env + ".py"}))
+		for _, j := range jobs {
+			fmt.Fprintf(out, "  prefect %s\n", ShellJoin(j.Args))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func relTo(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}

@@ -1,0 +1,98 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"dagger.io/dagger"
+
+	"github.com/acme-data/prefect-flows/ci/prefect"
+)
+
+// Workdir is the Dockerfile's WORKDIR: entrypoints such as flows/etl.py:fn resolve from it.
+const Workdir = "/opt/prefect"
+
+type registerStep struct{}
+
+func (registerStep) String() string {
+	return "register: prefect block register -m prefect_aws.ecs, then infrastructure/ecs-task-<env>.py"
+}
+
+func (registerStep) Run(ctx context.Context, st *State) error {
+	o := st.Opts
+	fmt.Fprintf(st.out, "    PREFECT_IMAGE=%s\n", st.ImageRef)
+	ctr := prefectContainer(st).WithEnvVariable("PREFECT_IMAGE", st.ImageRef)
+	for _, kv := range o.ecsEnv() {
+		ctr = ctr.WithEnvVariable(kv[0], kv[1])
+	}
+	if o.AWSAccessKeyID != nil {
+		ctr = ctr.
+			WithSecretVariable("AWS_ACCESS_KEY_ID", o.AWSAccessKeyID).
+			WithSecretVariable("AWS_SECRET_ACCESS_KEY", o.AWSSecretAccessKey)
+	}
+	// Last before the execs, so every run has a new cache key for them: they act on a
+	// remote API and must never be answered from Dagger's cache.
+	ctr = ctr.WithEnvVariable("CACHEBUSTER", st.RunID)
+
+	reg := ctr.WithExec(append([]string{"prefect"}, prefect.RegisterArgs("prefect_aws.ecs")...))
+	out, err := reg.Stdout(ctx)
+	if err != nil {
+		return fmt.Errorf("prefect block register: %w", execDetail(err))
+	}
+	printIndented(st.out, out)
+
+	script := "infrastructure/ecs-task-" + o.Env + ".py"
+	infra := reg.WithExec([]string{"python", script})
+	if out, err = infra.Stdout(ctx); err != nil {
+		return fmt.Errorf("python %s: %w", script, execDetail(err))
+	}
+	printIndented(st.out, out)
+	st.Registered = infra
+	return nil
+}
+
+// prefectContainer is the image set up to talk to Prefect: the real API through secret
+// variables, or the embedded server through a service binding.
+func prefectContainer(st *State) *dagger.Container {
+	o := st.Opts
+	ctr := st.Image.WithWorkdir(Workdir)
+	if o.embedded() {
+		// Not a secret: a name that only resolves inside this Dagger session.
+		return ctr.
+			WithServiceBinding(serverAlias, st.Server).
+			WithEnvVariable("PREFECT_API_URL", EmbeddedAPIURL)
+	}
+	ctr = ctr.WithSecretVariable("PREFECT_API_URL", o.PrefectAPIURL)
+	if o.PrefectAPIKey != nil {
+		ctr = ctr.WithSecretVariable("PREFECT_API_KEY", o.PrefectAPIKey)
+	}
+	return ctr
+}
+
+// execDetail adds what a failed command printed to the engine's terse "exit code: 1".
+// The engine scrubs secret variables' values from exec output.
+func execDetail(err error) error {
+	var ee *dagger.ExecError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "exit code %d", ee.ExitCode)
+	for _, part := range []struct{ name, text string }{{"stdout", ee.Stdout}, {"stderr", ee.Stderr}} {
+		if t := strings.TrimSpace(part.text); t != "" {
+			fmt.Fprintf(&b, "\n%s:\n%s", part.name, tail(t, 40))
+		}
+	}
+	return errors.New(b.String())
+}
+
+// tail keeps the last n lines: the end of a traceback says what went wrong.
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) <= n {
+		return s
+	}
+	return fmt.Sprintf("[... %d lines cut]\n%s", len(lines)-n, strings.Join(lines[len(lines)-n:], "\n"))
+}

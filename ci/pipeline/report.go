@@ -1,0 +1,162 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/acme-data/prefect-flows/ci/prefect"
+)
+
+// StepStatus is how one step ended.
+type StepStatus string
+
+const (
+	StepOK      StepStatus = "ok"
+	StepSkipped StepStatus = "skipped"
+	StepFailed  StepStatus = "FAILED"
+	StepNotRun  StepStatus = "not run"
+)
+
+// StepOutcome is one line of the report.
+type StepOutcome struct {
+	Name     string
+	Status   StepStatus
+	Detail   string
+	Duration time.Duration
+}
+
+// Report is what a run did, for the log, the GitHub step summary and the Dagger module.
+type Report struct {
+	Env      string
+	File     string
+	Embedded bool
+	// ImageRef is PREFECT_IMAGE: a digest reference when Published.
+	ImageRef    string
+	Published   bool
+	Steps       []StepOutcome
+	Deployments []prefect.Result
+}
+
+type reportStep struct{}
+
+func (reportStep) String() string { return "report: summary of the steps and deployments" }
+func (reportStep) always()        {}
+
+func (reportStep) Run(_ context.Context, st *State) error {
+	st.Report.WriteText(st.out)
+	if p := st.Opts.StepSummaryPath; p != "" {
+		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return fmt.Errorf("GitHub step summary: %w", err)
+		}
+		st.Report.WriteMarkdown(f)
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("GitHub step summary: %w", err)
+		}
+	}
+	return nil
+}
+
+// WriteText prints one line per step and per deployment.
+func (r *Report) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "\nSummary (environment %s)\n", r.Env)
+	for _, s := range r.Steps {
+		line := fmt.Sprintf("  %-10s %-8s", s.Name, s.Status)
+		if s.Status == StepOK || s.Status == StepFailed {
+			line += fmt.Sprintf(" %8s", round(s.Duration))
+		}
+		if s.Detail != "" {
+			line += "  " + s.Detail
+		}
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
+	for _, d := range r.Deployments {
+		line := fmt.Sprintf("  deployment %-30s %-11s %8s", d.Name, d.Status, round(d.Duration))
+		if d.DeploymentID != "" {
+			line += "  id " + d.DeploymentID
+		}
+		if d.Status != prefect.StatusSucceeded {
+			line += "  " + failureLine(d)
+		}
+		fmt.Fprintln(w, line)
+	}
+	if r.ImageRef != "" {
+		pub := "published"
+		if !r.Published {
+			pub = "NOT published"
+		}
+		fmt.Fprintf(w, "  image      %s (%s)\n", r.ImageRef, pub)
+	}
+	if r.Embedded {
+		fmt.Fprintln(w, "  EMBEDDED MODE: deployed into a throwaway Prefect server; nothing reached the real Prefect.")
+	}
+	ok, failed := r.counts()
+	fmt.Fprintf(w, "  %d deployment(s) succeeded, %d did not\n", ok, failed)
+}
+
+// WriteMarkdown writes the GitHub step summary.
+func (r *Report) WriteMarkdown(w io.Writer) {
+	fmt.Fprintf(w, "## Prefect deploy: %s\n\n", r.Env)
+	if r.Embedded {
+		fmt.Fprintf(w, "> **Embedded mode**: deployed into a throwaway Prefect server; nothing reached the real Prefect.\n\n")
+	}
+	if r.ImageRef != "" {
+		pub := "published"
+		if !r.Published {
+			pub = "**not published**"
+		}
+		fmt.Fprintf(w, "Image: `%s` (%s)\n\n", r.ImageRef, pub)
+	}
+	fmt.Fprintf(w, "| step | result | time | detail |\n|---|---|---|---|\n")
+	for _, s := range r.Steps {
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", s.Name, s.Status, round(s.Duration), mdCell(s.Detail))
+	}
+	if len(r.Deployments) > 0 {
+		fmt.Fprintf(w, "\n| deployment | result | time | detail |\n|---|---|---|---|\n")
+		for _, d := range r.Deployments {
+			detail := d.DeploymentID
+			if d.Status != prefect.StatusSucceeded {
+				detail = failureLine(d)
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdCell(d.Name), d.Status, round(d.Duration), mdCell(detail))
+		}
+	}
+	ok, failed := r.counts()
+	fmt.Fprintf(w, "\n%d deployment(s) succeeded, %d did not.\n", ok, failed)
+}
+
+func (r *Report) counts() (ok, failed int) {
+	for _, d := range r.Deployments {
+		if d.Status == prefect.StatusSucceeded {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	return ok, failed
+}
+
+// failureLine is the last non-empty line a failed build printed: Prefect puts the reason
+// there ("Flow function with name 'x' not found ...", "Work pool not found!").
+func failureLine(d prefect.Result) string {
+	for _, text := range []string{d.Stderr, d.Stdout} {
+		lines := strings.Split(strings.TrimSpace(text), "\n")
+		for i := len(lines) - 1; i >= 0; i-- {
+			if l := strings.TrimSpace(lines[i]); l != "" {
+				return fmt.Sprintf("exit %d: %s", d.ExitCode, l)
+			}
+		}
+	}
+	if d.Err != nil {
+		return oneLine(d.Err.Error())
+	}
+	return fmt.Sprintf("exit %d", d.ExitCode)
+}
+
+func mdCell(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}

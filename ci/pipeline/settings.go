@@ -1,0 +1,157 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"dagger.io/dagger"
+)
+
+// Secret is a plaintext read from the environment on its way to client.SetSecret. It
+// prints as a mask, so an accidental %v or %+v of Settings shows nothing.
+type Secret string
+
+func (Secret) String() string   { return "[redacted]" }
+func (Secret) GoString() string { return `"[redacted]"` }
+
+// Set says whether the secret has a value.
+func (s Secret) Set() bool { return s != "" }
+
+// Settings is the environment-variable configuration of mage and CI, before there is an
+// engine session to turn secrets into *dagger.Secret. Every name in the README's table is
+// read here and nowhere else.
+type Settings struct {
+	Env             string
+	SourceDir       string
+	BaseImage       string // BASE_IMAGE
+	Registry        string // REGISTRY
+	ImageRepository string // IMAGE_REPOSITORY
+	RegistryUser    string // REGISTRY_USERNAME
+	RegistryPass    Secret // REGISTRY_PASSWORD
+	GitSHA          string // GIT_SHA, else GITHUB_SHA shortened
+	PrefectAPIURL   Secret // PREFECT_API_URL
+	PrefectAPIKey   Secret // PREFECT_API_KEY
+	ECS             ECS
+	AWSAccessKeyID  Secret // AWS_ACCESS_KEY_ID
+	AWSSecretKey    Secret // AWS_SECRET_ACCESS_KEY
+	Concurrency     int    // DEPLOY_CONCURRENCY
+	Only            []string
+	StepSummaryPath string // GITHUB_STEP_SUMMARY
+}
+
+// SettingsFromEnv reads the configuration of environment env (dev, prod, ...) through
+// getenv (os.Getenv in mage). A missing or malformed variable is a one-line error that
+// names it. sourceDir is the repository root.
+func SettingsFromEnv(env, sourceDir string, getenv func(string) string) (Settings, error) {
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	s := Settings{
+		Env:             env,
+		SourceDir:       sourceDir,
+		BaseImage:       get("BASE_IMAGE"),
+		Registry:        get("REGISTRY"),
+		ImageRepository: get("IMAGE_REPOSITORY"),
+		RegistryUser:    get("REGISTRY_USERNAME"),
+		RegistryPass:    Secret(getenv("REGISTRY_PASSWORD")),
+		GitSHA:          get("GIT_SHA"),
+		PrefectAPIURL:   Secret(get("PREFECT_API_URL")),
+		PrefectAPIKey:   Secret(getenv("PREFECT_API_KEY")),
+		ECS: ECS{
+			Cluster:          get("ECS_CLUSTER"),
+			VPCID:            get("ECS_VPC_ID"),
+			ExecutionRoleARN: get("ECS_EXECUTION_ROLE_ARN"),
+			TaskRoleARN:      get("ECS_TASK_ROLE_ARN"),
+			CPU:              get("ECS_CPU"),
+			Memory:           get("ECS_MEMORY"),
+			Region:           get("AWS_REGION"),
+		},
+		AWSAccessKeyID:  Secret(getenv("AWS_ACCESS_KEY_ID")),
+		AWSSecretKey:    Secret(getenv("AWS_SECRET_ACCESS_KEY")),
+		StepSummaryPath: get("GITHUB_STEP_SUMMARY"),
+	}
+	if s.GitSHA == "" {
+		if full := get("GITHUB_SHA"); full != "" {
+			s.GitSHA = shortSHA(full)
+		}
+	}
+	if v := get("DEPLOY_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return Settings{}, fmt.Errorf("DEPLOY_CONCURRENCY=%q: want a whole number of at least 1", v)
+		}
+		s.Concurrency = n
+	}
+	if v := get("DEPLOY_ONLY"); v != "" {
+		for _, name := range strings.Split(v, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				s.Only = append(s.Only, name)
+			}
+		}
+	}
+	for _, c := range []struct {
+		cond bool
+		msg  string
+	}{
+		{s.Registry == "" && s.RegistryPass.Set(), "REGISTRY is not set but REGISTRY_PASSWORD is"},
+		{s.RegistryUser != "" && !s.RegistryPass.Set(), "REGISTRY_PASSWORD is not set but REGISTRY_USERNAME is"},
+		{s.RegistryUser == "" && s.RegistryPass.Set(), "REGISTRY_USERNAME is not set but REGISTRY_PASSWORD is"},
+		{!s.PrefectAPIURL.Set() && env != "dev", "PREFECT_API_URL is not set: only dev may use the embedded throwaway Prefect server"},
+		{!s.PrefectAPIURL.Set() && s.PrefectAPIKey.Set(), "PREFECT_API_URL is not set but PREFECT_API_KEY is"},
+		{s.PrefectAPIURL.Set() && s.ECS.Cluster == "", "ECS_CLUSTER is not set (needed with PREFECT_API_URL)"},
+		{s.PrefectAPIURL.Set() && s.ECS.ExecutionRoleARN == "", "ECS_EXECUTION_ROLE_ARN is not set (needed with PREFECT_API_URL)"},
+		{s.PrefectAPIURL.Set() && s.ECS.Region == "", "AWS_REGION is not set (needed with PREFECT_API_URL)"},
+		{s.AWSAccessKeyID.Set() && !s.AWSSecretKey.Set(), "AWS_SECRET_ACCESS_KEY is not set but AWS_ACCESS_KEY_ID is"},
+		{!s.AWSAccessKeyID.Set() && s.AWSSecretKey.Set(), "AWS_ACCESS_KEY_ID is not set but AWS_SECRET_ACCESS_KEY is"},
+	} {
+		if c.cond {
+			return Settings{}, fmt.Errorf("%s", c.msg)
+		}
+	}
+	if s.PrefectAPIURL.Set() && !strings.HasPrefix(string(s.PrefectAPIURL), "http://") && !strings.HasPrefix(string(s.PrefectAPIURL), "https://") {
+		// The value itself stays out of the message: a URL can carry credentials.
+		return Settings{}, fmt.Errorf("PREFECT_API_URL does not start with http:// or https://")
+	}
+	return s, nil
+}
+
+// Options turns the settings into pipeline options. client.SetSecret sends nothing by
+// itself; the plaintext reaches the engine only when a step uses the secret.
+func (s Settings) Options(client *dagger.Client, out io.Writer) Options {
+	secret := func(name string, v Secret) *dagger.Secret {
+		if !v.Set() {
+			return nil
+		}
+		return client.SetSecret(name, string(v))
+	}
+	return Options{
+		Env:                s.Env,
+		SourceDir:          s.SourceDir,
+		BaseImage:          s.BaseImage,
+		Registry:           s.Registry,
+		ImageRepository:    s.ImageRepository,
+		RegistryUsername:   s.RegistryUser,
+		RegistryPassword:   secret("registry-password", s.RegistryPass),
+		GitSHA:             s.GitSHA,
+		PrefectAPIURL:      secret("prefect-api-url", s.PrefectAPIURL),
+		PrefectAPIKey:      secret("prefect-api-key", s.PrefectAPIKey),
+		ECS:                s.ECS,
+		AWSAccessKeyID:     secret("aws-access-key-id", s.AWSAccessKeyID),
+		AWSSecretAccessKey: secret("aws-secret-access-key", s.AWSSecretKey),
+		Concurrency:        s.Concurrency,
+		Only:               s.Only,
+		Out:                out,
+		StepSummaryPath:    s.StepSummaryPath,
+	}
+}
+
+// plaintexts lists the secret values, for masking output that the engine echoes back.
+func (s Settings) plaintexts() []string {
+	var out []string
+	for _, v := range []Secret{s.RegistryPass, s.PrefectAPIURL, s.PrefectAPIKey, s.AWSAccessKeyID, s.AWSSecretKey} {
+		if v.Set() {
+			out = append(out, string(v))
+		}
+	}
+	return out
+}
