@@ -1,0 +1,124 @@
+package prefectapitest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// SharedDir finds ../shared beside the repository root (the directory holding go.mod),
+// walking up from the working directory. CI always has it, so a missing one is an error.
+func SharedDir() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			shared := filepath.Join(filepath.Dir(dir), "shared")
+			if _, err := os.Stat(filepath.Join(shared, "prefect", "recorded")); err != nil {
+				return "", fmt.Errorf("shared data missing: %w", err)
+			}
+			return shared, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// Recorded is the seed data read from ../shared/prefect/recorded/.
+type Recorded struct {
+	// Deployments are the objects of api-filter-sample.json, in file order.
+	Deployments []map[string]any
+	// ByName is api-get-by-name.json.
+	ByName map[string]any
+	// NotFound is the body of api-get-404.txt.
+	NotFound []byte
+	// Block is api-block-doc.json. The recorded file is cut short inside
+	// block_schema.fields, so only its complete top-level members are kept.
+	Block map[string]any
+	// Pools are the objects of api-work-pools.json.
+	Pools []map[string]any
+}
+
+// LoadRecorded reads the recorded responses.
+func LoadRecorded() (*Recorded, error) {
+	shared, err := SharedDir()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(shared, "prefect", "recorded")
+	read := func(name string) ([]byte, error) {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("recorded data: %w", err)
+		}
+		return b, nil
+	}
+	r := &Recorded{}
+	b, err := read("api-filter-sample.json")
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &r.Deployments); err != nil {
+		return nil, fmt.Errorf("api-filter-sample.json: %w", err)
+	}
+	if b, err = read("api-get-by-name.json"); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &r.ByName); err != nil {
+		return nil, fmt.Errorf("api-get-by-name.json: %w", err)
+	}
+	if b, err = read("api-get-404.txt"); err != nil {
+		return nil, err
+	}
+	// The file holds the body, then a line with the status.
+	r.NotFound = bytes.TrimSpace(bytes.SplitN(b, []byte("\n"), 2)[0])
+	if b, err = read("api-work-pools.json"); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &r.Pools); err != nil {
+		return nil, fmt.Errorf("api-work-pools.json: %w", err)
+	}
+	if b, err = read("api-block-doc.json"); err != nil {
+		return nil, err
+	}
+	if r.Block, err = completeMembers(b); err != nil {
+		return nil, fmt.Errorf("api-block-doc.json: %w", err)
+	}
+	return r, nil
+}
+
+// completeMembers decodes the top-level members of a JSON object up to the first one
+// that is cut short.
+func completeMembers(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	out := map[string]any{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			break
+		}
+		key, ok := t.(string)
+		if !ok {
+			break
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			break
+		}
+		out[key] = v
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no complete member")
+	}
+	return out, nil
+}

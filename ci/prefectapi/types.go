@@ -1,0 +1,248 @@
+package prefectapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+)
+
+// ScheduleKind names the one schedule type a deployment has.
+type ScheduleKind string
+
+const (
+	Cron     ScheduleKind = "cron"
+	Interval ScheduleKind = "interval"
+	RRule    ScheduleKind = "rrule"
+)
+
+// Schedule is a deployment schedule in one form, whichever server shape it came from.
+type Schedule struct {
+	Kind ScheduleKind
+	Cron string
+	// IntervalSeconds is the server's float seconds rounded to whole seconds: `build`
+	// only accepts whole seconds, so nothing is lost for deployments it made.
+	IntervalSeconds int64
+	RRule           string
+	// Timezone is as stored; empty when the server holds null.
+	Timezone string
+	// AnchorDate is the interval's anchor (zero when none); AnchorText is the server's text.
+	AnchorDate time.Time
+	AnchorText string
+	// DayOr is cron's day_or; true when the server omits it (Prefect's default).
+	DayOr bool
+	// Active is this schedule's own switch (2.16+), combined with the deployment's
+	// is_schedule_active/paused.
+	Active bool
+}
+
+// Deployment is a deployment as read from the API, normalised over the 2.14 shape
+// (`schedule` + `is_schedule_active`) and the 2.16+ shape (`schedules` list + `paused`).
+type Deployment struct {
+	ID          string
+	Name        string
+	FlowID      string
+	Version     string // "" when null
+	Description string // "" when null
+	// Schedule is the first (primary) schedule, nil when there is none.
+	Schedule *Schedule
+	// ScheduleCount is how many schedules the server holds (2.16+ may hold several).
+	ScheduleCount int
+	// ScheduleActive is false when the deployment's schedule is paused.
+	ScheduleActive bool
+	Parameters     map[string]any
+	Tags           []string
+	WorkPoolName   string
+	WorkQueueName  string
+	InfraOverrides map[string]any
+	// InfrastructureDocumentID is the infrastructure block document, "" when none.
+	InfrastructureDocumentID string
+	Entrypoint               string
+	Path                     string
+	Updated                  string
+}
+
+// HasTag says whether the deployment carries tag exactly.
+func (d *Deployment) HasTag(tag string) bool {
+	for _, t := range d.Tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+type wireSchedule struct {
+	Cron       *string  `json:"cron"`
+	Interval   *float64 `json:"interval"`
+	RRule      *string  `json:"rrule"`
+	Timezone   *string  `json:"timezone"`
+	AnchorDate *string  `json:"anchor_date"`
+	DayOr      *bool    `json:"day_or"`
+}
+
+type wireDeploymentSchedule struct {
+	Schedule wireSchedule `json:"schedule"`
+	Active   *bool        `json:"active"`
+}
+
+type wireDeployment struct {
+	ID                       string                    `json:"id"`
+	Name                     string                    `json:"name"`
+	FlowID                   string                    `json:"flow_id"`
+	Version                  *string                   `json:"version"`
+	Description              *string                   `json:"description"`
+	Schedule                 *wireSchedule             `json:"schedule"`
+	IsScheduleActive         *bool                     `json:"is_schedule_active"`
+	Paused                   *bool                     `json:"paused"`
+	Schedules                *[]wireDeploymentSchedule `json:"schedules"`
+	Parameters               map[string]any            `json:"parameters"`
+	Tags                     []string                  `json:"tags"`
+	WorkPoolName             *string                   `json:"work_pool_name"`
+	WorkQueueName            *string                   `json:"work_queue_name"`
+	InfraOverrides           map[string]any            `json:"infra_overrides"`
+	InfrastructureDocumentID *string                   `json:"infrastructure_document_id"`
+	Entrypoint               *string                   `json:"entrypoint"`
+	Path                     *string                   `json:"path"`
+	Updated                  string                    `json:"updated"`
+}
+
+// UnmarshalJSON reads either server shape. When both are present (2.16 to 2.19 send
+// both), the `schedules` list wins: it is the source the legacy fields are derived from.
+func (d *Deployment) UnmarshalJSON(b []byte) error {
+	var w wireDeployment
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*d = Deployment{
+		ID: w.ID, Name: w.Name, FlowID: w.FlowID,
+		Version: str(w.Version), Description: str(w.Description),
+		Parameters: w.Parameters, Tags: w.Tags,
+		WorkPoolName: str(w.WorkPoolName), WorkQueueName: str(w.WorkQueueName),
+		InfraOverrides: w.InfraOverrides, InfrastructureDocumentID: str(w.InfrastructureDocumentID),
+		Entrypoint: str(w.Entrypoint), Path: str(w.Path), Updated: w.Updated,
+	}
+	if d.Parameters == nil {
+		d.Parameters = map[string]any{}
+	}
+	if d.InfraOverrides == nil {
+		d.InfraOverrides = map[string]any{}
+	}
+	if d.Tags == nil {
+		d.Tags = []string{}
+	}
+	d.ScheduleActive = true
+	if w.IsScheduleActive != nil {
+		d.ScheduleActive = *w.IsScheduleActive
+	} else if w.Paused != nil {
+		d.ScheduleActive = !*w.Paused
+	}
+	switch {
+	case w.Schedules != nil:
+		d.ScheduleCount = len(*w.Schedules)
+		if d.ScheduleCount > 0 {
+			first := (*w.Schedules)[0]
+			s, err := first.Schedule.normalise()
+			if err != nil {
+				return fmt.Errorf("deployment %s: schedules[0]: %w", w.Name, err)
+			}
+			s.Active = first.Active == nil || *first.Active
+			d.Schedule = s
+		}
+	case w.Schedule != nil:
+		s, err := w.Schedule.normalise()
+		if err != nil {
+			return fmt.Errorf("deployment %s: schedule: %w", w.Name, err)
+		}
+		s.Active = true
+		d.Schedule = s
+		d.ScheduleCount = 1
+	}
+	return nil
+}
+
+func (w wireSchedule) normalise() (*Schedule, error) {
+	s := &Schedule{Timezone: str(w.Timezone), DayOr: true}
+	if w.DayOr != nil {
+		s.DayOr = *w.DayOr
+	}
+	switch {
+	case w.Cron != nil:
+		s.Kind, s.Cron = Cron, *w.Cron
+	case w.Interval != nil:
+		s.Kind, s.IntervalSeconds = Interval, int64(math.Round(*w.Interval))
+		if w.AnchorDate != nil && *w.AnchorDate != "" {
+			s.AnchorText = *w.AnchorDate
+			t, err := ParseAnchor(*w.AnchorDate)
+			if err != nil {
+				return nil, err
+			}
+			s.AnchorDate = t
+		}
+	case w.RRule != nil:
+		s.Kind, s.RRule = RRule, *w.RRule
+	default:
+		return nil, fmt.Errorf("unknown schedule type (none of cron, interval, rrule)")
+	}
+	return s, nil
+}
+
+// ParseAnchor reads an ISO-8601 anchor date the way `prefect deployment build` does:
+// a date or date-time without an offset is UTC.
+func ParseAnchor(s string) (time.Time, error) {
+	layouts := []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02"}
+	for _, l := range layouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("anchor date %q is not ISO-8601", s)
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// Flow is a flow as the API returns it.
+type Flow struct {
+	ID   string   `json:"id"`
+	Name string   `json:"name"`
+	Tags []string `json:"tags"`
+}
+
+// BlockType is the part of a block type this client uses.
+type BlockType struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Slug string `json:"slug"`
+}
+
+// BlockDocument is the part of a block document this client uses.
+type BlockDocument struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	BlockTypeID string     `json:"block_type_id"`
+	BlockType   *BlockType `json:"block_type"`
+	IsAnonymous bool       `json:"is_anonymous"`
+}
+
+// Ref is "type-slug/name", the form `--infra-block` takes.
+func (b *BlockDocument) Ref() string {
+	slug := ""
+	if b.BlockType != nil {
+		slug = b.BlockType.Slug
+	}
+	return slug + "/" + b.Name
+}
+
+// WorkPool is the part of a work pool this client uses.
+type WorkPool struct {
+	ID             string `json:"id"`
+	Name           string `json:"name"`
+	Type           string `json:"type"`
+	IsPaused       bool   `json:"is_paused"`
+	DefaultQueueID string `json:"default_queue_id"`
+}
