@@ -1,0 +1,219 @@
+package prefect
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/acme-data/prefect-flows/ci/spec"
+)
+
+// BuildArgs returns the argv (after the `prefect` executable) of
+// `prefect deployment build` for one deployment. Every value is one argv element, so
+// nothing is ever interpreted by a shell. outputPath becomes `-o` and must end in .yaml:
+// Prefect otherwise writes `<flow_function>-deployment.yaml` in the current directory,
+// which two concurrent builds of one flow would share.
+func BuildArgs(d spec.Deployment, outputPath string) ([]string, error) {
+	if d.Name == "" {
+		return nil, fmt.Errorf("deployment has no name")
+	}
+	if d.Entrypoint == "" || !strings.Contains(d.Entrypoint, ":") {
+		return nil, fmt.Errorf("deployment %q: entrypoint %q is not path/file.py:function", d.Name, d.Entrypoint)
+	}
+	// click would read an entrypoint starting with '-' as an option.
+	if strings.HasPrefix(d.Entrypoint, "-") {
+		return nil, fmt.Errorf("deployment %q: entrypoint %q starts with '-'", d.Name, d.Entrypoint)
+	}
+	if d.IBBlock == "" {
+		return nil, fmt.Errorf("deployment %q: no ib-block", d.Name)
+	}
+	if filepath.Ext(outputPath) != ".yaml" {
+		return nil, fmt.Errorf("deployment %q: output file %q must end in .yaml", d.Name, outputPath)
+	}
+
+	args := []string{"deployment", "build", d.Entrypoint, "-n", d.Name, "-a", "--skip-upload", "-ib", d.IBBlock}
+
+	// Prefect treats --params '{}' as "not given" and would keep the server's old
+	// parameters; an empty mapping is therefore simply left out.
+	if len(d.Parameters) > 0 {
+		js, err := ParamsJSON(d.Parameters)
+		if err != nil {
+			return nil, fmt.Errorf("deployment %q: %w", d.Name, err)
+		}
+		args = append(args, "--params", js)
+	}
+	for _, t := range d.Tags {
+		args = append(args, "--tag", t)
+	}
+
+	sched, err := scheduleArgs(d.Schedule)
+	if err != nil {
+		return nil, fmt.Errorf("deployment %q: %w", d.Name, err)
+	}
+	args = append(args, sched...)
+
+	if d.Version != "" {
+		args = append(args, "-v", d.Version)
+	}
+	if d.WorkPool != nil {
+		if d.WorkPool.Name != "" {
+			args = append(args, "-p", d.WorkPool.Name)
+		}
+		if d.WorkPool.WorkQueueName != "" {
+			args = append(args, "-q", d.WorkPool.WorkQueueName)
+		}
+	}
+	if d.Description != "" {
+		args = append(args, "-d", d.Description)
+	}
+	for _, o := range d.InfraOverrides {
+		// Prefect splits on the first '=', so a key holding one would be cut short.
+		if o.Key == "" || strings.Contains(o.Key, "=") {
+			return nil, fmt.Errorf("deployment %q: infra override key %q is empty or holds '='", d.Name, o.Key)
+		}
+		args = append(args, "--override", o.Key+"="+o.Value)
+	}
+	args = append(args, "-o", outputPath)
+	return args, nil
+}
+
+// scheduleArgs renders a schedule, or --no-schedule: the YAML is the source of truth
+// and without it Prefect keeps a schedule that was removed from the file.
+func scheduleArgs(s *spec.Schedule) ([]string, error) {
+	if s == nil {
+		return []string{"--no-schedule"}, nil
+	}
+	var args []string
+	kinds := 0
+	if s.Cron != "" {
+		kinds++
+		args = append(args, "--cron", s.Cron)
+	}
+	if s.IntervalSeconds != 0 {
+		kinds++
+		// Python's `elif interval:` reads 0 as "no schedule"; negative fails in pydantic.
+		if s.IntervalSeconds < 0 {
+			return nil, fmt.Errorf("interval %d is not a positive number of seconds", s.IntervalSeconds)
+		}
+		args = append(args, "--interval", strconv.FormatInt(s.IntervalSeconds, 10))
+	}
+	if s.RRule != "" {
+		kinds++
+		args = append(args, "--rrule", s.RRule)
+	}
+	switch {
+	case kinds == 0:
+		return nil, fmt.Errorf("schedule has none of cron, interval, rrule")
+	case kinds > 1:
+		return nil, fmt.Errorf("schedule has more than one of cron, interval, rrule")
+	}
+	if s.AnchorDate != "" {
+		if s.IntervalSeconds == 0 {
+			return nil, fmt.Errorf("anchor-date %q given without interval", s.AnchorDate)
+		}
+		args = append(args, "--anchor-date", s.AnchorDate)
+	}
+	if s.Timezone != "" {
+		args = append(args, "--timezone", s.Timezone)
+	}
+	return args, nil
+}
+
+// ParamsJSON renders parameters as one JSON object with sorted keys. HTML escaping is
+// off so `<>&` arrive as written; whole floats keep a ".0" so that Python reads them
+// back as floats, not ints.
+func ParamsJSON(params map[string]any) (string, error) {
+	v, err := jsonReady(params)
+	if err != nil {
+		return "", fmt.Errorf("parameters: %w", err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", fmt.Errorf("parameters: %w", err)
+	}
+	return strings.TrimSuffix(buf.String(), "\n"), nil
+}
+
+func jsonReady(v any) (any, error) {
+	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return nil, fmt.Errorf("%v cannot be written as JSON", x)
+		}
+		if x == math.Trunc(x) && math.Abs(x) < 1e21 {
+			return json.Number(strconv.FormatFloat(x, 'f', -1, 64) + ".0"), nil
+		}
+		return x, nil
+	case float32:
+		return jsonReady(float64(x))
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			r, err := jsonReady(e)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = r
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			r, err := jsonReady(e)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = r
+		}
+		return out, nil
+	default:
+		return v, nil
+	}
+}
+
+// RegisterArgs is `block register -m module`, e.g. prefect_aws.ecs.
+func RegisterArgs(module string) []string {
+	return []string{"block", "register", "-m", module}
+}
+
+// Jobs builds one Job per deployment, in file order. Each writes its own output file
+// `<outDir>/<index>-<name>.yaml`: the index keeps two deployments whose names
+// sanitise alike apart.
+func Jobs(f *spec.File, outDir string) ([]Job, error) {
+	jobs := make([]Job, 0, len(f.Deployments))
+	width := len(strconv.Itoa(len(f.Deployments)))
+	for i, d := range f.Deployments {
+		out := filepath.Join(outDir, fmt.Sprintf("%0*d-%s.yaml", width, i+1, sanitise(d.Name)))
+		args, err := BuildArgs(d, out)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		jobs = append(jobs, Job{Name: d.Name, Args: args})
+	}
+	return jobs, nil
+}
+
+func sanitise(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= 60 {
+			break
+		}
+	}
+	if b.Len() == 0 {
+		return "deployment"
+	}
+	return b.String()
+}
