@@ -1,1 +1,0 @@
-from prefect.cli.root import app  # noqa: F401
