@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -23,9 +22,13 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 	if len(st.Jobs) == 0 {
 		return Skip("the deployments file lists no deployment")
 	}
-	fmt.Fprintf(st.out, "    %d deployment(s), at most %d at once\n", len(st.Jobs), st.Opts.concurrency())
-	st.Results = applyJobs(ctx, st.Jobs, &daggerRunner{base: st.Registered}, st.Opts.concurrency(), st.out)
-	st.Report.Deployments = st.Results
+	o := st.Opts
+	fmt.Fprintf(st.out, "    %d deployment(s), at most %d at once\n", len(st.Jobs), o.concurrency())
+	start := time.Now()
+	st.Results = prefect.Apply(ctx, st.Jobs, &daggerRunner{base: st.Registered},
+		prefect.ApplyOptions{Concurrency: o.concurrency(), Timeout: o.timeout()},
+		&prefect.TextReporter{W: st.out})
+	st.Report.Deployments, st.Report.DeployWall = st.Results, time.Since(start)
 	var failed []string
 	for _, r := range st.Results {
 		if r.Status != prefect.StatusSucceeded {
@@ -49,8 +52,6 @@ type daggerRunner struct {
 	base *dagger.Container
 }
 
-var deploymentID = regexp.MustCompile(`successfully created with id\s*'([0-9a-fA-F-]{36})'`)
-
 func (r *daggerRunner) Run(ctx context.Context, job prefect.Job) prefect.Result {
 	start := time.Now()
 	res := prefect.Result{Name: job.Name}
@@ -62,16 +63,12 @@ func (r *daggerRunner) Run(ctx context.Context, job prefect.Job) prefect.Result 
 	switch {
 	case err == nil:
 		res.Status, res.Stdout = prefect.StatusSucceeded, out
-		if m := deploymentID.FindStringSubmatch(out); m != nil {
-			res.DeploymentID = m[1]
-		}
+		res.DeploymentID = prefect.ParseDeploymentID(out)
 	case errors.As(err, &ee):
 		res.Status, res.ExitCode, res.Stdout, res.Stderr = prefect.StatusFailed, ee.ExitCode, ee.Stdout, ee.Stderr
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		res.Status, res.ExitCode, res.Err = prefect.StatusTimedOut, -1, err
-	case ctx.Err() != nil:
-		res.Status, res.ExitCode, res.Err = prefect.StatusCancelled, -1, err
 	default:
+		// The engine or the connection failed, or ctx ended; prefect.Apply tells a
+		// timeout from an interrupt by the context's cause.
 		res.Status, res.ExitCode, res.Err = prefect.StatusFailed, -1, fmt.Errorf("engine: %w", err)
 	}
 	return res

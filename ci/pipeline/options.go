@@ -5,6 +5,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"time"
 
 	"dagger.io/dagger"
 )
@@ -43,6 +44,8 @@ type Options struct {
 
 	// Concurrency bounds the deployments in flight; 0 means DefaultConcurrency.
 	Concurrency int
+	// Timeout bounds each deployment's build; 0 means DefaultTimeout.
+	Timeout time.Duration
 	// Only, when not empty, limits the deploy step to these deployment names.
 	Only []string
 
@@ -70,6 +73,10 @@ type ECS struct {
 // Each `prefect deployment build` spends seconds importing Prefect, so a few in parallel
 // pay off without flooding the API.
 const DefaultConcurrency = 4
+
+// DefaultTimeout bounds one deployment build: a healthy one takes seconds, a hung API
+// call should not hold the pipeline for an hour.
+const DefaultTimeout = 10 * time.Minute
 
 // DefaultRepository names the image when IMAGE_REPOSITORY is not set.
 const DefaultRepository = "prefect-flows"
@@ -108,6 +115,13 @@ func (o *Options) concurrency() int {
 	return DefaultConcurrency
 }
 
+func (o *Options) timeout() time.Duration {
+	if o.Timeout > 0 {
+		return o.Timeout
+	}
+	return DefaultTimeout
+}
+
 // check rejects options that cannot work, before any file is read or engine call made.
 func (o *Options) check() error {
 	if !envName.MatchString(o.Env) {
@@ -118,6 +132,9 @@ func (o *Options) check() error {
 	}
 	if o.embedded() && o.Env != "dev" {
 		return fmt.Errorf("PREFECT_API_URL is not set: only dev may deploy into the embedded throwaway server, %q must name its Prefect API", o.Env)
+	}
+	if o.Timeout < 0 {
+		return fmt.Errorf("timeout %s: want a positive duration", o.Timeout)
 	}
 	if o.Concurrency < 0 {
 		return fmt.Errorf("concurrency %d: want a positive number", o.Concurrency)

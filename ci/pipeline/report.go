@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,6 +40,8 @@ type Report struct {
 	Published   bool
 	Steps       []StepOutcome
 	Deployments []prefect.Result
+	// DeployWall is the deploy step's wall time, for the deployments summary.
+	DeployWall time.Duration
 }
 
 type reportStep struct{}
@@ -53,8 +56,8 @@ func (reportStep) Run(_ context.Context, st *State) error {
 		if err != nil {
 			return fmt.Errorf("GitHub step summary: %w", err)
 		}
-		st.Report.WriteMarkdown(f)
-		if err := f.Close(); err != nil {
+		werr := st.Report.WriteMarkdown(f)
+		if err := errors.Join(werr, f.Close()); err != nil {
 			return fmt.Errorf("GitHub step summary: %w", err)
 		}
 	}
@@ -74,16 +77,6 @@ func (r *Report) WriteText(w io.Writer) {
 		}
 		fmt.Fprintln(w, strings.TrimRight(line, " "))
 	}
-	for _, d := range r.Deployments {
-		line := fmt.Sprintf("  deployment %-30s %-11s %8s", d.Name, d.Status, round(d.Duration))
-		if d.DeploymentID != "" {
-			line += "  id " + d.DeploymentID
-		}
-		if d.Status != prefect.StatusSucceeded {
-			line += "  " + failureLine(d)
-		}
-		fmt.Fprintln(w, line)
-	}
 	if r.ImageRef != "" {
 		pub := "published"
 		if !r.Published {
@@ -94,12 +87,14 @@ func (r *Report) WriteText(w io.Writer) {
 	if r.Embedded {
 		fmt.Fprintln(w, "  EMBEDDED MODE: deployed into a throwaway Prefect server; nothing reached the real Prefect.")
 	}
-	ok, failed := r.counts()
-	fmt.Fprintf(w, "  %d deployment(s) succeeded, %d did not\n", ok, failed)
+	if len(r.Deployments) > 0 {
+		fmt.Fprintln(w)
+		prefect.WriteSummary(w, r.Deployments, r.DeployWall)
+	}
 }
 
 // WriteMarkdown writes the GitHub step summary.
-func (r *Report) WriteMarkdown(w io.Writer) {
+func (r *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(w, "## Prefect deploy: %s\n\n", r.Env)
 	if r.Embedded {
 		fmt.Fprintf(w, "> **Embedded mode**: deployed into a throwaway Prefect server; nothing reached the real Prefect.\n\n")
@@ -116,45 +111,10 @@ func (r *Report) WriteMarkdown(w io.Writer) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", s.Name, s.Status, round(s.Duration), mdCell(s.Detail))
 	}
 	if len(r.Deployments) > 0 {
-		fmt.Fprintf(w, "\n| deployment | result | time | detail |\n|---|---|---|---|\n")
-		for _, d := range r.Deployments {
-			detail := d.DeploymentID
-			if d.Status != prefect.StatusSucceeded {
-				detail = failureLine(d)
-			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdCell(d.Name), d.Status, round(d.Duration), mdCell(detail))
-		}
+		fmt.Fprintln(w)
+		return prefect.WriteMarkdownSummary(w, r.Deployments, r.DeployWall)
 	}
-	ok, failed := r.counts()
-	fmt.Fprintf(w, "\n%d deployment(s) succeeded, %d did not.\n", ok, failed)
-}
-
-func (r *Report) counts() (ok, failed int) {
-	for _, d := range r.Deployments {
-		if d.Status == prefect.StatusSucceeded {
-			ok++
-		} else {
-			failed++
-		}
-	}
-	return ok, failed
-}
-
-// failureLine is the last non-empty line a failed build printed: Prefect puts the reason
-// there ("Flow function with name 'x' not found ...", "Work pool not found!").
-func failureLine(d prefect.Result) string {
-	for _, text := range []string{d.Stderr, d.Stdout} {
-		lines := strings.Split(strings.TrimSpace(text), "\n")
-		for i := len(lines) - 1; i >= 0; i-- {
-			if l := strings.TrimSpace(lines[i]); l != "" {
-				return fmt.Sprintf("exit %d: %s", d.ExitCode, l)
-			}
-		}
-	}
-	if d.Err != nil {
-		return oneLine(d.Err.Error())
-	}
-	return fmt.Sprintf("exit %d", d.ExitCode)
+	return nil
 }
 
 func mdCell(s string) string {

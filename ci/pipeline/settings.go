@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"dagger.io/dagger"
 )
@@ -34,9 +35,10 @@ type Settings struct {
 	PrefectAPIURL   Secret // PREFECT_API_URL
 	PrefectAPIKey   Secret // PREFECT_API_KEY
 	ECS             ECS
-	AWSAccessKeyID  Secret // AWS_ACCESS_KEY_ID
-	AWSSecretKey    Secret // AWS_SECRET_ACCESS_KEY
-	Concurrency     int    // DEPLOY_CONCURRENCY
+	AWSAccessKeyID  Secret        // AWS_ACCESS_KEY_ID
+	AWSSecretKey    Secret        // AWS_SECRET_ACCESS_KEY
+	Concurrency     int           // DEPLOY_CONCURRENCY
+	Timeout         time.Duration // DEPLOY_TIMEOUT
 	Only            []string
 	StepSummaryPath string // GITHUB_STEP_SUMMARY
 }
@@ -81,6 +83,13 @@ func SettingsFromEnv(env, sourceDir string, getenv func(string) string) (Setting
 			return Settings{}, fmt.Errorf("DEPLOY_CONCURRENCY=%q: want a whole number of at least 1", v)
 		}
 		s.Concurrency = n
+	}
+	if v := get("DEPLOY_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Settings{}, fmt.Errorf("DEPLOY_TIMEOUT=%q: want a positive Go duration such as 10m", v)
+		}
+		s.Timeout = d
 	}
 	if v := get("DEPLOY_ONLY"); v != "" {
 		for _, name := range strings.Split(v, ",") {
@@ -139,6 +148,7 @@ func (s Settings) Options(client *dagger.Client, out io.Writer) Options {
 		AWSAccessKeyID:     secret("aws-access-key-id", s.AWSAccessKeyID),
 		AWSSecretAccessKey: secret("aws-secret-access-key", s.AWSSecretKey),
 		Concurrency:        s.Concurrency,
+		Timeout:            s.Timeout,
 		Only:               s.Only,
 		Out:                out,
 		StepSummaryPath:    s.StepSummaryPath,
