@@ -1,6 +1,22 @@
 package spec
 
-import "errors"
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // timezones must validate the same on a bare CI runner as on a laptop
+
+	"gopkg.in/yaml.v3"
+)
 
 // LoadOptions says where the entrypoints of a file are checked.
 type LoadOptions struct {
@@ -12,5 +28,710 @@ type LoadOptions struct {
 // Load reads, defaults and validates a deployments file. When the file has problems
 // the error is a *ValidationError listing every one of them.
 func Load(path string, opt LoadOptions) (*File, error) {
-	return nil, errors.New("spec.Load: not implemented yet")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", path, err)
+	}
+	root := opt.RepoRoot
+	if root == "" {
+		root = filepath.Dir(path)
+	}
+	return parse(path, data, root)
+}
+
+// LoadAll loads every file and returns the files in order. All files are checked even
+// when one fails; the error joins every file's error.
+func LoadAll(paths []string, opt LoadOptions) ([]*File, error) {
+	var files []*File
+	var errs []error
+	for _, p := range paths {
+		f, err := Load(p, opt)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		files = append(files, f)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return files, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// maxNodes bounds alias expansion; real files use a few hundred nodes.
+const maxNodes = 100000
+
+func parse(file string, data []byte, repoRoot string) (*File, error) {
+	c := &collector{file: file, budget: maxNodes}
+	fail := func() (*File, error) {
+		return nil, &ValidationError{File: file, Errors: c.sorted()}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			c.errs = append(c.errs, FieldError{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty file: expected a mapping with ib-block and deployments"})
+			return fail()
+		}
+		c.errs = append(c.errs, yamlSyntaxError(file, err))
+		return fail()
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		c.add(&extra, "", "a second YAML document: a deployments file holds exactly one")
+	} else if !errors.Is(err, io.EOF) {
+		c.errs = append(c.errs, yamlSyntaxError(file, err))
+	}
+	top := &doc
+	if top.Kind == yaml.DocumentNode && len(top.Content) == 1 {
+		top = top.Content[0]
+	}
+	f := c.parseFile(top, repoRoot)
+	if len(c.errs) > 0 {
+		return fail()
+	}
+	f.Path = file
+	return f, nil
+}
+
+func yamlSyntaxError(file string, err error) FieldError {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		// yaml.v3 reports no column for syntax errors; column 1 keeps file:line:col usable.
+		return FieldError{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "YAML syntax error: " + m[2]}
+	}
+	return FieldError{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// fields is one deployment (or the defaults) as written, before defaults are merged.
+// The *Set flags tell "absent" apart from "written", because a value written in the
+// deployment wins over the default even when it is empty (schedule: null, tags: []).
+type fields struct {
+	node                  *yaml.Node
+	name, entrypoint      string
+	nameNode, entryNode   *yaml.Node
+	description           string
+	descriptionSet        bool
+	params                map[string]any
+	schedule              *Schedule
+	scheduleSet           bool
+	tags                  []string
+	tagsSet               bool
+	version               string
+	versionSet            bool
+	poolName, poolQueue   *string
+	ibBlock               string
+	ibBlockSet            bool
+	overrides             map[string]string
+	overrideNodes         map[string]*yaml.Node
+	entrypointWasReported bool
+}
+
+func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
+	f := &File{}
+	if isNull(top) {
+		c.add(top, "", "empty file: expected a mapping with ib-block and deployments")
+		return f
+	}
+	if resolve(top).Kind != yaml.MappingNode {
+		c.add(top, "", "expected a mapping with ib-block and deployments, got %s", kindName(top))
+		return f
+	}
+	var deploymentsNode *yaml.Node
+	var defaults *fields
+	for _, e := range c.mapping(top, "") {
+		key, ok := c.key(e.key, "")
+		if !ok {
+			continue
+		}
+		switch key {
+		case "ib-block":
+			if isNull(e.val) {
+				continue
+			}
+			if s, ok := c.str(e.val, key); ok && c.checkBlock(e.val, key, s) {
+				f.IBBlock = s
+			}
+		case "deployments":
+			deploymentsNode = e.val
+		case "defaults":
+			if isNull(e.val) {
+				continue
+			}
+			defaults = c.fields(e.val, "defaults", defaultsKeys)
+		default:
+			c.add(e.key, key, "%s", unknownKeyMsg(key, topKeys))
+		}
+	}
+	if deploymentsNode == nil {
+		c.add(top, "deployments", "missing required key: expected a list of deployments")
+		return f
+	}
+	dn := resolve(deploymentsNode)
+	if isNull(dn) {
+		return f
+	}
+	if dn.Kind != yaml.SequenceNode {
+		c.add(deploymentsNode, "deployments", "expected a list of deployments, got %s", kindName(dn))
+		return f
+	}
+	flows := map[string]map[string]pyFunc{}
+	firstName := map[string]*yaml.Node{}
+	for i, item := range dn.Content {
+		p := index("deployments", i)
+		if resolve(item).Kind != yaml.MappingNode {
+			c.add(item, p, "expected a deployment mapping (name, entrypoint, ...), got %s", kindName(item))
+			continue
+		}
+		fd := c.fields(item, p, deployKeys)
+		if fd.nameNode == nil {
+			c.add(item, join(p, "name"), "missing required key name")
+		} else if fd.name != "" {
+			if first, dup := firstName[fd.name]; dup {
+				c.add(fd.nameNode, join(p, "name"), "duplicate deployment name %q (first at line %d)", fd.name, first.Line)
+			} else {
+				firstName[fd.name] = fd.nameNode
+			}
+		}
+		d := merge(defaults, fd)
+		d.Pos = c.pos(item)
+		if d.IBBlock == "" {
+			if fd.ibBlockSet {
+				// already reported where it was written
+			} else {
+				d.IBBlock = f.IBBlock
+				if d.IBBlock == "" {
+					c.add(item, join(p, "ib-block"), "no infrastructure block: set the top-level ib-block or this deployment's ib-block (block-type/block-name)")
+				}
+			}
+		}
+		if fd.entryNode == nil {
+			c.add(item, join(p, "entrypoint"), "missing required key entrypoint (path/file.py:flow_function)")
+		} else if fd.entrypoint != "" && !fd.entrypointWasReported {
+			d.FlowName = c.checkEntrypoint(fd.entryNode, join(p, "entrypoint"), fd.entrypoint, repoRoot, flows)
+		}
+		f.Deployments = append(f.Deployments, d)
+	}
+	return f
+}
+
+// key reads a mapping key, which must be a plain string.
+func (c *collector) key(k *yaml.Node, path string) (string, bool) {
+	rk := resolve(k)
+	if rk.Kind != yaml.ScalarNode || (rk.ShortTag() != "!!str" && rk.ShortTag() != "!!null" && rk.ShortTag() != "!!int" && rk.ShortTag() != "!!bool" && rk.ShortTag() != "!!float") {
+		c.add(k, path, "keys must be strings, got %s", kindName(rk))
+		return "", false
+	}
+	return rk.Value, true
+}
+
+var bannedNameChars = "/%&><"
+
+func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
+	fd := &fields{node: n}
+	if resolve(n).Kind != yaml.MappingNode {
+		c.add(n, p, "expected a mapping, got %s", kindName(n))
+		return fd
+	}
+	for _, e := range c.mapping(n, p) {
+		key, ok := c.key(e.key, p)
+		if !ok {
+			continue
+		}
+		kp := join(p, key)
+		if !contains(allowed, key) {
+			if why, ok := notInDefaults[key]; ok && p == "defaults" {
+				c.add(e.key, kp, "%s cannot be set in defaults: %s", key, why)
+			} else {
+				c.add(e.key, kp, "%s", unknownKeyMsg(key, allowed))
+			}
+			continue
+		}
+		v := e.val
+		switch key {
+		case "name":
+			fd.nameNode = e.key
+			if isNull(v) {
+				c.add(v, kp, "expected a non-empty deployment name")
+				continue
+			}
+			fd.nameNode = v
+			if s, ok := c.str(v, kp); ok {
+				switch {
+				case strings.TrimSpace(s) == "":
+					c.add(v, kp, "expected a non-empty deployment name")
+				case strings.ContainsAny(s, bannedNameChars):
+					c.add(v, kp, "deployment name %q contains a character Prefect refuses (any of %s)", s, bannedNameChars)
+				default:
+					fd.name = s
+				}
+			}
+		case "entrypoint":
+			fd.entryNode = v
+			if isNull(v) {
+				c.add(v, kp, "expected an entrypoint such as flows/etl.py:daily")
+				fd.entrypointWasReported = true
+				continue
+			}
+			if s, ok := c.str(v, kp); ok {
+				fd.entrypoint = s
+			} else {
+				fd.entrypointWasReported = true
+			}
+		case "description":
+			fd.descriptionSet = true
+			if isNull(v) {
+				continue
+			}
+			if s, ok := c.str(v, kp); ok {
+				fd.description = s
+			}
+		case "parameters":
+			if isNull(v) {
+				continue
+			}
+			if resolve(v).Kind != yaml.MappingNode {
+				c.add(v, kp, "expected a mapping of parameter names to values, got %s", kindName(v))
+				continue
+			}
+			val, _ := c.jsonValue(v, kp, 0)
+			if m, ok := val.(map[string]any); ok {
+				fd.params = m
+			}
+		case "schedule":
+			fd.scheduleSet = true
+			if isNull(v) {
+				continue
+			}
+			fd.schedule = c.schedule(v, kp)
+		case "tags":
+			fd.tagsSet = true
+			if isNull(v) {
+				continue
+			}
+			fd.tags = c.tags(v, kp)
+		case "version":
+			fd.versionSet = true
+			fd.version = c.version(v, kp)
+		case "work_pool":
+			c.workPool(v, kp, fd)
+		case "ib-block":
+			fd.ibBlockSet = true
+			if isNull(v) {
+				c.add(v, kp, "expected block-type/block-name, e.g. ecs-task/dev")
+				continue
+			}
+			if s, ok := c.str(v, kp); ok && c.checkBlock(v, kp, s) {
+				fd.ibBlock = s
+			}
+		case "infra_overrides":
+			if isNull(v) {
+				continue
+			}
+			if resolve(v).Kind != yaml.MappingNode {
+				c.add(v, kp, "expected a mapping of override keys to values, got %s", kindName(v))
+				continue
+			}
+			fd.overrides = map[string]string{}
+			fd.overrideNodes = map[string]*yaml.Node{}
+			c.overrides(v, kp, "", fd, 0)
+		}
+	}
+	return fd
+}
+
+// version keeps the scalar's text exactly as written, so `version: 1.10` is "1.10"
+// and not the 1.1 a YAML number would print as. Quoting is never required.
+func (c *collector) version(v *yaml.Node, p string) string {
+	r := resolve(v)
+	if isNull(r) {
+		return ""
+	}
+	if r.Kind != yaml.ScalarNode {
+		c.add(v, p, "expected a version string such as 1.2.3, got %s", kindName(r))
+		return ""
+	}
+	switch r.ShortTag() {
+	case "!!str", "!!int", "!!float", "!!timestamp":
+		return r.Value
+	}
+	c.add(v, p, "expected a version string such as 1.2.3, got %s", kindName(r))
+	return ""
+}
+
+var blockSlug = regexp.MustCompile(`^[a-z0-9]+(?:-[a-z0-9]+)*/[a-z0-9]+(?:-[a-z0-9]+)*$`)
+
+func (c *collector) checkBlock(n *yaml.Node, p, s string) bool {
+	if blockSlug.MatchString(s) {
+		return true
+	}
+	c.add(n, p, "%q is not block-type-slug/block-name (lowercase letters, digits and dashes, one '/'), e.g. ecs-task/dev", s)
+	return false
+}
+
+func (c *collector) tags(v *yaml.Node, p string) []string {
+	r := resolve(v)
+	if r.Kind != yaml.SequenceNode {
+		c.add(v, p, "expected a list of strings, got %s", kindName(r))
+		return nil
+	}
+	out := []string{}
+	for i, item := range r.Content {
+		ip := index(p, i)
+		ri := resolve(item)
+		if ri.Kind != yaml.ScalarNode || ri.ShortTag() != "!!str" {
+			if ri.Kind == yaml.ScalarNode && ri.ShortTag() != "!!null" {
+				c.add(item, ip, "expected a string tag, got %s (quote it: %q)", kindName(ri), ri.Value)
+			} else {
+				c.add(item, ip, "expected a string tag, got %s", kindName(ri))
+			}
+			continue
+		}
+		switch {
+		case strings.TrimSpace(ri.Value) == "":
+			c.add(item, ip, "empty tag")
+		case strings.Contains(ri.Value, ","):
+			c.add(item, ip, "tag %q contains a comma: Prefect keeps it as ONE tag; write each tag as its own list item", ri.Value)
+		default:
+			out = append(out, ri.Value)
+		}
+	}
+	return out
+}
+
+func (c *collector) workPool(v *yaml.Node, p string, fd *fields) {
+	if isNull(v) {
+		empty := ""
+		fd.poolName, fd.poolQueue = &empty, &empty
+		return
+	}
+	if resolve(v).Kind != yaml.MappingNode {
+		c.add(v, p, "expected a mapping with name and work_queue_name, got %s", kindName(v))
+		return
+	}
+	for _, e := range c.mapping(v, p) {
+		key, ok := c.key(e.key, p)
+		if !ok {
+			continue
+		}
+		kp := join(p, key)
+		if !contains(workPoolKeys, key) {
+			c.add(e.key, kp, "%s", unknownKeyMsg(key, workPoolKeys))
+			continue
+		}
+		s := ""
+		if !isNull(e.val) {
+			var ok bool
+			if s, ok = c.str(e.val, kp); !ok {
+				continue
+			}
+		}
+		if strings.TrimSpace(s) == "" {
+			c.add(e.val, kp, "expected a non-empty %s (leave the key out to use Prefect's default)", key)
+			continue
+		}
+		if key == "name" {
+			fd.poolName = &s
+		} else {
+			fd.poolQueue = &s
+		}
+	}
+}
+
+// overrides flattens nested mappings into dotted keys (env: {FOO: x} -> env.FOO=x),
+// the form Prefect's --override key=value expects.
+func (c *collector) overrides(v *yaml.Node, p, prefix string, fd *fields, depth int) {
+	if depth > 20 {
+		c.add(v, p, "nested too deeply")
+		return
+	}
+	for _, e := range c.mapping(v, p) {
+		rk := resolve(e.key)
+		if rk.Kind != yaml.ScalarNode || rk.ShortTag() != "!!str" {
+			c.add(e.key, p, "override keys must be strings, got %s (quote it)", kindName(rk))
+			continue
+		}
+		key := rk.Value
+		kp := join(p, key)
+		full := key
+		if prefix != "" {
+			full = prefix + "." + key
+		}
+		if key == "" || strings.ContainsAny(key, "= \t\n") || strings.HasPrefix(key, ".") || strings.HasSuffix(key, ".") || strings.Contains(key, "..") {
+			c.add(e.key, kp, "invalid override key %q: expected a dotted field path such as env.FOO (no '=' or spaces)", key)
+			continue
+		}
+		if resolve(e.val).Kind == yaml.MappingNode {
+			c.overrides(e.val, kp, full, fd, depth+1)
+			continue
+		}
+		if first, dup := fd.overrideNodes[full]; dup {
+			c.add(e.key, kp, "override %s is set twice (first at line %d)", full, first.Line)
+			continue
+		}
+		if resolve(e.val).Kind == yaml.SequenceNode {
+			c.add(e.val, kp, "lists cannot be passed as --override %s=...; use a string", full)
+			continue
+		}
+		s, ok := c.scalarText(e.val, kp)
+		if !ok {
+			continue
+		}
+		fd.overrides[full] = s
+		fd.overrideNodes[full] = e.key
+	}
+}
+
+func (c *collector) schedule(v *yaml.Node, p string) *Schedule {
+	r := resolve(v)
+	if r.Kind != yaml.MappingNode {
+		c.add(v, p, "expected a mapping with one of cron, interval or rrule, got %s", kindName(r))
+		return nil
+	}
+	s := &Schedule{}
+	var kinds []string
+	var kindNodes []*yaml.Node
+	var anchorNode *yaml.Node
+	ok := true
+	for _, e := range c.mapping(r, p) {
+		key, good := c.key(e.key, p)
+		if !good {
+			ok = false
+			continue
+		}
+		kp := join(p, key)
+		if !contains(scheduleKeys, key) {
+			c.add(e.key, kp, "%s", unknownKeyMsg(key, scheduleKeys))
+			ok = false
+			continue
+		}
+		switch key {
+		case "cron", "interval", "rrule":
+			kinds = append(kinds, key)
+			kindNodes = append(kindNodes, e.key)
+		}
+		switch key {
+		case "cron":
+			text, good := c.str(e.val, kp)
+			if !good {
+				ok = false
+				continue
+			}
+			if msg := checkCron(text); msg != "" {
+				c.add(e.val, kp, "invalid cron %q: %s", text, msg)
+				ok = false
+				continue
+			}
+			s.Cron = text
+		case "interval":
+			r := resolve(e.val)
+			if r.Kind != yaml.ScalarNode || (r.ShortTag() != "!!int" && r.ShortTag() != "!!str") {
+				c.add(e.val, kp, "expected a positive whole number of seconds or a duration such as 90m, got %s", kindName(r))
+				ok = false
+				continue
+			}
+			secs, msg := parseInterval(r.Value)
+			if msg != "" {
+				c.add(e.val, kp, "%s", msg)
+				ok = false
+				continue
+			}
+			s.IntervalSeconds = secs
+		case "rrule":
+			text, good := c.str(e.val, kp)
+			if !good {
+				ok = false
+				continue
+			}
+			if msg := checkRRule(text); msg != "" {
+				c.add(e.val, kp, "invalid RRULE %q: %s", text, msg)
+				ok = false
+				continue
+			}
+			s.RRule = text
+		case "timezone":
+			text, good := c.str(e.val, kp)
+			if !good {
+				ok = false
+				continue
+			}
+			if msg := checkTimezone(text); msg != "" {
+				c.add(e.val, kp, "%s", msg)
+				ok = false
+				continue
+			}
+			s.Timezone = text
+		case "anchor-date":
+			anchorNode = e.key
+			r := resolve(e.val)
+			if r.Kind != yaml.ScalarNode || (r.ShortTag() != "!!str" && r.ShortTag() != "!!timestamp") {
+				c.add(e.val, kp, "expected an ISO-8601 date or date-time such as 2024-01-31T09:00:00+01:00, got %s", kindName(r))
+				ok = false
+				continue
+			}
+			if _, good := parseISO(r.Value); !good {
+				c.add(e.val, kp, "%q is not an ISO-8601 date or date-time (e.g. 2024-01-31 or 2024-01-31T09:00:00+01:00)", r.Value)
+				ok = false
+				continue
+			}
+			s.AnchorDate = r.Value
+		}
+	}
+	switch {
+	case len(kinds) == 0:
+		c.add(v, p, "no schedule kind: expected exactly one of cron, interval or rrule (or leave schedule out for none)")
+		return nil
+	case len(kinds) > 1:
+		c.add(kindNodes[1], p, "more than one schedule kind (%s): Prefect takes exactly one of cron, interval or rrule", strings.Join(kinds, ", "))
+		return nil
+	}
+	if anchorNode != nil && kinds[0] != "interval" {
+		c.add(anchorNode, join(p, "anchor-date"), "anchor-date only goes with interval, not with %s", kinds[0])
+		return nil
+	}
+	if !ok {
+		return nil
+	}
+	return s
+}
+
+func checkTimezone(tz string) string {
+	bad := tz == "" || tz == "Local" || tz == "localtime" || tz == "Factory" || tz == "posixrules" ||
+		strings.HasPrefix(tz, "posix/") || strings.HasPrefix(tz, "right/") || strings.HasPrefix(tz, "/") || strings.Contains(tz, "..")
+	if !bad {
+		if _, err := time.LoadLocation(tz); err != nil {
+			bad = true
+		}
+	}
+	if bad {
+		return fmt.Sprintf("unknown time zone %q: expected an IANA name such as Europe/Berlin or America/New_York", tz)
+	}
+	return ""
+}
+
+var pyIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkEntrypoint checks path/file.py:function against the repository and returns the
+// flow's Prefect name.
+func (c *collector) checkEntrypoint(n *yaml.Node, p, ep, repoRoot string, cache map[string]map[string]pyFunc) string {
+	i := strings.LastIndex(ep, ":")
+	if i < 0 {
+		c.add(n, p, "%q is not path/file.py:flow_function (the function name is missing)", ep)
+		return ""
+	}
+	file, fn := ep[:i], ep[i+1:]
+	switch {
+	case !strings.HasSuffix(file, ".py") || len(file) == len(".py"):
+		c.add(n, p, "%q is not path/file.py:flow_function (the file must end in .py)", ep)
+		return ""
+	case !pyIdent.MatchString(fn):
+		c.add(n, p, "%q is not path/file.py:flow_function (%q is not a Python function name)", ep, fn)
+		return ""
+	case strings.HasPrefix(file, "/") || filepath.IsAbs(file) || (len(file) > 1 && file[1] == ':') || strings.Contains(file, `\`):
+		c.add(n, p, "%q must be a relative path with '/' separators from the repository root", ep)
+		return ""
+	}
+	clean := path.Clean(file)
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		c.add(n, p, "%q points outside the repository", ep)
+		return ""
+	}
+	funcs, seen := cache[clean]
+	if !seen {
+		src, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(clean)))
+		if err == nil {
+			funcs = scanFlows(string(src))
+		}
+		cache[clean] = funcs
+	}
+	if funcs == nil {
+		c.add(n, p, "flow file %s does not exist in the repository (%s)", file, repoRoot)
+		return ""
+	}
+	f, ok := funcs[fn]
+	switch {
+	case !ok:
+		c.add(n, p, "function %s is not defined at the top level of %s", fn, file)
+		return ""
+	case !f.isFlow:
+		c.add(n, p, "function %s in %s is not a flow: decorate it with @flow", fn, file)
+		return ""
+	}
+	if f.flowName != "" {
+		return f.flowName
+	}
+	return strings.ReplaceAll(fn, "_", "-")
+}
+
+// merge applies the defaults to one deployment: the deployment's own value wins;
+// parameters, infra_overrides and work_pool merge key by key.
+func merge(def, own *fields) Deployment {
+	if def == nil {
+		def = &fields{}
+	}
+	d := Deployment{Name: own.name, Entrypoint: own.entrypoint}
+	d.Description = pick(own.descriptionSet, own.description, def.description)
+	d.Version = pick(own.versionSet, own.version, def.version)
+	if own.tagsSet {
+		d.Tags = own.tags
+	} else {
+		d.Tags = def.tags
+	}
+	d.Tags = append([]string(nil), d.Tags...)
+	sched := def.schedule
+	if own.scheduleSet {
+		sched = own.schedule
+	}
+	if sched != nil {
+		s := *sched
+		d.Schedule = &s
+	}
+	if len(def.params) > 0 || len(own.params) > 0 {
+		d.Parameters = map[string]any{}
+		for k, v := range def.params {
+			d.Parameters[k] = v
+		}
+		for k, v := range own.params {
+			d.Parameters[k] = v
+		}
+	}
+	name, queue := def.poolName, def.poolQueue
+	if own.poolName != nil {
+		name = own.poolName
+	}
+	if own.poolQueue != nil {
+		queue = own.poolQueue
+	}
+	if (name != nil && *name != "") || (queue != nil && *queue != "") {
+		d.WorkPool = &WorkPool{}
+		if name != nil {
+			d.WorkPool.Name = *name
+		}
+		if queue != nil {
+			d.WorkPool.WorkQueueName = *queue
+		}
+	}
+	d.IBBlock = own.ibBlock
+	ov := map[string]string{}
+	for k, v := range def.overrides {
+		ov[k] = v
+	}
+	for k, v := range own.overrides {
+		ov[k] = v
+	}
+	for k, v := range ov {
+		d.InfraOverrides = append(d.InfraOverrides, Override{Key: k, Value: v})
+	}
+	sort.Slice(d.InfraOverrides, func(i, j int) bool { return d.InfraOverrides[i].Key < d.InfraOverrides[j].Key })
+	return d
+}
+
+func pick(set bool, own, def string) string {
+	if set {
+		return own
+	}
+	return def
 }

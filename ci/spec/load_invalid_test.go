@@ -1,0 +1,248 @@
+package spec
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// testRepo holds the fake flows the test files' entrypoints point at.
+const testRepo = "testdata/repo"
+
+type want struct {
+	line, col int
+	path, msg string
+}
+
+// invalidCases lists, for every file under testdata/invalid, each problem Load must
+// report: position, field path and message, in file order.
+var invalidCases = []struct {
+	file string
+	want []want
+}{
+	{"anchor_without_interval.yaml", []want{
+		{7, 7, "deployments[0].schedule.anchor-date", "anchor-date only goes with interval, not with cron"},
+	}},
+	{"bad_anchor.yaml", []want{
+		{3, 89, "deployments[0].schedule.anchor-date", "\"2024-13-01\" is not an ISO-8601 date or date-time (e.g. 2024-01-31 or 2024-01-31T09:00:00+01:00)"},
+		{4, 89, "deployments[1].schedule.anchor-date", "\"tomorrow\" is not an ISO-8601 date or date-time (e.g. 2024-01-31 or 2024-01-31T09:00:00+01:00)"},
+		{5, 89, "deployments[2].schedule.anchor-date", "\"2023-02-29T00:00:00\" is not an ISO-8601 date or date-time (e.g. 2024-01-31 or 2024-01-31T09:00:00+01:00)"},
+		{6, 89, "deployments[3].schedule.anchor-date", "\"2024-01-01T25:00:00\" is not an ISO-8601 date or date-time (e.g. 2024-01-31 or 2024-01-31T09:00:00+01:00)"},
+		{7, 89, "deployments[4].schedule.anchor-date", "expected an ISO-8601 date or date-time such as 2024-01-31T09:00:00+01:00, got an integer"},
+	}},
+	{"bad_block.yaml", []want{
+		{1, 11, "ib-block", "\"EcsTask/dev\" is not block-type-slug/block-name (lowercase letters, digits and dashes, one '/'), e.g. ecs-task/dev"},
+		{3, 61, "deployments[0].ib-block", "\"ecs-task\" is not block-type-slug/block-name (lowercase letters, digits and dashes, one '/'), e.g. ecs-task/dev"},
+		{4, 61, "deployments[1].ib-block", "\"ecs-task/dev/x\" is not block-type-slug/block-name (lowercase letters, digits and dashes, one '/'), e.g. ecs-task/dev"},
+		{5, 61, "deployments[2].ib-block", "\"ecs-task/\" is not block-type-slug/block-name (lowercase letters, digits and dashes, one '/'), e.g. ecs-task/dev"},
+		{6, 61, "deployments[3].ib-block", "\"ecs_task/dev\" is not block-type-slug/block-name (lowercase letters, digits and dashes, one '/'), e.g. ecs-task/dev"},
+	}},
+	{"bad_cron.yaml", []want{
+		{3, 68, "deployments[0].schedule.cron", "invalid cron \"61 * * * *\": minute field \"61\": \"61\" is out of range (allowed 0-59)"},
+		{4, 68, "deployments[1].schedule.cron", "invalid cron \"* * * *\": expected 5 fields (minute hour day-of-month month day-of-week) or an alias such as @daily, got 4"},
+		{5, 68, "deployments[2].schedule.cron", "invalid cron \"0 0 * * * *\": expected 5 fields (minute hour day-of-month month day-of-week) or an alias such as @daily, got 6"},
+		{6, 68, "deployments[3].schedule.cron", "invalid cron \"H * * * *\": minute field \"H\": random (R) and hashed (H) expressions are not supported by Prefect"},
+		{7, 68, "deployments[4].schedule.cron", "invalid cron \"0 R * * *\": hour field \"R\": random (R) and hashed (H) expressions are not supported by Prefect"},
+		{8, 68, "deployments[5].schedule.cron", "invalid cron \"0 0 ? * *\": day of month field \"?\": \"?\" is not a valid value (allowed 1-31)"},
+		{9, 68, "deployments[6].schedule.cron", "invalid cron \"*/0 * * * *\": minute field \"*/0\": \"*/0\": the step must be at least 1"},
+		{10, 68, "deployments[7].schedule.cron", "invalid cron \"0 0 * JAN-XYZ *\": month field \"JAN-XYZ\": \"jan-xyz\" is not a valid range (allowed 1-12 or JAN-DEC)"},
+		{11, 68, "deployments[8].schedule.cron", "invalid cron \"0 0 0 * *\": day of month field \"0\": \"0\" is out of range (allowed 1-31)"},
+		{12, 68, "deployments[9].schedule.cron", "invalid cron \"0 0 * * MON#6\": day of week field \"MON#6\": \"mon#6\": the nth weekday must be 1 to 5"},
+		{13, 68, "deployments[10].schedule.cron", "invalid cron \"0 0 * * 8\": day of week field \"8\": \"8\" is out of range (allowed 0-7)"},
+		{14, 68, "deployments[11].schedule.cron", "invalid cron \"30-10 * * * *\": minute field \"30-10\": \"30-10\": the range starts after it ends"},
+		{15, 68, "deployments[12].schedule.cron", "invalid cron \"@every 5m\": expected 5 fields (minute hour day-of-month month day-of-week) or an alias such as @daily, got 2"},
+		{16, 68, "deployments[13].schedule.cron", "invalid cron \"0 0 * * TUE,1#2\": day of week field \"TUE,1#2\" mixes plain days with nth-day (#) syntax"},
+	}},
+	{"bad_defaults.yaml", []want{
+		{3, 3, "defaults.name", "name cannot be set in defaults: each deployment needs its own name"},
+		{4, 3, "defaults.entrypoint", "entrypoint cannot be set in defaults: each deployment names its own flow"},
+		{5, 3, "defaults.ib-block", "ib-block cannot be set in defaults: set the top-level ib-block instead"},
+		{7, 11, "defaults.schedule.cron", "invalid cron \"99 * * * *\": minute field \"99\": \"99\" is out of range (allowed 0-59)"},
+		{8, 3, "defaults.shedule", "unknown key \"shedule\": did you mean \"schedule\"?"},
+	}},
+	{"bad_entrypoint.yaml", []want{
+		{3, 27, "deployments[0].entrypoint", "\"flows/hello.py\" is not path/file.py:flow_function (the function name is missing)"},
+		{4, 27, "deployments[1].entrypoint", "\"flows/hello.txt:hello\" is not path/file.py:flow_function (the file must end in .py)"},
+		{5, 27, "deployments[2].entrypoint", "\"/opt/prefect/flows/hello.py:hello\" must be a relative path with '/' separators from the repository root"},
+		{6, 27, "deployments[3].entrypoint", "\"../outside/flows/hello.py:hello\" points outside the repository"},
+		{7, 27, "deployments[4].entrypoint", "\"flows/hello.py:not-an-identifier\" is not path/file.py:flow_function (\"not-an-identifier\" is not a Python function name)"},
+		{8, 27, "deployments[5].entrypoint", "\"flows/../../hello.py:hello\" points outside the repository"},
+		{9, 27, "deployments[6].entrypoint", "\"flows\\\\hello.py:hello\" must be a relative path with '/' separators from the repository root"},
+	}},
+	{"bad_interval.yaml", []want{
+		{4, 15, "defaults.schedule.interval", "interval 0: must be a positive whole number of seconds"},
+		{6, 72, "deployments[0].schedule.interval", "interval -5: must be a positive whole number of seconds"},
+		{7, 72, "deployments[1].schedule.interval", "expected a positive whole number of seconds or a duration such as 90m, got a number"},
+		{8, 72, "deployments[2].schedule.interval", "interval \"1.5h\": expected a positive whole number of seconds or a duration such as 90m or 1h30m (units w, d, h, m, s)"},
+		{9, 72, "deployments[3].schedule.interval", "interval \"90x\": expected a positive whole number of seconds or a duration such as 90m or 1h30m (units w, d, h, m, s)"},
+		{10, 72, "deployments[4].schedule.interval", "expected a positive whole number of seconds or a duration such as 90m, got a boolean"},
+		{11, 72, "deployments[5].schedule.interval", "interval \"0m\": must be positive"},
+	}},
+	{"bad_name.yaml", []want{
+		{3, 12, "deployments[0].name", "deployment name \"a/b\" contains a character Prefect refuses (any of /%&><)"},
+		{4, 12, "deployments[1].name", "expected a non-empty deployment name"},
+	}},
+	{"bad_overrides.yaml", []want{
+		{6, 16, "deployments[0].infra_overrides.command", "lists cannot be passed as --override command=...; use a string"},
+		{7, 14, "deployments[0].infra_overrides.memory", "missing value (write \"\" for an empty string)"},
+		{8, 7, "deployments[0].infra_overrides.cpu=1", "invalid override key \"cpu=1\": expected a dotted field path such as env.FOO (no '=' or spaces)"},
+		{11, 9, "deployments[0].infra_overrides.env.FOO", "override env.FOO is set twice (first at line 9)"},
+		{12, 7, "deployments[0].infra_overrides.", "invalid override key \"\": expected a dotted field path such as env.FOO (no '=' or spaces)"},
+	}},
+	{"bad_parameters.yaml", []want{
+		{6, 7, "deployments[0].parameters", "keys must be strings, got an integer (quote it)"},
+		{8, 9, "deployments[0].parameters.nested", "keys must be strings, got a boolean (quote it)"},
+		{9, 12, "deployments[0].parameters.inf", ".inf has no JSON form (quote it to pass a string)"},
+		{10, 13, "deployments[0].parameters.huge", "integer 99999999999999999999 does not fit in 64 bits (quote it to pass a string)"},
+		{11, 15, "deployments[0].parameters.tagged", "unsupported YAML tag !!binary (use a plain value)"},
+	}},
+	{"bad_rrule.yaml", []want{
+		{3, 69, "deployments[0].schedule.rrule", "invalid RRULE \"BYDAY=MO\": FREQ is required (e.g. FREQ=WEEKLY;BYDAY=MO)"},
+		{4, 69, "deployments[1].schedule.rrule", "invalid RRULE \"FREQ=SOMETIMES\": FREQ=SOMETIMES: expected YEARLY, MONTHLY, WEEKLY, DAILY, HOURLY, MINUTELY or SECONDLY"},
+		{5, 69, "deployments[2].schedule.rrule", "invalid RRULE \"FREQ=DAILY;BYHOUR=25\": BYHOUR=25: 25 is out of range (0 to 23)"},
+		{6, 69, "deployments[3].schedule.rrule", "invalid RRULE \"FREQ=DAILY;\": empty part (a stray ';'?)"},
+		{7, 69, "deployments[4].schedule.rrule", "invalid RRULE \"FREQ=DAILY;COLOR=RED\": unknown part \"COLOR\""},
+		{8, 69, "deployments[5].schedule.rrule", "invalid RRULE \"FREQ=DAILY;COUNT=0\": COUNT=0: expected a positive integer"},
+		{9, 69, "deployments[6].schedule.rrule", "invalid RRULE \"FREQ=WEEKLY;BYDAY=XX\": BYDAY=XX: \"XX\" is not a weekday such as MO, 1MO or -1FR"},
+		{13, 14, "deployments[7].schedule.rrule", "invalid RRULE \"DTSTART:20240101T090000\\nRRULE:FREQ=DAILY;UNTIL=20241231T000000Z\\n\": UNTIL must be in UTC (ending in Z) exactly when DTSTART has a time zone"},
+		{19, 14, "deployments[8].schedule.rrule", "invalid RRULE \"DTSTART:2024-02-30\\nRRULE:FREQ=DAILY\\n\": DTSTART \"2024-02-30\" is not a date or date-time (YYYYMMDDTHHMMSSZ)"},
+	}},
+	{"bad_tags.yaml", []want{
+		{6, 9, "deployments[0].tags[0]", "expected a string tag, got an integer (quote it: \"2024\")"},
+		{7, 9, "deployments[0].tags[1]", "empty tag"},
+		{8, 9, "deployments[0].tags[2]", "tag \"a,b\" contains a comma: Prefect keeps it as ONE tag; write each tag as its own list item"},
+		{9, 8, "deployments[0].tags[3]", "expected a string tag, got null"},
+		{10, 9, "deployments[0].tags[4]", "expected a string tag, got a mapping"},
+	}},
+	{"bad_timezone.yaml", []want{
+		{3, 91, "deployments[0].schedule.timezone", "unknown time zone \"Mars/Olympus\": expected an IANA name such as Europe/Berlin or America/New_York"},
+		{4, 91, "deployments[1].schedule.timezone", "unknown time zone \"Local\": expected an IANA name such as Europe/Berlin or America/New_York"},
+		{5, 91, "deployments[2].schedule.timezone", "unknown time zone \"europe/berlin\": expected an IANA name such as Europe/Berlin or America/New_York"},
+		{6, 91, "deployments[3].schedule.timezone", "unknown time zone \"\": expected an IANA name such as Europe/Berlin or America/New_York"},
+	}},
+	{"bad_work_pool.yaml", []want{
+		{6, 13, "deployments[0].work_pool.name", "expected a non-empty name (leave the key out to use Prefect's default)"},
+		{7, 23, "deployments[0].work_pool.work_queue_name", "expected a non-empty work_queue_name (leave the key out to use Prefect's default)"},
+		{8, 7, "deployments[0].work_pool.work_queue", "unknown key \"work_queue\"; expected one of name, work_queue_name"},
+	}},
+	{"deployments_not_list.yaml", []want{
+		{3, 3, "deployments", "expected a list of deployments, got a mapping"},
+	}},
+	{"duplicate_keys.yaml", []want{
+		{7, 7, "deployments[0].parameters.x", "duplicate key \"x\" (first at line 6)"},
+		{8, 5, "deployments[0].name", "duplicate key \"name\" (first at line 3)"},
+	}},
+	{"duplicate_names.yaml", []want{
+		{7, 11, "deployments[2].name", "duplicate deployment name \"daily\" (first at line 3)"},
+	}},
+	{"empty.yaml", []want{
+		{1, 1, "", "empty file: expected a mapping with ib-block and deployments"},
+	}},
+	{"missing_deployments.yaml", []want{
+		{1, 1, "deployments", "missing required key: expected a list of deployments"},
+	}},
+	{"missing_file.yaml", []want{
+		{4, 17, "deployments[0].entrypoint", "flow file flows/nope.py does not exist in the repository (testdata/repo)"},
+	}},
+	{"missing_required.yaml", []want{
+		{2, 5, "deployments[0].name", "missing required key name"},
+		{4, 5, "deployments[1].entrypoint", "missing required key entrypoint (path/file.py:flow_function)"},
+		{6, 5, "deployments[2].ib-block", "no infrastructure block: set the top-level ib-block or this deployment's ib-block (block-type/block-name)"},
+		{8, 10, "deployments[3].name", "expected a non-empty deployment name"},
+		{9, 16, "deployments[3].entrypoint", "expected an entrypoint such as flows/etl.py:daily"},
+	}},
+	{"not_a_flow.yaml", []want{
+		{3, 27, "deployments[0].entrypoint", "function plain_function in flows/etl.py is not a flow: decorate it with @flow"},
+		{4, 27, "deployments[1].entrypoint", "function a_task in flows/etl.py is not a flow: decorate it with @flow"},
+		{5, 27, "deployments[2].entrypoint", "function in_docstring is not defined at the top level of flows/etl.py"},
+		{6, 27, "deployments[3].entrypoint", "function method is not defined at the top level of flows/etl.py"},
+		{7, 27, "deployments[4].entrypoint", "function nope is not defined at the top level of flows/etl.py"},
+	}},
+	{"syntax_error.yaml", []want{
+		{3, 1, "", "YAML syntax error: found a tab character that violates indentation"},
+	}},
+	{"two_documents.yaml", []want{
+		{3, 1, "", "a second YAML document: a deployments file holds exactly one"},
+	}},
+	{"two_schedule_kinds.yaml", []want{
+		{7, 7, "deployments[0].schedule", "more than one schedule kind (cron, interval): Prefect takes exactly one of cron, interval or rrule"},
+		{11, 7, "deployments[1].schedule", "no schedule kind: expected exactly one of cron, interval or rrule (or leave schedule out for none)"},
+	}},
+	{"unknown_keys.yaml", []want{
+		{2, 1, "deployment", "unknown key \"deployment\": did you mean \"deployments\"?"},
+		{6, 5, "deployments[0].shedule", "unknown key \"shedule\": did you mean \"schedule\"?"},
+		{8, 5, "deployments[0].tag", "unknown key \"tag\": did you mean \"tags\"?"},
+		{9, 5, "deployments[0].work-pool", "unknown key \"work-pool\": did you mean \"work_pool\"?"},
+		{11, 5, "deployments[0].colour", "unknown key \"colour\"; expected one of name, entrypoint, description, parameters, schedule, tags, version, work_pool, ib-block, infra_overrides"},
+		{16, 7, "deployments[1].schedule.timezon", "unknown key \"timezon\": did you mean \"timezone\"?"},
+		{19, 7, "deployments[1].work_pool.queue", "unknown key \"queue\"; expected one of name, work_queue_name"},
+	}},
+	{"wrong_types.yaml", []want{
+		{3, 11, "deployments[0].name", "expected a string, got an integer (quote it: \"123\")"},
+		{5, 18, "deployments[0].description", "expected a string, got an integer (quote it: \"42\")"},
+		{6, 17, "deployments[0].parameters", "expected a mapping of parameter names to values, got a list"},
+		{7, 11, "deployments[0].tags", "expected a list of strings, got a string"},
+		{8, 15, "deployments[0].schedule", "expected a mapping with one of cron, interval or rrule, got a string"},
+		{9, 14, "deployments[0].version", "expected a version string such as 1.2.3, got a boolean"},
+		{11, 17, "deployments[1].entrypoint", "expected a string, got a list"},
+		{12, 16, "deployments[1].work_pool", "expected a mapping with name and work_queue_name, got a list"},
+		{13, 14, "deployments[1].version", "expected a version string such as 1.2.3, got a mapping"},
+		{14, 22, "deployments[1].infra_overrides", "expected a mapping of override keys to values, got a string"},
+		{15, 5, "deployments[2]", "expected a deployment mapping (name, entrypoint, ...), got a string"},
+	}},
+}
+
+func TestLoadInvalid(t *testing.T) {
+	for _, tc := range invalidCases {
+		t.Run(tc.file, func(t *testing.T) {
+			path := filepath.Join("testdata", "invalid", tc.file)
+			f, err := Load(path, LoadOptions{RepoRoot: testRepo})
+			require.Error(t, err)
+			assert.Nil(t, f, "a file with problems must not load partially")
+			var ve *ValidationError
+			require.True(t, errors.As(err, &ve), "want *ValidationError, got %T: %v", err, err)
+			assert.Equal(t, path, ve.File)
+			var got []want
+			for _, fe := range ve.Errors {
+				assert.Equal(t, path, fe.Pos.File)
+				got = append(got, want{fe.Pos.Line, fe.Pos.Col, fe.Path, fe.Msg})
+			}
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+// Every input under testdata/invalid must have a row, so a new case cannot go unchecked.
+func TestInvalidCasesCoverTestdata(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "invalid", "*.yaml"))
+	require.NoError(t, err)
+	var onDisk, inTable []string
+	for _, f := range files {
+		onDisk = append(onDisk, filepath.Base(f))
+	}
+	for _, tc := range invalidCases {
+		inTable = append(inTable, tc.file)
+	}
+	sort.Strings(inTable)
+	assert.Equal(t, onDisk, inTable)
+}
+
+func TestValidationErrorText(t *testing.T) {
+	path := filepath.Join("testdata", "invalid", "duplicate_names.yaml")
+	_, err := Load(path, LoadOptions{RepoRoot: testRepo})
+	require.Error(t, err)
+	assert.Equal(t, path+": 1 problem(s)\n  "+path+`:7:11: deployments[2].name: duplicate deployment name "daily" (first at line 3)`, err.Error())
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join("testdata", "nope.yaml"), LoadOptions{})
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, os.ErrNotExist), "got %v", err)
+	var ve *ValidationError
+	assert.False(t, errors.As(err, &ve))
+}
