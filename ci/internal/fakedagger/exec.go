@@ -129,6 +129,9 @@ func (s *Server) runExec(ctx context.Context, ex Exec) (*execOutcome, error) {
 	}
 	s.mu.Unlock()
 	if found {
+		s.mu.Lock()
+		s.joined++
+		s.mu.Unlock()
 		select {
 		case <-e.done:
 			return e.out, e.err

@@ -39,6 +39,7 @@ type Server struct {
 	execs         []ExecRecord
 	execsInFlight int
 	maxExecs      int
+	joined        int // queries that waited for an identical exec already in flight or cached
 	cache         map[string]*cacheEntry
 	builds        []*BuildRecord
 	publishes     []PublishRecord
