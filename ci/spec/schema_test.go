@@ -1,0 +1,363 @@
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+)
+
+// repoRoot walks up from the test's directory to the one holding go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		require.NotEqual(t, parent, dir, "no go.mod above the test directory")
+		dir = parent
+	}
+}
+
+const schemaComment = "# yaml-language-server: $schema=./schema/prefect-deployments.schema.json"
+
+// schemaDoc is the JSON Schema of the file, decoded.
+func schemaDoc(t *testing.T) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "schema", "prefect-deployments.schema.json"))
+	require.NoError(t, err)
+	var doc map[string]any
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	require.NoError(t, dec.Decode(&doc))
+	return doc
+}
+
+// yamlToJSON reads a YAML file the way an editor's schema check sees it (timestamps stay
+// strings, YAML 1.2), using the loader's own node conversion.
+func yamlToJSON(t *testing.T, path string) any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var doc yaml.Node
+	require.NoError(t, yaml.Unmarshal(data, &doc))
+	c := &collector{file: path, budget: maxNodes}
+	v, ok := c.jsonValue(doc.Content[0], "", 0)
+	require.True(t, ok, "%v", c.errs)
+	return v
+}
+
+// Both example files carry the schema comment, satisfy the schema and load without errors.
+func TestExampleFiles(t *testing.T) {
+	root := repoRoot(t)
+	schema := schemaDoc(t)
+	for _, env := range []string{"dev", "prod"} {
+		t.Run(env, func(t *testing.T) {
+			path := filepath.Join(root, EnvFile(env))
+			data, err := os.ReadFile(path)
+			require.NoError(t, err, "the example file must exist")
+			assert.True(t, strings.HasPrefix(string(data), schemaComment+"\n"), "the first line must be %q", schemaComment)
+			errs := (&jsonSchema{root: schema}).validate(schema, yamlToJSON(t, path), "")
+			assert.Empty(t, errs, "schema violations")
+			f, err := Load(path, LoadOptions{RepoRoot: root})
+			require.NoError(t, err)
+			assert.Equal(t, env, f.Env())
+			assert.NotEmpty(t, f.Deployments)
+		})
+	}
+}
+
+// The test files the loader accepts satisfy the schema too, and some the loader refuses
+// are refused by the schema, so the schema is neither too strict nor toothless.
+func TestSchemaAgreesWithLoader(t *testing.T) {
+	schema := schemaDoc(t)
+	valid, err := filepath.Glob(filepath.Join("testdata", "valid", "*.yaml"))
+	require.NoError(t, err)
+	for _, path := range valid {
+		errs := (&jsonSchema{root: schema}).validate(schema, yamlToJSON(t, path), "")
+		assert.Empty(t, errs, path)
+	}
+	for _, name := range []string{"unknown_keys.yaml", "two_schedule_kinds.yaml", "anchor_without_interval.yaml", "bad_tags.yaml",
+		"bad_block.yaml", "bad_entrypoint.yaml", "missing_required.yaml", "bad_interval.yaml", "wrong_types.yaml", "bad_defaults.yaml",
+		"bad_work_pool.yaml", "bad_name.yaml", "missing_deployments.yaml", "bad_overrides.yaml"} {
+		path := filepath.Join("testdata", "invalid", name)
+		errs := (&jsonSchema{root: schema}).validate(schema, yamlToJSON(t, path), "")
+		assert.NotEmpty(t, errs, "the schema should refuse %s", name)
+	}
+}
+
+// The property names of each schema object are exactly the keys the loader accepts.
+func TestSchemaMatchesLoaderKeys(t *testing.T) {
+	schema := schemaDoc(t)
+	defs := schema["$defs"].(map[string]any)
+	props := func(obj any) []string {
+		var out []string
+		for k := range obj.(map[string]any)["properties"].(map[string]any) {
+			out = append(out, k)
+		}
+		sort.Strings(out)
+		return out
+	}
+	sorted := func(s []string) []string {
+		out := append([]string(nil), s...)
+		sort.Strings(out)
+		return out
+	}
+	assert.Equal(t, sorted(topKeys), props(schema), "top level")
+	assert.Equal(t, sorted(deployKeys), props(defs["deployment"]), "deployment")
+	assert.Equal(t, sorted(defaultsKeys), props(defs["defaults"]), "defaults")
+	assert.Equal(t, sorted(scheduleKeys), props(defs["schedule"]), "schedule")
+	assert.Equal(t, sorted(workPoolKeys), props(defs["workPool"]), "work_pool")
+	for _, name := range []string{"deployment", "defaults", "schedule", "workPool"} {
+		assert.Equal(t, false, defs[name].(map[string]any)["additionalProperties"], "%s must refuse unknown keys", name)
+	}
+	// Every property carries a description for editors to show (directly or via $ref).
+	var walk func(path string, s any)
+	walk = func(path string, s any) {
+		m, ok := s.(map[string]any)
+		if !ok {
+			return
+		}
+		if ps, ok := m["properties"].(map[string]any); ok {
+			for k, p := range ps {
+				pm := p.(map[string]any)
+				_, has := pm["description"]
+				if ref, ok := pm["$ref"].(string); ok && !has {
+					_, has = defs[strings.TrimPrefix(ref, "#/$defs/")].(map[string]any)["description"]
+				}
+				assert.True(t, has, "%s.%s has no description", path, k)
+			}
+		}
+		for k, d := range defs {
+			if path == "" {
+				walk(k, d)
+			}
+		}
+	}
+	walk("", schema)
+}
+
+// jsonSchema validates the subset of JSON Schema (2020-12) the schema file uses: type,
+// properties, required, additionalProperties, enum, pattern, minLength, minimum, items,
+// oneOf, anyOf, dependentRequired and $ref to #/$defs. An unknown keyword fails the
+// test, so the schema cannot use something this checker silently ignores.
+type jsonSchema struct{ root map[string]any }
+
+var schemaKeywords = map[string]bool{
+	"$schema": true, "$id": true, "title": true, "description": true, "$defs": true,
+	"type": true, "properties": true, "required": true, "additionalProperties": true, "enum": true, "pattern": true,
+	"minLength": true, "minimum": true, "items": true, "oneOf": true, "anyOf": true, "dependentRequired": true, "$ref": true,
+}
+
+func (s *jsonSchema) validate(schema map[string]any, v any, path string) []string {
+	var errs []string
+	fail := func(format string, args ...any) { errs = append(errs, path+": "+fmt.Sprintf(format, args...)) }
+	for k := range schema {
+		if !schemaKeywords[k] {
+			fail("schema keyword %q is not supported by the test validator", k)
+		}
+	}
+	if ref, ok := schema["$ref"].(string); ok {
+		name := strings.TrimPrefix(ref, "#/$defs/")
+		def, ok := s.root["$defs"].(map[string]any)[name].(map[string]any)
+		if !ok {
+			fail("unresolved $ref %s", ref)
+		} else {
+			errs = append(errs, s.validate(def, v, path)...)
+		}
+	}
+	if t, ok := schema["type"]; ok {
+		var types []string
+		switch x := t.(type) {
+		case string:
+			types = []string{x}
+		case []any:
+			for _, y := range x {
+				types = append(types, y.(string))
+			}
+		}
+		matched := false
+		for _, ty := range types {
+			if typeMatches(ty, v) {
+				matched = true
+			}
+		}
+		if !matched {
+			fail("type %v expected, got %T", types, v)
+			return errs
+		}
+	}
+	if enum, ok := schema["enum"].([]any); ok {
+		found := false
+		for _, e := range enum {
+			if fmt.Sprint(e) == fmt.Sprint(v) {
+				found = true
+			}
+		}
+		if !found {
+			fail("%v not in enum %v", v, enum)
+		}
+	}
+	if str, ok := v.(string); ok {
+		if p, ok := schema["pattern"].(string); ok && !regexp.MustCompile(p).MatchString(str) {
+			fail("%q does not match %s", str, p)
+		}
+		if n, ok := schema["minLength"].(json.Number); ok {
+			if want, _ := n.Int64(); int64(len([]rune(str))) < want {
+				fail("%q is shorter than %d", str, want)
+			}
+		}
+	}
+	if n, ok := schema["minimum"].(json.Number); ok {
+		min, _ := n.Float64()
+		switch x := v.(type) {
+		case int64:
+			if float64(x) < min {
+				fail("%d < minimum %v", x, min)
+			}
+		case float64:
+			if x < min {
+				fail("%v < minimum %v", x, min)
+			}
+		}
+	}
+	if arr, ok := v.([]any); ok {
+		if items, ok := schema["items"].(map[string]any); ok {
+			for i, item := range arr {
+				errs = append(errs, s.validate(items, item, fmt.Sprintf("%s[%d]", path, i))...)
+			}
+		}
+	}
+	if obj, ok := v.(map[string]any); ok {
+		props, _ := schema["properties"].(map[string]any)
+		for _, r := range asStrings(schema["required"]) {
+			if _, ok := obj[r]; !ok {
+				fail("missing required %q", r)
+			}
+		}
+		for k, dep := range mapOf(schema["dependentRequired"]) {
+			if _, ok := obj[k]; ok {
+				for _, r := range asStrings(dep) {
+					if _, ok := obj[r]; !ok {
+						fail("%q requires %q", k, r)
+					}
+				}
+			}
+		}
+		for k, val := range obj {
+			if p, ok := props[k].(map[string]any); ok {
+				errs = append(errs, s.validate(p, val, join(path, k))...)
+				continue
+			}
+			switch ap := schema["additionalProperties"].(type) {
+			case bool:
+				if !ap {
+					fail("property %q is not allowed", k)
+				}
+			case map[string]any:
+				errs = append(errs, s.validate(ap, val, join(path, k))...)
+			}
+		}
+	}
+	if anyOf, ok := schema["anyOf"].([]any); ok {
+		n := 0
+		for _, sub := range anyOf {
+			if len(s.validate(sub.(map[string]any), v, path)) == 0 {
+				n++
+			}
+		}
+		if n == 0 {
+			fail("matches none of anyOf")
+		}
+	}
+	if one, ok := schema["oneOf"].([]any); ok {
+		n := 0
+		for _, sub := range one {
+			if len(s.validate(sub.(map[string]any), v, path)) == 0 {
+				n++
+			}
+		}
+		if n != 1 {
+			fail("matches %d of oneOf, want exactly 1", n)
+		}
+	}
+	return errs
+}
+
+func typeMatches(ty string, v any) bool {
+	switch ty {
+	case "object":
+		_, ok := v.(map[string]any)
+		return ok
+	case "array":
+		_, ok := v.([]any)
+		return ok
+	case "string":
+		_, ok := v.(string)
+		return ok
+	case "integer":
+		_, ok := v.(int64)
+		return ok
+	case "number":
+		switch v.(type) {
+		case int64, float64:
+			return true
+		}
+	case "boolean":
+		_, ok := v.(bool)
+		return ok
+	case "null":
+		return v == nil
+	}
+	return false
+}
+
+func asStrings(v any) []string {
+	var out []string
+	if arr, ok := v.([]any); ok {
+		for _, x := range arr {
+			out = append(out, x.(string))
+		}
+	}
+	return out
+}
+
+func mapOf(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+// The validator itself must catch what it claims to, or the example-file test proves nothing.
+func TestSchemaValidatorCatches(t *testing.T) {
+	schema := schemaDoc(t)
+	s := &jsonSchema{root: schema}
+	ok := map[string]any{"ib-block": "ecs-task/dev", "deployments": []any{map[string]any{"name": "a", "entrypoint": "flows/a.py:a"}}}
+	assert.Empty(t, s.validate(schema, ok, ""))
+	bad := []map[string]any{
+		{"deployments": "x"},
+		{"deployments": []any{map[string]any{"name": "a"}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "flows/a.py:a", "shedule": nil}}},
+		{"deployments": []any{}, "ib-block": "Bad/Block"},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "schedule": map[string]any{"cron": "x", "rrule": "y"}}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "schedule": map[string]any{"interval": int64(0)}}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "schedule": map[string]any{"cron": "x", "anchor-date": "2024-01-01"}}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "tags": []any{"a,b"}}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "work_pool": map[string]any{"name": ""}}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "infra_overrides": map[string]any{"x": []any{}}}}},
+	}
+	for i, b := range bad {
+		assert.NotEmpty(t, s.validate(schema, b, ""), "case %d", i)
+	}
+}
