@@ -41,7 +41,8 @@
 // expect is answered with the engine's EXEC_ERROR (message
 // "exit code: N [traceparent:…]", path, extensions _type, cmd, exitCode,
 // stderr and stdout trimmed), which the SDK turns into *dagger.ExecError; with
-// Expect: dagger.ReturnTypeAny the leaves answer untrimmed.
+// Expect: dagger.ReturnTypeAny the leaves answer untrimmed. Secret values are
+// scrubbed to *** in the output the engine answers.
 //
 // publish answers "<address>@sha256:<64 hex>", a digest of the image recipe
 // (registry auth left out). Files an exec writes (ExecResult.Files) can be read
@@ -63,7 +64,8 @@
 //     srv.SecretLeaks() lists every other place a plaintext shows up (query
 //     texts, argv, plain env values, written files, publish addresses).
 //   - srv.Services(): each started service (its container, args, exposed
-//     ports) and how often it was started.
+//     ports), how often it was started and stopped. An explicitly started
+//     service is shared by the execs bound to it, as on the engine.
 //
 // Not modelled: the Dagger API outside schema.graphqls, real filesystems
 // inside containers, host-directory content hashes (a host directory's recipe

@@ -409,3 +409,64 @@ func TestConnectThroughEnv(t *testing.T) {
 		t.Fatalf("version = %q, %v", v, err)
 	}
 }
+
+// TestServiceLifecycle: an explicitly started service is shared by the execs
+// bound to it, as the pipeline's embedded Prefect server is.
+func TestServiceLifecycle(t *testing.T) {
+	ctx := context.Background()
+	var endpoint string
+	srv, client := connect(t, WithHandler(func(ex Exec) ExecResult {
+		endpoint = ex.Services["prefect"].Hostname
+		return ExecResult{Stdout: "ok"}
+	}))
+	svc := client.Container().From("prefect:2").WithEnvVariable("PREFECT_HOME", "/tmp/ph").WithExposedPort(4200).
+		AsService(dagger.ContainerAsServiceOpts{Args: []string{"prefect", "server", "start", "--host", "0.0.0.0"}})
+	started, err := svc.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := started.Endpoint(ctx, dagger.ServiceEndpointOpts{Scheme: "http"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"deploy", "a"}, {"deploy", "b"}} {
+		if _, err := client.Container().From("agent").WithServiceBinding("prefect", started).WithExec(args).Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := started.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := srv.Services()
+	if len(s) != 1 || s[0].Starts != 1 || s[0].Stops != 1 || s[0].Running {
+		t.Fatalf("services = %+v", s)
+	}
+	if ep != "http://"+endpoint+":4200" || s[0].Service.Container.Env["PREFECT_HOME"] != "/tmp/ph" ||
+		!slices.Equal(s[0].Service.Args, []string{"prefect", "server", "start", "--host", "0.0.0.0"}) {
+		t.Errorf("endpoint %q, service %+v", ep, s[0].Service)
+	}
+}
+
+// TestSecretsScrubbedFromOutput: a command that prints its secret shows ***,
+// in the stdout leaf and in an EXEC_ERROR.
+func TestSecretsScrubbedFromOutput(t *testing.T) {
+	ctx := context.Background()
+	_, client := connect(t, WithHandler(func(ex Exec) ExecResult {
+		v, _ := ex.SecretPlaintext("TOKEN")
+		code := 0
+		if ex.Args[0] == "fail" {
+			code = 1
+		}
+		return ExecResult{Stdout: "token=" + v + "\n", Stderr: "bad " + v, ExitCode: code}
+	}))
+	c := client.Container().From("alpine").WithSecretVariable("TOKEN", client.SetSecret("token", "s3cr3t"))
+	out, err := c.WithExec([]string{"print"}).Stdout(ctx)
+	if err != nil || out != "token=***\n" {
+		t.Errorf("stdout %q, %v", out, err)
+	}
+	_, err = c.WithExec([]string{"fail"}).Stdout(ctx)
+	var ee *dagger.ExecError
+	if !errors.As(err, &ee) || ee.Stdout != "token=***" || ee.Stderr != "bad ***" {
+		t.Errorf("err = %#v", err)
+	}
+}

@@ -46,6 +46,23 @@ func (e Exec) SecretPlaintext(env string) (string, bool) {
 	return v, ok
 }
 
+// scrub hides the values of the exec's secrets in its output, as the engine
+// does for secret variables and mounted secrets.
+func (e Exec) scrub(out string) string {
+	names := slices.Collect(maps.Values(e.Secrets))
+	for _, m := range e.Mounts {
+		if m.Kind == "secret" {
+			names = append(names, m.Secret)
+		}
+	}
+	for _, n := range names {
+		if v := e.secretValues[n]; v != "" {
+			out = strings.ReplaceAll(out, v, "***")
+		}
+	}
+	return out
+}
+
 // ExecResult is what a command did. Delay is slept after the handler
 // returns, while the exec still counts as running.
 type ExecResult struct {
@@ -151,7 +168,7 @@ func (s *Server) runExec(ctx context.Context, ex Exec) (*execOutcome, error) {
 
 func (s *Server) invoke(ctx context.Context, ex Exec) (*execOutcome, error) {
 	for _, alias := range slices.Sorted(maps.Keys(ex.Services)) {
-		s.recordServiceStart(ex.Services[alias])
+		defer s.bindService(ex.Services[alias])()
 	}
 	s.mu.Lock()
 	ex.secretValues = maps.Clone(s.secretValues)
@@ -179,6 +196,7 @@ func (s *Server) invoke(ctx context.Context, ex Exec) (*execOutcome, error) {
 	if err != nil {
 		return nil, err
 	}
+	res.Stdout, res.Stderr = ex.scrub(res.Stdout), ex.scrub(res.Stderr)
 	failed := (ex.Expect == "SUCCESS" && res.ExitCode != 0) || (ex.Expect == "FAILURE" && res.ExitCode == 0)
 	if failed {
 		return nil, &execError{
@@ -196,7 +214,7 @@ func (s *Server) leaf(ctx context.Context, typ string, chain []call, f *sel) (an
 	switch typ + "." + f.field {
 	case "Query.version":
 		return EngineVersion, nil
-	case "Container.id", "Directory.id", "File.id", "Secret.id", "Service.id", "CacheVolume.id", "Service.stop":
+	case "Container.id", "Directory.id", "File.id", "Secret.id", "Service.id", "CacheVolume.id":
 		if _, err := s.fold(ctx, chain, false); err != nil {
 			return nil, err
 		}
@@ -208,7 +226,7 @@ func (s *Server) leaf(ctx context.Context, typ string, chain []call, f *sel) (an
 		return id(), nil
 	}
 	lazy := map[string]bool{"Container.envVariable": true, "Container.workdir": true, "Container.user": true,
-		"Secret.name": true, "Service.hostname": true, "Service.endpoint": true}
+		"Secret.name": true, "Service.hostname": true, "Service.endpoint": true, "Service.stop": true}
 	obj, err := s.fold(ctx, chain, !lazy[typ+"."+f.field])
 	if err != nil {
 		return nil, err
@@ -225,7 +243,10 @@ func (s *Server) leaf(ctx context.Context, typ string, chain []call, f *sel) (an
 	case *Service:
 		switch f.field {
 		case "start":
-			s.recordServiceStart(o)
+			s.startService(o)
+			return id(), nil
+		case "stop":
+			s.stopService(o)
 			return id(), nil
 		case "hostname":
 			return o.Hostname, nil

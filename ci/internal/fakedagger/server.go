@@ -88,10 +88,14 @@ type PublishRecord struct {
 	Auth      []RegistryAuth // the container's withRegistryAuth calls, in order
 }
 
-// ServiceRecord is one distinct service and how often it was started.
+// ServiceRecord is one distinct service and what happened to it.
 type ServiceRecord struct {
 	Service *Service
-	Starts  int
+	Starts  int  // a running service is shared by the execs bound to it, not restarted
+	Stops   int  // Service.stop calls that stopped it
+	Running bool // started with Service.start and not stopped
+
+	refs int // execs in flight bound to it
 }
 
 // Start starts a fake engine session on 127.0.0.1:0 and stops it when the
@@ -247,16 +251,55 @@ func (s *Server) recordBuild(b *Build) {
 	s.builds = append(s.builds, &BuildRecord{Build: *b, Evaluations: 1})
 }
 
-func (s *Server) recordServiceStart(svc *Service) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// service finds or adds the record of a service; callers hold s.mu.
+func (s *Server) service(svc *Service) *ServiceRecord {
 	for _, r := range s.services {
 		if r.Service.Recipe == svc.Recipe {
-			r.Starts++
-			return
+			return r
 		}
 	}
-	s.services = append(s.services, &ServiceRecord{Service: svc, Starts: 1})
+	r := &ServiceRecord{Service: svc}
+	s.services = append(s.services, r)
+	return r
+}
+
+// bindService starts a service for an exec unless it is already running
+// (started explicitly or bound to another exec in flight): like the engine,
+// identical services are shared, not started twice. release unbinds it.
+func (s *Server) bindService(svc *Service) (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.service(svc)
+	if r.refs == 0 && !r.Running {
+		r.Starts++
+	}
+	r.refs++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		r.refs--
+	}
+}
+
+// startService and stopService are Service.start and Service.stop.
+func (s *Server) startService(svc *Service) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.service(svc)
+	if !r.Running && r.refs == 0 {
+		r.Starts++
+	}
+	r.Running = true
+}
+
+func (s *Server) stopService(svc *Service) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.service(svc)
+	if r.Running {
+		r.Stops++
+	}
+	r.Running = false
 }
 
 // SecretLeaks lists every place where a setSecret plaintext shows up other
