@@ -171,17 +171,18 @@ func (f *Server) ResetRequests() { f.mu.Lock(); f.requests = nil; f.mu.Unlock() 
 // Seed describes a deployment to add. Nil pointers keep the recorded template's value
 // (the RecCron deployment of api-get-by-name.json); Schedule nil means no schedule.
 type Seed struct {
-	Flow           string // flow name; created when new
-	Name           string
-	Schedule       map[string]any // e.g. {"cron": "0 0 * * *", "timezone": "UTC", "day_or": true}
-	ScheduleActive *bool
-	Tags           []string
-	Parameters     map[string]any
-	Version        *string
-	Description    *string
-	Pool, Queue    string
-	InfraBlock     string // "slug/name"; created when new
-	InfraOverrides map[string]any
+	Flow           string         `json:"flow"` // flow name; created when new
+	Name           string         `json:"name"`
+	Schedule       map[string]any `json:"schedule"` // e.g. {"cron": "0 0 * * *", "timezone": "UTC", "day_or": true}
+	ScheduleActive *bool          `json:"schedule_active"`
+	Tags           []string       `json:"tags"`
+	Parameters     map[string]any `json:"parameters"`
+	Version        *string        `json:"version"`
+	Description    *string        `json:"description"`
+	Pool           string         `json:"pool"`
+	Queue          string         `json:"queue"`
+	InfraBlock     string         `json:"infra_block"` // "slug/name"; created when new
+	InfraOverrides map[string]any `json:"infra_overrides"`
 }
 
 // Ptr is a helper for Seed's pointer fields.

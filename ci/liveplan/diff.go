@@ -1,0 +1,275 @@
+package liveplan
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/spec"
+)
+
+// Prefect's values when `build` gets no -p / -q (FACTS.md, recorded on 2.14.21).
+const (
+	DefaultPool  = "default-agent-pool"
+	DefaultQueue = "default"
+)
+
+// Field names of a Change.
+const (
+	FieldSchedule       = "schedule"
+	FieldTimezone       = "schedule.timezone"
+	FieldAnchorDate     = "schedule.anchor_date"
+	FieldDayOr          = "schedule.day_or"
+	FieldScheduleActive = "schedule.active"
+	FieldParameters     = "parameters"
+	FieldTags           = "tags"
+	FieldVersion        = "version"
+	FieldWorkPool       = "work_pool"
+	FieldWorkQueue      = "work_queue"
+	FieldInfraBlock     = "infra_block"
+	FieldDescription    = "description"
+	FieldInfraOverrides = "infra_overrides"
+)
+
+// Change is one field that differs: Old is the server's value, New the file's, both
+// as display text.
+type Change struct {
+	Field    string
+	Old, New string
+	// Patch holds the PATCH /deployments/{id} fields that set the file's value, for the
+	// fields `prefect deployment build` leaves alone when their option is absent (tags,
+	// parameters, pool and queue, a paused schedule). Nil when build itself sets the field.
+	Patch map[string]any
+}
+
+// compare lists how server differs from what d, applied with the marker, leads to.
+// infraRef is the server's infrastructure block as "slug/name" ("" when none).
+func compare(d spec.Deployment, s *prefectapi.Deployment, infraRef, marker string) []Change {
+	var out []Change
+	add := func(c Change) { out = append(out, c) }
+
+	out = append(out, compareSchedule(d.Schedule, s)...)
+
+	wantParams := canonical(orEmptyMap(d.Parameters))
+	if got := canonical(orEmptyMap(s.Parameters)); got != wantParams {
+		add(Change{Field: FieldParameters, Old: got, New: wantParams,
+			Patch: map[string]any{"parameters": orEmptyMap(d.Parameters)}})
+	}
+
+	wantTags := withMarker(d.Tags, marker)
+	if got := tagSet(s.Tags); got != tagSet(wantTags) {
+		add(Change{Field: FieldTags, Old: got, New: tagSet(wantTags), Patch: map[string]any{"tags": wantTags}})
+	}
+
+	// Without -v Prefect stores the flow's own version (by default a hash of the flow
+	// file), which the file cannot predict: an empty version is not compared.
+	if d.Version != "" && s.Version != d.Version {
+		add(Change{Field: FieldVersion, Old: quote(s.Version), New: quote(d.Version)})
+	}
+
+	pool, queue := DefaultPool, DefaultQueue
+	if d.WorkPool != nil {
+		if d.WorkPool.Name != "" {
+			pool = d.WorkPool.Name
+		}
+		if d.WorkPool.WorkQueueName != "" {
+			queue = d.WorkPool.WorkQueueName
+		}
+	}
+	// Pool and queue are patched together: a queue name only means something in its pool.
+	poolPatch := map[string]any{"work_pool_name": pool, "work_queue_name": queue}
+	if s.WorkPoolName != pool {
+		add(Change{Field: FieldWorkPool, Old: quote(s.WorkPoolName), New: quote(pool), Patch: poolPatch})
+	}
+	if s.WorkQueueName != queue {
+		add(Change{Field: FieldWorkQueue, Old: quote(s.WorkQueueName), New: quote(queue), Patch: poolPatch})
+	}
+
+	if d.IBBlock != "" && infraRef != d.IBBlock {
+		add(Change{Field: FieldInfraBlock, Old: orNone(infraRef), New: d.IBBlock})
+	}
+
+	// Without -d Prefect keeps the server's description or takes the flow's docstring,
+	// neither of which the file knows: an empty description is not compared.
+	if d.Description != "" && s.Description != d.Description {
+		add(Change{Field: FieldDescription, Old: quoteOrNull(s.Description), New: quote(d.Description)})
+	}
+
+	wantOv := map[string]string{}
+	for _, o := range d.InfraOverrides {
+		wantOv[o.Key] = o.Value
+	}
+	gotOv := map[string]string{}
+	for k, v := range s.InfraOverrides {
+		if str, ok := v.(string); ok {
+			gotOv[k] = str
+		} else {
+			gotOv[k] = canonical(v)
+		}
+	}
+	if a, b := canonical(gotOv), canonical(wantOv); a != b {
+		add(Change{Field: FieldInfraOverrides, Old: a, New: b})
+	}
+	return out
+}
+
+func compareSchedule(want *spec.Schedule, s *prefectapi.Deployment) []Change {
+	got := s.Schedule
+	var out []Change
+	if s.ScheduleCount > 1 {
+		out = append(out, Change{Field: FieldSchedule, Old: fmt.Sprintf("%d schedules", s.ScheduleCount), New: describeSpec(want)})
+		return out
+	}
+	if want == nil || got == nil {
+		if want != nil || got != nil {
+			out = append(out, Change{Field: FieldSchedule, Old: describeServer(got), New: describeSpec(want)})
+		}
+		return out
+	}
+	if describeServer(got) != describeSpec(want) {
+		out = append(out, Change{Field: FieldSchedule, Old: describeServer(got), New: describeSpec(want)})
+	}
+	// A schedule without a timezone runs in UTC, whichever side left it out.
+	if a, b := orUTC(got.Timezone), orUTC(want.Timezone); a != b {
+		out = append(out, Change{Field: FieldTimezone, Old: quote(a), New: quote(b)})
+	}
+	// Without --anchor-date Prefect anchors at the time of the build: only a written
+	// anchor is compared, as an instant (the server stores it with an offset).
+	if want.IntervalSeconds > 0 && want.AnchorDate != "" {
+		wt, err := prefectapi.ParseAnchor(want.AnchorDate)
+		if err != nil || got.AnchorDate.IsZero() || !got.AnchorDate.Equal(wt) {
+			out = append(out, Change{Field: FieldAnchorDate, Old: orNone(got.AnchorText), New: want.AnchorDate})
+		}
+	}
+	if got.Kind == prefectapi.Cron && !got.DayOr {
+		out = append(out, Change{Field: FieldDayOr, Old: "false", New: "true"})
+	}
+	if !s.ScheduleActive {
+		out = append(out, Change{Field: FieldScheduleActive, Old: "paused", New: "active",
+			Patch: map[string]any{"is_schedule_active": true}})
+	} else if !got.Active {
+		// A 2.16+ schedule switched off on its own; the 2.14 PATCH fields cannot reach it.
+		out = append(out, Change{Field: FieldScheduleActive, Old: "inactive", New: "active"})
+	}
+	return out
+}
+
+func describeServer(s *prefectapi.Schedule) string {
+	if s == nil {
+		return "none"
+	}
+	switch s.Kind {
+	case prefectapi.Cron:
+		return "cron " + strconv.Quote(s.Cron)
+	case prefectapi.Interval:
+		return "interval " + seconds(s.IntervalSeconds)
+	default:
+		return "rrule " + strconv.Quote(s.RRule)
+	}
+}
+
+func describeSpec(s *spec.Schedule) string {
+	switch {
+	case s == nil:
+		return "none"
+	case s.Cron != "":
+		return "cron " + strconv.Quote(s.Cron)
+	case s.IntervalSeconds > 0:
+		return "interval " + seconds(s.IntervalSeconds)
+	default:
+		return "rrule " + strconv.Quote(s.RRule)
+	}
+}
+
+func seconds(n int64) string { return strconv.FormatInt(n, 10) + "s" }
+
+func orUTC(tz string) string {
+	if tz == "" {
+		return "UTC"
+	}
+	return tz
+}
+
+// withMarker is the tag list apply sends: the file's tags, then the marker once.
+func withMarker(tags []string, marker string) []string {
+	out := make([]string, 0, len(tags)+1)
+	for _, t := range tags {
+		if t != marker {
+			out = append(out, t)
+		}
+	}
+	return append(out, marker)
+}
+
+// tagSet renders tags as a sorted, de-duplicated JSON list: Prefect keeps the order
+// given, which means nothing.
+func tagSet(tags []string) string {
+	seen := map[string]bool{}
+	var list []string
+	for _, t := range tags {
+		if !seen[t] {
+			seen[t] = true
+			list = append(list, t)
+		}
+	}
+	sort.Strings(list)
+	if list == nil {
+		list = []string{}
+	}
+	return canonical(list)
+}
+
+// canonical is compact JSON with sorted keys, numbers as the server would send them
+// back (7 and 7.0 are the same), and no HTML escaping.
+func canonical(v any) string {
+	raw, err := marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	var back any
+	if err := json.Unmarshal(raw, &back); err != nil {
+		return string(raw)
+	}
+	raw, err = marshal(back)
+	if err != nil {
+		return string(raw)
+	}
+	return string(raw)
+}
+
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+func orEmptyMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+func quoteOrNull(s string) string {
+	if s == "" {
+		return "null"
+	}
+	return quote(s)
+}
+
+func orNone(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "none"
+	}
+	return s
+}

@@ -1,0 +1,324 @@
+package liveplan_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/acme-data/prefect-flows/ci/liveplan"
+	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
+	"github.com/acme-data/prefect-flows/ci/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden want*.txt files")
+
+const marker = "managed-by:prefect-flows:dev"
+
+func load(t *testing.T, dir string) *spec.File {
+	t.Helper()
+	f, err := spec.Load(filepath.Join(dir, "prefect-deployments-dev.yaml"), spec.LoadOptions{RepoRoot: "testdata/repo"})
+	if err != nil {
+		t.Fatalf("load %s: %v", dir, err)
+	}
+	return f
+}
+
+// seed starts a fake (recorded deployments included) and adds dir/server.json.
+func seed(t *testing.T, dir string, opts ...prefectapitest.Option) (*prefectapitest.Server, *prefectapi.Client) {
+	t.Helper()
+	fake := prefectapitest.New(t, opts...)
+	b, err := os.ReadFile(filepath.Join(dir, "server.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seeds []prefectapitest.Seed
+	if err := json.Unmarshal(b, &seeds); err != nil {
+		t.Fatalf("%s/server.json: %v", dir, err)
+	}
+	for _, s := range seeds {
+		fake.AddDeployment(s)
+	}
+	c, err := prefectapi.New(fake.URL, "", prefectapi.WithRetry(prefectapi.RetryPolicy{MaxAttempts: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fake, c
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+var shapes = map[string]prefectapitest.Shape{
+	"2.14": prefectapitest.Shape214, "2.16": prefectapitest.Shape216, "schedules-only": prefectapitest.ShapeSchedulesOnly,
+}
+
+// TestPlanGolden renders each case's plan; every server shape must give the same plan.
+func TestPlanGolden(t *testing.T) {
+	dirs, _ := filepath.Glob("testdata/plan/*")
+	if len(dirs) == 0 {
+		t.Fatal("no cases")
+	}
+	for _, dir := range dirs {
+		for shapeName, shape := range shapes {
+			t.Run(filepath.Base(dir)+"/"+shapeName, func(t *testing.T) {
+				f := load(t, dir)
+				_, c := seed(t, dir, prefectapitest.WithShape(shape))
+				p, err := liveplan.Build(context.Background(), f, c, liveplan.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.Host = "prefect.example:4200" // the fake's port changes every run
+				var buf bytes.Buffer
+				if err := liveplan.Render(&buf, p); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, filepath.Join(dir, "want.txt"), buf.Bytes())
+			})
+		}
+	}
+}
+
+// TestPlanClassification checks the actions directly, not through the text.
+func TestPlanClassification(t *testing.T) {
+	cases := []struct {
+		dir  string
+		want map[string]liveplan.Action
+	}{
+		{"testdata/plan/realistic", map[string]liveplan.Action{
+			"daily-sales-etl/sales-eu":            liveplan.Unchanged,
+			"daily-sales-etl/sales-americas":      liveplan.Update,
+			"weekly-report/weekly-report-finance": liveplan.Unchanged,
+			"cleanup-flow-runs/cleanup-runs":      liveplan.Create,
+			"hello/hello-smoke":                   liveplan.Delete,
+		}},
+		{"testdata/plan/adopt-defaults", map[string]liveplan.Action{
+			"hello/RecCron":          liveplan.Update,
+			"hello/defaults-only":    liveplan.Unchanged,
+			"hello/cron-no-timezone": liveplan.Unchanged,
+			"hello/paused":           liveplan.Update,
+			"hello/no-schedule-now":  liveplan.Update,
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(filepath.Base(tc.dir), func(t *testing.T) {
+			_, c := seed(t, tc.dir)
+			p, err := liveplan.Build(context.Background(), load(t, tc.dir), c, liveplan.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]liveplan.Action{}
+			for _, e := range p.Entries {
+				got[e.Key()] = e.Action
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("got %v\nwant %v", got, tc.want)
+			}
+			if p.Marker != marker {
+				t.Errorf("marker %q", p.Marker)
+			}
+		})
+	}
+}
+
+func TestPlanPagesPastTheCap(t *testing.T) {
+	dir := "testdata/plan/realistic"
+	fake, c := seed(t, dir)
+	for i := 0; i < 450; i++ {
+		fake.AddDeployment(prefectapitest.Seed{Flow: "hello", Name: fmt.Sprintf("old-%03d", i), Tags: []string{marker}})
+	}
+	p, err := liveplan.Build(context.Background(), load(t, dir), c, liveplan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Count(liveplan.Delete); n != 451 {
+		t.Errorf("%d deletes, want 451 (450 old ones and hello-smoke)", n)
+	}
+}
+
+func TestMarkerTag(t *testing.T) {
+	for env, ok := range map[string]bool{"dev": true, "prod-eu": true, "a_b": true, "": false, "Dev": false, "a,b": false, "a b": false} {
+		tag, err := liveplan.MarkerTag(env)
+		if (err == nil) != ok {
+			t.Errorf("%q: err %v", env, err)
+		}
+		if ok && (tag != liveplan.MarkerPrefix+env || strings.ContainsAny(tag, ", ")) {
+			t.Errorf("%q: tag %q", env, tag)
+		}
+	}
+	f := &spec.File{Deployments: []spec.Deployment{{Name: "a", Tags: []string{"x", marker}}, {Name: "b"}}}
+	m := liveplan.Mark(f, marker)
+	if fmt.Sprint(m.Deployments[0].Tags, m.Deployments[1].Tags) != "[x "+marker+"] ["+marker+"]" {
+		t.Errorf("Mark: %v %v", m.Deployments[0].Tags, m.Deployments[1].Tags)
+	}
+	if len(f.Deployments[1].Tags) != 0 {
+		t.Error("Mark changed its input")
+	}
+}
+
+func TestPrune(t *testing.T) {
+	dir := "testdata/plan/realistic"
+	fake, c := seed(t, dir)
+	ctx := context.Background()
+	p, err := liveplan.Build(ctx, load(t, dir), c, liveplan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unmarked := fake.DeploymentID("hello", "RecCron")
+	lostMarker := fake.AddDeployment(prefectapitest.Seed{Flow: "hello", Name: "lost-marker", Tags: []string{marker}})
+	// A plan that (wrongly) lists an unmarked deployment and one that lost its marker
+	// after the plan: Prune must read both again and leave them alone.
+	p.Entries = append(p.Entries,
+		liveplan.Entry{Action: liveplan.Delete, Flow: "hello", Name: "RecCron", ID: unmarked, FlowID: prefectapitest.HelloFlowID},
+		liveplan.Entry{Action: liveplan.Delete, Flow: "hello", Name: "lost-marker", ID: lostMarker, FlowID: prefectapitest.HelloFlowID})
+	fake.Update(lostMarker, map[string]any{"tags": []string{"dev"}})
+
+	if _, err := liveplan.Prune(ctx, p, c, func([]liveplan.Entry) bool { return false }); !errors.Is(err, liveplan.ErrPruneDeclined) {
+		t.Fatalf("declined prune: %v", err)
+	}
+	if _, err := liveplan.Prune(ctx, p, c, nil); !errors.Is(err, liveplan.ErrPruneDeclined) {
+		t.Fatalf("prune without confirmation: %v", err)
+	}
+	before := fake.Count()
+	var shown []string
+	res, err := liveplan.Prune(ctx, p, c, func(list []liveplan.Entry) bool {
+		for _, e := range list {
+			shown = append(shown, e.Key())
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(shown) != "[hello/hello-smoke hello/RecCron hello/lost-marker]" {
+		t.Errorf("confirmation saw %v", shown)
+	}
+	if len(res.Deleted) != 1 || res.Deleted[0].Key() != "hello/hello-smoke" || len(res.Skipped) != 2 {
+		t.Fatalf("deleted %v, skipped %v", res.Deleted, res.Skipped)
+	}
+	if fake.Count() != before-1 {
+		t.Errorf("%d deployments deleted, want 1", before-fake.Count())
+	}
+	for _, id := range []string{unmarked, lostMarker} {
+		if _, ok := fake.Deployment(id); !ok {
+			t.Errorf("unmarked deployment %s was deleted", id)
+		}
+	}
+	for _, r := range fake.Requests() {
+		if r.Method == "DELETE" && !strings.HasSuffix(r.Path, res.Deleted[0].ID) {
+			t.Errorf("unexpected %s %s", r.Method, r.Path)
+		}
+	}
+	var buf bytes.Buffer
+	_ = liveplan.WritePruneResult(&buf, res)
+	if !strings.Contains(buf.String(), "skipped  hello/RecCron: does not carry "+marker) {
+		t.Errorf("prune report:\n%s", buf.String())
+	}
+}
+
+func TestCanPrune(t *testing.T) {
+	ok := prefect.Result{Name: "a", Status: prefect.StatusSucceeded}
+	cases := []struct {
+		name    string
+		results []prefect.Result
+		loadErr error
+		want    string
+	}{
+		{"all succeeded", []prefect.Result{ok, {Name: "b", Status: prefect.StatusSucceeded}}, nil, ""},
+		{"file did not load", nil, &spec.ValidationError{File: "prefect-deployments-dev.yaml"}, "the deployments file did not load"},
+		{"nothing applied", nil, nil, "no deployment was applied"},
+		{"one failed", []prefect.Result{ok, {Name: "b", Status: prefect.StatusFailed}}, nil, "1 of 2 deployments did not succeed: b (failed)"},
+		{"interrupted", []prefect.Result{ok, {Name: "c", Status: prefect.StatusNotStarted}, {Name: "d", Status: prefect.StatusTimedOut}}, nil, "2 of 3 deployments did not succeed: c (not started), d (timed out)"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := liveplan.CanPrune(tc.results, tc.loadErr)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestReadBack(t *testing.T) {
+	dir := "testdata/readback"
+	for shapeName, shape := range shapes {
+		t.Run(shapeName, func(t *testing.T) {
+			fake, c := seed(t, dir, prefectapitest.WithShape(shape))
+			f := load(t, dir)
+			results := []prefect.Result{}
+			for _, d := range f.Deployments {
+				st := prefect.StatusSucceeded
+				if d.Name == "failed-deploy" {
+					st = prefect.StatusFailed
+				}
+				results = append(results, prefect.Result{Name: d.Name, Status: st})
+			}
+			res, err := liveplan.ReadBack(context.Background(), f, c, results, liveplan.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := liveplan.WriteReadBack(&buf, res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Err() != nil {
+				fmt.Fprintf(&buf, "error: %v\n", res.Err())
+			}
+			golden(t, filepath.Join(dir, "want.txt"), buf.Bytes())
+
+			// The patched deployment now matches the file.
+			d, _ := fake.Deployment(fake.DeploymentID("hello", "removed-tag-and-params"))
+			if fmt.Sprint(d["tags"], d["parameters"]) != "[keep "+marker+"] map[]" {
+				t.Errorf("after patch: tags %v parameters %v", d["tags"], d["parameters"])
+			}
+			// Only fields of Prefect's DeploymentUpdate are sent, and only to deployments that differ.
+			allowed := map[string]bool{"tags": true, "parameters": true, "work_pool_name": true, "work_queue_name": true, "is_schedule_active": true}
+			for _, r := range fake.Requests() {
+				if r.Method != "PATCH" {
+					continue
+				}
+				var body map[string]any
+				_ = json.Unmarshal(r.Body, &body)
+				for k := range body {
+					if !allowed[k] {
+						t.Errorf("PATCH %s sent %q", r.Path, k)
+					}
+				}
+			}
+			// The failed deployment was not read back.
+			for _, r := range fake.Requests() {
+				if strings.Contains(r.Path, "failed-deploy") {
+					t.Errorf("read back a failed deployment: %s", r.Path)
+				}
+			}
+		})
+	}
+}

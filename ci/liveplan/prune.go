@@ -1,0 +1,119 @@
+package liveplan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectapi"
+)
+
+// Deleter is what Prune needs; *prefectapi.Client implements it.
+type Deleter interface {
+	ReadDeployment(ctx context.Context, id string) (*prefectapi.Deployment, error)
+	DeleteDeployment(ctx context.Context, id string) error
+}
+
+// ErrPruneDeclined is returned when the confirmation said no.
+var ErrPruneDeclined = errors.New("prune declined: nothing deleted")
+
+// CanPrune is the rule apply follows before pruning: only after the file loaded and
+// every one of its deployments was applied successfully. A failed or skipped
+// deployment may be one the file still lists, and an empty run proves nothing.
+func CanPrune(results []prefect.Result, loadErr error) error {
+	if loadErr != nil {
+		return fmt.Errorf("no prune: the deployments file did not load: %w", loadErr)
+	}
+	if len(results) == 0 {
+		return errors.New("no prune: no deployment was applied")
+	}
+	var bad []string
+	for _, r := range results {
+		if r.Status != prefect.StatusSucceeded {
+			bad = append(bad, fmt.Sprintf("%s (%s)", r.Name, r.Status))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("no prune: %d of %d deployments did not succeed: %s", len(bad), len(results), strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// Skip is a planned delete that Prune did not carry out, and why.
+type Skip struct {
+	Entry  Entry
+	Reason string
+}
+
+// PruneResult says what Prune did.
+type PruneResult struct {
+	Deleted []Entry
+	Skipped []Skip
+}
+
+// Prune deletes the plan's Delete entries, and nothing else. confirm sees the list
+// first and must return true (a CLI asks, or --yes answers for it); nil confirm
+// deletes nothing. Right before each delete the deployment is read again: one that
+// lost the marker, changed name or flow, or is gone is skipped, never deleted.
+func Prune(ctx context.Context, p *Plan, api Deleter, confirm func([]Entry) bool) (*PruneResult, error) {
+	res := &PruneResult{}
+	list := p.Deletes()
+	if len(list) == 0 {
+		return res, nil
+	}
+	if p.Marker == "" {
+		return res, errors.New("prune: the plan has no ownership marker")
+	}
+	if confirm == nil || !confirm(list) {
+		return res, ErrPruneDeclined
+	}
+	var errs []error
+	for _, e := range list {
+		d, err := api.ReadDeployment(ctx, e.ID)
+		switch {
+		case errors.Is(err, prefectapi.ErrNotFound):
+			res.Skipped = append(res.Skipped, Skip{e, "already gone"})
+			continue
+		case err != nil:
+			errs = append(errs, fmt.Errorf("prune %s: %w", e.Key(), err))
+			continue
+		case !d.HasTag(p.Marker):
+			res.Skipped = append(res.Skipped, Skip{e, "does not carry " + p.Marker + ": not ours, not touched"})
+			continue
+		case d.Name != e.Name || d.FlowID != e.FlowID:
+			res.Skipped = append(res.Skipped, Skip{e, "changed since the plan: not touched"})
+			continue
+		}
+		if err := api.DeleteDeployment(ctx, e.ID); err != nil && !errors.Is(err, prefectapi.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("prune %s: %w", e.Key(), err))
+			continue
+		}
+		res.Deleted = append(res.Deleted, e)
+	}
+	return res, errors.Join(errs...)
+}
+
+// WritePruneList writes the deployments a prune would delete, for the confirmation.
+func WritePruneList(w io.Writer, list []Entry) error {
+	ew := &errWriter{w: w}
+	ew.printf("Prune will delete %d deployment(s) (and their scheduled runs):\n", len(list))
+	for _, e := range list {
+		ew.printf("  - %s  (id %s)\n", e.Key(), e.ID)
+	}
+	return ew.err
+}
+
+// WritePruneResult writes what Prune did, one line per deployment.
+func WritePruneResult(w io.Writer, r *PruneResult) error {
+	ew := &errWriter{w: w}
+	for _, e := range r.Deleted {
+		ew.printf("  - deleted  %s\n", e.Key())
+	}
+	for _, s := range r.Skipped {
+		ew.printf("  ! skipped  %s: %s\n", s.Entry.Key(), s.Reason)
+	}
+	return ew.err
+}
