@@ -45,6 +45,6 @@ func (readBackStep) Run(ctx context.Context, st *State) error {
 	}
 	st.ReadBack = out
 	printIndented(st.out, out)
-	fmt.Fprintln(st.out, "    NOTE: embedded mode — these deployments live in a throwaway server that is gone now; nothing reached the real Prefect.")
+	fmt.Fprintln(st.out, "    NOTE: embedded mode — these deployments live in a throwaway server that stops when this run ends; nothing reached the real Prefect.")
 	return nil
 }

@@ -73,10 +73,10 @@ func (serverStep) Run(ctx context.Context, st *State) error {
 	return nil
 }
 
-const banner = `    ************************************************************************
-    *  EMBEDDED MODE: PREFECT_API_URL is not set. Deploying into a throwaway *
-    *  Prefect server inside Dagger. NOTHING reaches the real Prefect.       *
-    ************************************************************************`
+const banner = `    ========================================================================
+    EMBEDDED MODE: PREFECT_API_URL is not set. Deploying into a throwaway
+    Prefect server inside Dagger. NOTHING reaches the real Prefect.
+    ========================================================================`
 
 func printIndented(w interface{ Write([]byte) (int, error) }, s string) {
 	s = strings.TrimRight(s, "\n")

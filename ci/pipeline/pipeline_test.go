@@ -1,0 +1,662 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"dagger.io/dagger"
+
+	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
+	"github.com/acme-data/prefect-flows/ci/prefect"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// Plaintexts the tests hand to SetSecret; none may show up anywhere but setSecret.
+const (
+	secretURL      = "https://api.prefect.example/api/accounts/acc-5ecret/workspaces/ws-5ecret"
+	secretKey      = "pnu_TOPSECRETKEY0123456789"
+	secretRegistry = "ghp_REGISTRYTOKEN987654321"
+	secretAWSID    = "AKIASECRETKEYID00001"
+	secretAWSKey   = "aws/SECRET+ACCESS/key/0000000000"
+)
+
+func repoDir(t *testing.T, name string) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// handler plays the commands the pipeline runs like the image would.
+func handler(fail map[string]bool) fakedagger.ExecHandler {
+	return func(ex fakedagger.Exec) fakedagger.ExecResult {
+		a := ex.Args
+		switch {
+		case len(a) >= 3 && a[0] == "prefect" && a[1] == "deployment" && a[2] == "build":
+			name := argAfter(a, "-n")
+			if fail[name] {
+				return fakedagger.ExecResult{ExitCode: 1, Stdout: "Flow function with name 'nope' not found in 'flows/hello.py'.\n"}
+			}
+			return fakedagger.ExecResult{Stdout: fmt.Sprintf(
+				"Deployment 'x/%s' successfully created with id \n'%s'.\n", name, fakeID(name))}
+		case len(a) >= 2 && a[0] == "prefect" && a[1] == "block":
+			return fakedagger.ExecResult{Stdout: "Successfully registered 2 blocks\n"}
+		case len(a) >= 3 && a[0] == "python" && a[1] == "-c" && strings.Contains(a[2], "deployments/filter"):
+			return fakedagger.ExecResult{Stdout: "hello/hello-a  flows/hello.py:hello  no schedule  queue=default  tags=dev\n5 deployment(s) on the embedded server\n"}
+		case len(a) >= 3 && a[0] == "python" && a[1] == "-c":
+			return fakedagger.ExecResult{Stdout: "healthy after 1 attempt(s)\n"}
+		case len(a) == 2 && a[0] == "python":
+			return fakedagger.ExecResult{Stdout: "saved ecs-task/x\n"}
+		}
+		return fakedagger.ExecResult{ExitCode: 127, Stderr: "unexpected command " + strings.Join(a, " ")}
+	}
+}
+
+func argAfter(args []string, flag string) string {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == flag {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+func fakeID(name string) string {
+	h := fmt.Sprintf("%032x", len(name)*7919)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+func connect(t *testing.T, srv *fakedagger.Server) *dagger.Client {
+	t.Helper()
+	c, err := srv.Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func devOptions(t *testing.T, out *bytes.Buffer) Options {
+	return Options{
+		Env:       "dev",
+		SourceDir: repoDir(t, "repo"),
+		BaseImage: "python:3.11-slim",
+		Out:       out,
+		RunID:     func() string { return "run-1" },
+	}
+}
+
+// prodOptions goes through Settings, as mage does, so the env-variable path is covered.
+func prodOptions(t *testing.T, c *dagger.Client, out *bytes.Buffer) Options {
+	t.Helper()
+	env := map[string]string{
+		"PREFECT_API_URL":        secretURL,
+		"PREFECT_API_KEY":        secretKey,
+		"REGISTRY":               "registry.example:5000",
+		"IMAGE_REPOSITORY":       "acme/prefect-flows",
+		"REGISTRY_USERNAME":      "ci-bot",
+		"REGISTRY_PASSWORD":      secretRegistry,
+		"GIT_SHA":                "abc1234",
+		"ECS_CLUSTER":            "prod-cluster",
+		"ECS_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/exec",
+		"ECS_CPU":                "1024",
+		"AWS_REGION":             "eu-west-1",
+		"AWS_ACCESS_KEY_ID":      secretAWSID,
+		"AWS_SECRET_ACCESS_KEY":  secretAWSKey,
+	}
+	s, err := SettingsFromEnv("prod", repoDir(t, "repo"), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := s.Options(c, out)
+	o.RunID = func() string { return "run-prod" }
+	return o
+}
+
+func execsWith(srv *fakedagger.Server, pred func([]string) bool) []fakedagger.Exec {
+	var out []fakedagger.Exec
+	for _, r := range srv.Execs() {
+		if pred(r.Exec.Args) {
+			out = append(out, r.Exec)
+		}
+	}
+	return out
+}
+
+func isDeploy(a []string) bool {
+	return len(a) > 2 && a[0] == "prefect" && a[1] == "deployment" && a[2] == "build"
+}
+func isRegister(a []string) bool { return len(a) > 1 && a[0] == "prefect" && a[1] == "block" }
+func isInfra(a []string) bool    { return len(a) == 2 && a[0] == "python" }
+
+func TestEmbeddedDev(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+	var out bytes.Buffer
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	o := devOptions(t, &out)
+	o.StepSummaryPath = summary
+	rep, err := Run(context.Background(), connect(t, srv), o)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+
+	// The build: the whole repository minus local state, with the base image override.
+	builds := srv.Builds()
+	if len(builds) != 1 {
+		t.Fatalf("builds = %d, want 1", len(builds))
+	}
+	b := builds[0]
+	if b.Context.HostPath != o.SourceDir || !slices.Equal(b.Context.Exclude, SourceExcludes) {
+		t.Errorf("build context = %q excluding %q, want %q excluding %q", b.Context.HostPath, b.Context.Exclude, o.SourceDir, SourceExcludes)
+	}
+	if b.Dockerfile != "Dockerfile" || len(b.BuildArgs) != 1 || b.BuildArgs["BASE_IMAGE"] != "python:3.11-slim" {
+		t.Errorf("build = %s with %v, want Dockerfile with BASE_IMAGE=python:3.11-slim", b.Dockerfile, b.BuildArgs)
+	}
+	if len(srv.Publishes()) != 0 {
+		t.Errorf("published %d times without a registry", len(srv.Publishes()))
+	}
+
+	// The embedded server: same image, started once, on 0.0.0.0:4200.
+	svcs := srv.Services()
+	if len(svcs) != 1 {
+		t.Fatalf("services = %d, want 1", len(svcs))
+	}
+	svc := svcs[0].Service
+	wantArgs := []string{"prefect", "server", "start", "--host", "0.0.0.0", "--port", "4200"}
+	if !slices.Equal(svc.Args, wantArgs) || !slices.Equal(svc.Container.ExposedPorts, []int{4200}) {
+		t.Errorf("service %v ports %v, want %v on 4200", svc.Args, svc.Container.ExposedPorts, wantArgs)
+	}
+	if svc.Container.Base.Build == nil || svc.Container.Base.Build.Recipe != b.Recipe {
+		t.Errorf("service does not run the built image")
+	}
+	for k, v := range map[string]string{"PREFECT_UI_ENABLED": "false", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "CACHEBUSTER": "run-1"} {
+		if svc.Container.Env[k] != v {
+			t.Errorf("service env %s = %q, want %q", k, svc.Container.Env[k], v)
+		}
+	}
+
+	// Everything that talks to Prefect talks to that server, from the Dockerfile's WORKDIR.
+	talk := execsWith(srv, func(a []string) bool { return isRegister(a) || isInfra(a) || isDeploy(a) })
+	if len(talk) != 2+5 {
+		t.Fatalf("register+infra+deploy execs = %d, want 7", len(talk))
+	}
+	for _, ex := range talk {
+		if ex.Services["prefect"] == nil || ex.Services["prefect"].Recipe != svc.Recipe {
+			t.Errorf("%v: not bound to the embedded server as \"prefect\"", ex.Args)
+		}
+		if ex.Env["PREFECT_API_URL"] != "http://prefect:4200/api" || ex.Workdir != "/opt/prefect" {
+			t.Errorf("%v: PREFECT_API_URL=%q workdir %q", ex.Args, ex.Env["PREFECT_API_URL"], ex.Workdir)
+		}
+		if ex.Env["PREFECT_IMAGE"] != "prefect-flows:dev" {
+			t.Errorf("%v: PREFECT_IMAGE=%q, want the unpublished prefect-flows:dev", ex.Args, ex.Env["PREFECT_IMAGE"])
+		}
+		if !strings.HasPrefix(ex.Env["ECS_CLUSTER"], "embedded-placeholder") {
+			t.Errorf("%v: ECS_CLUSTER=%q, want a placeholder", ex.Args, ex.Env["ECS_CLUSTER"])
+		}
+	}
+	health := execsWith(srv, func(a []string) bool { return len(a) == 4 && a[1] == "-c" && a[3] == "http://prefect:4200/api/health" })
+	if len(health) != 1 || health[0].Services["prefect"] == nil {
+		t.Errorf("health check execs = %d, want 1 bound to the server", len(health))
+	}
+
+	log := out.String()
+	for _, want := range []string{
+		"NOTHING reaches the real Prefect",
+		"| hello/hello-a  flows/hello.py:hello  no schedule",
+		"5 deployment(s) on the embedded server",
+		"REGISTRY is not set: the image was NOT published",
+	} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	wantSteps := map[string]StepStatus{"plan": StepOK, "image": StepOK, "publish": StepSkipped, "server": StepOK, "register": StepOK, "deploy": StepOK, "read-back": StepOK}
+	for _, s := range rep.Steps {
+		if w, ok := wantSteps[s.Name]; ok && s.Status != w {
+			t.Errorf("step %s = %s, want %s", s.Name, s.Status, w)
+		}
+		delete(wantSteps, s.Name)
+	}
+	if len(wantSteps) != 0 {
+		t.Errorf("steps missing from the report: %v", wantSteps)
+	}
+	if !rep.Embedded || rep.Published || len(rep.Deployments) != 5 {
+		t.Errorf("report: embedded %v published %v deployments %d", rep.Embedded, rep.Published, len(rep.Deployments))
+	}
+	md, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Prefect deploy: dev", "Embedded mode", "| deploy | ok |", `| etl\-eu |`} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("step summary lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestRemoteProdPublishAndSecrets(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+	c := connect(t, srv)
+	var out bytes.Buffer
+	rep, err := Run(context.Background(), c, prodOptions(t, c, &out))
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+
+	pubs := srv.Publishes()
+	if len(pubs) != 2 {
+		t.Fatalf("publishes = %d, want 2", len(pubs))
+	}
+	var addrs []string
+	for _, p := range pubs {
+		addrs = append(addrs, p.Address)
+		if len(p.Auth) != 1 || p.Auth[0] != (fakedagger.RegistryAuth{Address: "registry.example:5000", Username: "ci-bot", Secret: "registry-password"}) {
+			t.Errorf("publish %s auth = %+v", p.Address, p.Auth)
+		}
+	}
+	sort.Strings(addrs)
+	if want := []string{"registry.example:5000/acme/prefect-flows:prod", "registry.example:5000/acme/prefect-flows:prod-abc1234"}; !slices.Equal(addrs, want) {
+		t.Errorf("published %v, want %v", addrs, want)
+	}
+	var envRef string
+	for _, p := range pubs {
+		if p.Address == "registry.example:5000/acme/prefect-flows:prod" {
+			envRef = p.Ref
+		}
+	}
+	if !strings.Contains(envRef, "@sha256:") || rep.ImageRef != envRef || !rep.Published {
+		t.Errorf("report image %q published %v, want the digest ref %q", rep.ImageRef, rep.Published, envRef)
+	}
+	infra := execsWith(srv, isInfra)
+	if len(infra) != 1 || infra[0].Env["PREFECT_IMAGE"] != envRef {
+		t.Fatalf("infra execs %d, PREFECT_IMAGE %q, want %q", len(infra), infra[0].Env["PREFECT_IMAGE"], envRef)
+	}
+	if got := infra[0].Args; !slices.Equal(got, []string{"python", "infrastructure/ecs-task-prod.py"}) {
+		t.Errorf("infra argv %v", got)
+	}
+	for k, v := range map[string]string{"ECS_CLUSTER": "prod-cluster", "ECS_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/exec", "ECS_CPU": "1024", "AWS_REGION": "eu-west-1"} {
+		if infra[0].Env[k] != v {
+			t.Errorf("infra env %s = %q, want %q", k, infra[0].Env[k], v)
+		}
+	}
+
+	// Secrets reach the commands only as secret variables, by name.
+	wantSecrets := map[string]string{"PREFECT_API_URL": "prefect-api-url", "PREFECT_API_KEY": "prefect-api-key"}
+	talk := execsWith(srv, func(a []string) bool { return isRegister(a) || isInfra(a) || isDeploy(a) })
+	for _, ex := range talk {
+		for env, name := range wantSecrets {
+			if ex.Secrets[env] != name {
+				t.Errorf("%v: secret variable %s = %q, want secret %q", ex.Args[:2], env, ex.Secrets[env], name)
+			}
+			if _, plain := ex.Env[env]; plain {
+				t.Errorf("%v: %s is a plain env variable", ex.Args[:2], env)
+			}
+		}
+		if v, _ := ex.SecretPlaintext("PREFECT_API_KEY"); v != secretKey {
+			t.Errorf("the command would see PREFECT_API_KEY=%q", v)
+		}
+		if len(ex.Services) != 0 {
+			t.Errorf("%v: bound to a service in remote mode", ex.Args[:2])
+		}
+	}
+	if infra[0].Secrets["AWS_ACCESS_KEY_ID"] != "aws-access-key-id" || infra[0].Secrets["AWS_SECRET_ACCESS_KEY"] != "aws-secret-access-key" {
+		t.Errorf("AWS keys not secret variables: %v", infra[0].Secrets)
+	}
+	if len(srv.Services()) != 0 {
+		t.Errorf("remote mode started %d services", len(srv.Services()))
+	}
+	if leaks := srv.SecretLeaks(); len(leaks) != 0 {
+		t.Errorf("secret plaintext leaked: %v", leaks)
+	}
+	log := out.String()
+	for _, s := range []string{secretURL, secretKey, secretRegistry, secretAWSID, secretAWSKey} {
+		if strings.Contains(log, s) {
+			t.Errorf("log line holds a secret plaintext")
+		}
+		for _, r := range srv.Execs() {
+			for _, a := range r.Exec.Args {
+				if strings.Contains(a, s) {
+					t.Errorf("argv %v holds a secret plaintext", r.Exec.Args[:2])
+				}
+			}
+		}
+	}
+	if len(srv.Secrets()) == 0 {
+		t.Errorf("no setSecret reached the engine: the leak checks above prove nothing")
+	}
+
+	golden(t, "prod-execs.json", execArgvs(srv))
+}
+
+// execArgvs is every register, infra and deploy argv, deploys sorted by name (they run
+// concurrently, so their order is not part of the contract).
+func execArgvs(srv *fakedagger.Server) []byte {
+	var reg, deploys [][]string
+	for _, r := range srv.Execs() {
+		switch a := r.Exec.Args; {
+		case isRegister(a), isInfra(a):
+			reg = append(reg, a)
+		case isDeploy(a):
+			deploys = append(deploys, a)
+		}
+	}
+	sort.Slice(deploys, func(i, j int) bool { return argAfter(deploys[i], "-n") < argAfter(deploys[j], "-n") })
+	var b bytes.Buffer
+	for _, a := range append(reg, deploys...) {
+		js, _ := json.Marshal(a)
+		b.Write(js)
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+func TestDevGoldenArgv(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+	var out bytes.Buffer
+	if _, err := Run(context.Background(), connect(t, srv), devOptions(t, &out)); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	golden(t, "dev-execs.json", execArgvs(srv))
+	// Each deployment runs once, from the registered image (after register and infra),
+	// with its own output file.
+	seen := map[string]bool{}
+	for _, ex := range execsWith(srv, isDeploy) {
+		if len(ex.Execs) != 2 || !isRegister(ex.Execs[0]) || !isInfra(ex.Execs[1]) {
+			t.Errorf("%s does not start from the registered image: earlier execs %v", argAfter(ex.Args, "-n"), ex.Execs)
+		}
+		o := argAfter(ex.Args, "-o")
+		if seen[o] {
+			t.Errorf("output file %s shared", o)
+		}
+		seen[o] = true
+	}
+}
+
+func TestCacheBusting(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		sameRunID bool
+		wantCalls int
+	}{
+		{"new run ID each run: register and deploy run again", false, 2},
+		// The control: without a new cache buster the fake (like the engine) answers
+		// from its cache, which is what the run ID exists to prevent.
+		{"same run ID: served from the cache", true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+			c := connect(t, srv)
+			for i := range 2 {
+				var out bytes.Buffer
+				o := devOptions(t, &out)
+				id := fmt.Sprintf("run-%d", i)
+				if tc.sameRunID {
+					id = "run-same"
+				}
+				o.RunID = func() string { return id }
+				if _, err := Run(context.Background(), c, o); err != nil {
+					t.Fatalf("run %d: %v\n%s", i, err, out.String())
+				}
+			}
+			reg := []string{"prefect", "block", "register", "-m", "prefect_aws.ecs"}
+			if n := srv.ExecCalls(reg...); n != tc.wantCalls {
+				t.Errorf("block register ran %d times, want %d", n, tc.wantCalls)
+			}
+			if n := srv.ExecCalls("python", "infrastructure/ecs-task-dev.py"); n != tc.wantCalls {
+				t.Errorf("infra script ran %d times, want %d", n, tc.wantCalls)
+			}
+			deploys := execsWith(srv, isDeploy)
+			if len(deploys) != 5*tc.wantCalls {
+				t.Errorf("deployment builds ran %d times, want %d", len(deploys), 5*tc.wantCalls)
+			}
+			for _, ex := range deploys {
+				if n := srv.ExecCalls(ex.Args...); n != tc.wantCalls {
+					t.Errorf("%s ran %d times, want %d", argAfter(ex.Args, "-n"), n, tc.wantCalls)
+				}
+			}
+		})
+	}
+}
+
+func TestConcurrencyBound(t *testing.T) {
+	// The first two builds wait for each other, so the bound is reached for certain;
+	// a third one in flight at once would break the bound of 2.
+	var mu sync.Mutex
+	arrived := 0
+	both := make(chan struct{})
+	h := handler(nil)
+	srv := fakedagger.Start(t, fakedagger.WithHandler(func(ex fakedagger.Exec) fakedagger.ExecResult {
+		if isDeploy(ex.Args) {
+			mu.Lock()
+			arrived++
+			if arrived == 2 {
+				close(both)
+			}
+			first := arrived <= 2
+			mu.Unlock()
+			if first {
+				select {
+				case <-both:
+				case <-time.After(10 * time.Second):
+				}
+			}
+			r := h(ex)
+			r.Delay = 20 * time.Millisecond
+			return r
+		}
+		return h(ex)
+	}))
+	var out bytes.Buffer
+	o := devOptions(t, &out)
+	o.Concurrency = 2
+	if _, err := Run(context.Background(), connect(t, srv), o); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if got := len(execsWith(srv, isDeploy)); got != 5 {
+		t.Fatalf("deploy execs = %d, want 5", got)
+	}
+	if got := srv.MaxConcurrentExecs(); got != 2 {
+		t.Errorf("max execs in flight = %d, want 2", got)
+	}
+}
+
+func TestFailingDeployment(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(map[string]bool{"etl-us": true})))
+	var out bytes.Buffer
+	rep, err := Run(context.Background(), connect(t, srv), devOptions(t, &out))
+	if err == nil {
+		t.Fatalf("Run succeeded with a failing deployment")
+	}
+	if !strings.Contains(err.Error(), "step deploy") || !strings.Contains(err.Error(), "etl-us") {
+		t.Errorf("error %q does not name the step and the deployment", err)
+	}
+	if got := len(execsWith(srv, isDeploy)); got != 5 {
+		t.Errorf("deploy execs = %d, want all 5 to run", got)
+	}
+	statuses := map[string]prefect.Status{}
+	for _, r := range rep.Deployments {
+		statuses[r.Name] = r.Status
+	}
+	for _, name := range []string{"hello-a", "hello-b", "etl-eu", "etl-all"} {
+		if statuses[name] != prefect.StatusSucceeded {
+			t.Errorf("%s = %s, want succeeded", name, statuses[name])
+		}
+	}
+	if statuses["etl-us"] != prefect.StatusFailed {
+		t.Errorf("etl-us = %s, want failed", statuses["etl-us"])
+	}
+	for _, r := range rep.Deployments {
+		if r.Name == "etl-us" && (r.ExitCode != 1 || !strings.Contains(r.Stdout, "not found")) {
+			t.Errorf("failed result lacks the exit code and output: %+v", r)
+		}
+	}
+	log := out.String()
+	for _, want := range []string{"Flow function with name 'nope' not found", "FAILED", "etl-us"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	// What did reach the throwaway server is still listed.
+	if got := stepStatus(rep, "read-back"); got != StepOK {
+		t.Errorf("read-back = %s after a failed deployment, want ok", got)
+	}
+}
+
+func stepStatus(rep *Report, name string) StepStatus {
+	for _, s := range rep.Steps {
+		if s.Name == name {
+			return s.Status
+		}
+	}
+	return ""
+}
+
+func TestNoEngineCallBeforeConfigIsValid(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    func(*testing.T, *dagger.Client) Options
+		wantErr string
+	}{
+		{"invalid deployments file", func(t *testing.T, _ *dagger.Client) Options {
+			return Options{Env: "dev", SourceDir: repoDir(t, "badrepo")}
+		}, "prefect-deployments-dev.yaml:6:17: deployments[1].entrypoint"},
+		{"no deployments file for the environment", func(t *testing.T, c *dagger.Client) Options {
+			return Options{Env: "staging", SourceDir: repoDir(t, "repo"), PrefectAPIURL: c.SetSecret("prefect-api-url", secretURL),
+				ECS: ECS{Cluster: "c", ExecutionRoleARN: "arn", Region: "eu-west-1"}}
+		}, `environment "staging" has no deployments file`},
+		{"prod without PREFECT_API_URL", func(t *testing.T, _ *dagger.Client) Options {
+			return Options{Env: "prod", SourceDir: repoDir(t, "repo")}
+		}, "PREFECT_API_URL is not set"},
+		{"remote without ECS cluster", func(t *testing.T, c *dagger.Client) Options {
+			return Options{Env: "prod", SourceDir: repoDir(t, "repo"), PrefectAPIURL: c.SetSecret("prefect-api-url", secretURL)}
+		}, "ECS_CLUSTER is not set"},
+		{"unknown DEPLOY_ONLY name", func(t *testing.T, _ *dagger.Client) Options {
+			return Options{Env: "dev", SourceDir: repoDir(t, "repo"), Only: []string{"hello-a", "nope"}}
+		}, "DEPLOY_ONLY names no deployment of this file: nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakedagger.Start(t)
+			c := connect(t, srv)
+			var out bytes.Buffer
+			o := tc.opts(t, c)
+			o.Out = &out
+			_, err := Run(context.Background(), c, o)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.wantErr)
+			}
+			if n := len(srv.Requests()); n != 0 {
+				t.Errorf("%d engine request(s) before the config was valid: %v", n, srv.Queries())
+			}
+			if strings.Contains(err.Error(), secretURL) || strings.Contains(out.String(), secretURL) {
+				t.Errorf("secret in the error or log")
+			}
+		})
+	}
+}
+
+func TestPublishNeedsGitCommit(t *testing.T) {
+	// A copy of the fixture without .git and without GIT_SHA: publishing must stop
+	// before the build rather than push an <env>- tag with no commit.
+	dir := t.TempDir()
+	copyTree(t, repoDir(t, "repo"), dir)
+	srv := fakedagger.Start(t)
+	c := connect(t, srv)
+	t.Setenv("PATH", "") // no git binary either: the .git/HEAD fallback must fail too
+	_, err := Run(context.Background(), c, Options{Env: "dev", SourceDir: dir, Registry: "r.example"})
+	if err == nil || !strings.Contains(err.Error(), "set GIT_SHA") {
+		t.Fatalf("err = %v, want a request for GIT_SHA", err)
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d engine request(s)", n)
+	}
+}
+
+func copyTree(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOnlyLimitsDeployments(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+	var out bytes.Buffer
+	o := devOptions(t, &out)
+	o.Only = []string{"etl-eu", "hello-b"}
+	rep, err := Run(context.Background(), connect(t, srv), o)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	var names []string
+	for _, ex := range execsWith(srv, isDeploy) {
+		names = append(names, argAfter(ex.Args, "-n"))
+	}
+	sort.Strings(names)
+	if !slices.Equal(names, []string{"etl-eu", "hello-b"}) || len(rep.Deployments) != 2 {
+		t.Errorf("deployed %v, want etl-eu and hello-b", names)
+	}
+}
+
+func TestBuildOnly(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+	c := connect(t, srv)
+	var out bytes.Buffer
+	o := prodOptions(t, c, &out)
+	img, rep, err := Build(context.Background(), c, o)
+	if err != nil || img == nil {
+		t.Fatalf("Build: %v\n%s", err, out.String())
+	}
+	if len(srv.Execs()) != 0 {
+		t.Errorf("Build ran %d execs, want none", len(srv.Execs()))
+	}
+	if len(srv.Publishes()) != 2 || !strings.Contains(rep.ImageRef, "@sha256:") {
+		t.Errorf("publishes %d, image %q", len(srv.Publishes()), rep.ImageRef)
+	}
+}

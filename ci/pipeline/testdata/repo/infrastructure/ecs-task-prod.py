@@ -1,0 +1,1 @@
+print("saved ecs-task/prod")
