@@ -1,0 +1,1 @@
+from prefect.cli.root import app  # noqa: F401
