@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"os"
-	"path"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -281,11 +279,6 @@ func (s *Server) containerLeaf(o *Container, chain []call, c call) (any, error) 
 		return o.User, nil
 	case "publish":
 		return s.publish(o, chain, c.str("address")), nil
-	case "imageRef":
-		if o.Base.From == "" || len(o.Execs) > 0 {
-			return nil, fmt.Errorf("fakedagger: imageRef is only modelled for an unchanged Container.from")
-		}
-		return o.Base.From + "@sha256:" + digestHex(o.Base.From), nil
 	}
 	if o.last == nil {
 		return nil, fmt.Errorf("no command has been set")
@@ -332,40 +325,8 @@ func directoryLeaf(d *Directory, c call) (any, error) {
 	switch c.Field {
 	case "digest":
 		return "sha256:" + digestHex(d.Recipe), nil
-	case "entries":
-		set := map[string]bool{}
-		if d.HostPath != "" {
-			ents, err := os.ReadDir(filepath.Join(d.HostPath, d.Sub, c.str("path")))
-			if err != nil {
-				return nil, fmt.Errorf("read host directory: %w", err)
-			}
-			for _, e := range ents {
-				if !excluded(e.Name(), d.Exclude) {
-					set[e.Name()] = true
-				}
-			}
-		}
-		dir := path.Clean("/" + c.str("path"))
-		for p := range d.Files {
-			if rel, ok := under(p, dir); ok {
-				set[strings.Split(strings.TrimPrefix(rel, "/"), "/")[0]] = true
-			}
-		}
-		for _, w := range d.Without {
-			delete(set, strings.TrimPrefix(path.Clean("/"+w), dir+"/"))
-		}
-		return slices.Sorted(maps.Keys(set)), nil
 	}
 	return nil, fmt.Errorf("fakedagger: Directory.%s is not modelled", c.Field)
-}
-
-func excluded(name string, patterns []string) bool {
-	for _, p := range patterns {
-		if ok, _ := path.Match(strings.TrimPrefix(p, "**/"), name); ok {
-			return true
-		}
-	}
-	return false
 }
 
 func fileLeaf(f *File, c call) (any, error) {
@@ -387,11 +348,6 @@ func fileLeaf(f *File, c call) (any, error) {
 		return f.Path, nil
 	case "size":
 		return len(contents), nil
-	case "export":
-		if err := os.WriteFile(c.str("path"), []byte(contents), 0o644); err != nil {
-			return nil, fmt.Errorf("export file: %w", err)
-		}
-		return c.str("path"), nil
 	}
 	return nil, fmt.Errorf("fakedagger: File.%s is not modelled", c.Field)
 }
