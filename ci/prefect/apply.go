@@ -158,14 +158,10 @@ func runOne(ctx context.Context, r Runner, job Job, timeout time.Duration) Resul
 		switch cause := context.Cause(jobCtx); {
 		case errors.Is(cause, ErrTimedOut):
 			res.Status = StatusTimedOut
-			if res.Err == nil || !errors.Is(res.Err, ErrTimedOut) {
-				res.Err = fmt.Errorf("%w after %s", ErrTimedOut, timeout)
-			}
+			res.Err = explain(fmt.Errorf("%w after %s", ErrTimedOut, timeout), res.Err)
 		case errors.Is(cause, ErrInterrupted):
 			res.Status = StatusCancelled
-			if res.Err == nil || !errors.Is(res.Err, ErrInterrupted) {
-				res.Err = fmt.Errorf("stopped: %w", ErrInterrupted)
-			}
+			res.Err = explain(ErrInterrupted, res.Err)
 		}
 	}
 	if res.Status == "" {
@@ -182,4 +178,12 @@ func AllSucceeded(results []Result) bool {
 		}
 	}
 	return true
+}
+
+// explain puts why a job was stopped in front of what the runner saw.
+func explain(why, seen error) error {
+	if seen == nil || errors.Is(seen, why) {
+		return why
+	}
+	return fmt.Errorf("%w: %v", why, seen)
 }

@@ -83,7 +83,8 @@ func (r *ExecRunner) Run(ctx context.Context, job Job) Result {
 		if errors.Is(context.Cause(ctx), ErrTimedOut) {
 			res.Status = StatusTimedOut
 		}
-		res.Err = fmt.Errorf("stopped (%s): %w", describeExit(cmd), context.Cause(ctx))
+		// Apply says why (timeout or interrupt); the runner says how it ended.
+		res.Err = fmt.Errorf("prefect stopped (%s)", describeExit(cmd))
 	case errors.As(err, &exitErr):
 		res.Status = StatusFailed
 		if res.ExitCode < 0 {

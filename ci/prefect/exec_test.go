@@ -63,7 +63,7 @@ func TestExecRunner(t *testing.T) {
 		{name: "ok", status: prefect.StatusSucceeded, stdout: "successfully created"},
 		{name: "wrapped-id", env: []string{"COLUMNS=70"}, status: prefect.StatusSucceeded, stdout: "with id \n'"},
 		{name: "fails", env: []string{"FAKE_PREFECT_FAIL=fails"}, status: prefect.StatusFailed, exit: 1, stdout: "An exception occurred.", stderr: "500 Internal Server Error"},
-		{name: "hangs", env: []string{"FAKE_PREFECT_HANG=hangs"}, timeout: 300 * time.Millisecond, status: prefect.StatusTimedOut, exit: 143, stderr: "Aborted!", signal: "SIGTERM", errMatch: "timed out"},
+		{name: "hangs", env: []string{"FAKE_PREFECT_HANG=hangs"}, timeout: 300 * time.Millisecond, status: prefect.StatusTimedOut, exit: 143, stderr: "Aborted!", signal: "SIGTERM", errMatch: "prefect stopped (exit 143)"},
 		{name: "ignores-term", env: []string{"FAKE_PREFECT_HANG=ignores-term", "FAKE_PREFECT_IGNORE_TERM=1"}, timeout: 300 * time.Millisecond, status: prefect.StatusTimedOut, exit: -1, errMatch: "killed by SIGKILL"},
 	}
 	for _, c := range cases {

@@ -1,0 +1,407 @@
+// Package deploycli is the prefect-deploy command: validate deployments files, print
+// the exact `prefect deployment build` commands, and apply them. It is a package so
+// tests can run it in-process; ci/cmd/prefect-deploy only wires os.Args and signals.
+package deploycli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/spec"
+)
+
+// Exit codes.
+const (
+	ExitOK          = 0
+	ExitFailed      = 1 // validation failed or a deployment did not succeed
+	ExitUsage       = 2
+	ExitInterrupted = 130
+)
+
+// DefaultTimeout bounds one deployment's build unless --timeout says otherwise: a
+// build takes seconds, and an unreachable API must not hold a CI job for hours.
+const DefaultTimeout = 10 * time.Minute
+
+// RunnerConfig is what a runner factory gets from the command line.
+type RunnerConfig struct {
+	Prefect     string // resolved path of the prefect executable
+	Workdir     string
+	Env         []string
+	Concurrency int
+	Stderr      io.Writer
+}
+
+// RunnerFactory makes the Runner selected by --runner. A runner that also implements
+// io.Closer is closed after the apply.
+type RunnerFactory func(RunnerConfig) (prefect.Runner, error)
+
+// Runners are the values of --runner.
+var Runners = map[string]RunnerFactory{
+	"cli": func(c RunnerConfig) (prefect.Runner, error) {
+		return &prefect.ExecRunner{Prefect: c.Prefect, Workdir: c.Workdir, Env: c.Env}, nil
+	},
+}
+
+// App is one run of the command.
+type App struct {
+	Stdout, Stderr io.Writer
+	// Env is the environment given to prefect and read for GITHUB_STEP_SUMMARY.
+	Env []string
+	// Abort, when closed, ends the grace period of an interrupted apply at once.
+	Abort <-chan struct{}
+}
+
+// Main runs the command with args (without the program name) and returns the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env []string) int {
+	return (&App{Stdout: stdout, Stderr: stderr, Env: env}).Run(ctx, args)
+}
+
+const usage = `Usage:
+  prefect-deploy validate [--workdir DIR] FILE...
+  prefect-deploy plan [--workdir DIR] [--only NAME]... [--prefect PATH] FILE
+  prefect-deploy apply [flags] FILE
+
+validate  check every file; print every problem with file:line:col; exit 1 if any
+plan      print each deployment's prefect command, shell-quoted, ready to paste
+apply     run the commands, several at once, and print a summary
+
+Run "prefect-deploy COMMAND -h" for a command's flags.
+`
+
+// Run dispatches to a subcommand.
+func (a *App) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(a.Stderr, usage)
+		return ExitUsage
+	}
+	switch args[0] {
+	case "validate":
+		return a.validate(args[1:])
+	case "plan":
+		return a.plan(args[1:])
+	case "apply":
+		return a.apply(ctx, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprint(a.Stdout, usage)
+		return ExitOK
+	default:
+		fmt.Fprintf(a.Stderr, "prefect-deploy: unknown command %q\n\n%s", args[0], usage)
+		return ExitUsage
+	}
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+type options struct {
+	workdir     string
+	only        stringList
+	concurrency int
+	failFast    bool
+	timeout     time.Duration
+	grace       time.Duration
+	prefectPath string
+	runner      string
+}
+
+func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
+	fs := flag.NewFlagSet("prefect-deploy "+name, flag.ContinueOnError)
+	fs.SetOutput(a.Stderr)
+	fs.StringVar(&o.workdir, "workdir", "", "directory the entrypoints are relative to and prefect runs in (default: the file's directory)")
+	if name == "validate" {
+		return fs
+	}
+	fs.Var(&o.only, "only", "deploy only deployments whose name matches this glob (repeatable)")
+	fs.StringVar(&o.prefectPath, "prefect", "prefect", "prefect executable (looked up in PATH)")
+	if !apply {
+		return fs
+	}
+	fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("builds at once (default %d: twice the CPUs, at most 16)", prefect.DefaultConcurrency()))
+	fs.BoolVar(&o.failFast, "fail-fast", false, "start no further deployment after the first failure")
+	fs.DurationVar(&o.timeout, "timeout", DefaultTimeout, "limit for each deployment's build (0: none)")
+	fs.DurationVar(&o.grace, "grace", prefect.DefaultGrace, "on Ctrl-C or SIGTERM, how long running builds may finish before they are stopped")
+	names := make([]string, 0, len(Runners))
+	for n := range Runners {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fs.StringVar(&o.runner, "runner", "cli", "how builds run: "+strings.Join(names, "|"))
+	return fs
+}
+
+// parseInterleaved lets flags come before or after the files.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// flag stops at "--" and at the first non-flag; everything after "--" is a file.
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func (a *App) usageError(fs *flag.FlagSet, format string, args ...any) int {
+	fmt.Fprintf(a.Stderr, "%s: %s\n", fs.Name(), fmt.Sprintf(format, args...))
+	fs.Usage()
+	return ExitUsage
+}
+
+func (a *App) validate(args []string) int {
+	var o options
+	fs := a.flags("validate", &o, false)
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return exitForFlagErr(err)
+	}
+	if len(files) == 0 {
+		return a.usageError(fs, "no FILE given")
+	}
+	code := ExitOK
+	for _, f := range files {
+		loaded, err := spec.Load(f, spec.LoadOptions{RepoRoot: o.workdir})
+		if err != nil {
+			fmt.Fprintln(a.Stdout, err)
+			code = ExitFailed
+			continue
+		}
+		fmt.Fprintf(a.Stdout, "%s: ok, %d deployment(s)\n", f, len(loaded.Deployments))
+	}
+	return code
+}
+
+// load reads one FILE and selects deployments by --only. A non-zero code means stop.
+func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, string, int) {
+	files, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, "", exitForFlagErr(err)
+	}
+	if len(files) != 1 {
+		return nil, "", a.usageError(fs, "want exactly one FILE, got %d", len(files))
+	}
+	for _, p := range o.only {
+		if _, err := path.Match(p, ""); err != nil {
+			return nil, "", a.usageError(fs, "--only %q: %v", p, err)
+		}
+	}
+	workdir := o.workdir
+	if workdir == "" {
+		workdir = filepath.Dir(files[0])
+	}
+	workdir, err = filepath.Abs(workdir)
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return nil, "", ExitFailed
+	}
+	f, err := spec.Load(files[0], spec.LoadOptions{RepoRoot: workdir})
+	if err != nil {
+		// A file with problems deploys nothing; every problem is listed.
+		fmt.Fprintln(a.Stderr, err)
+		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
+		return nil, "", ExitFailed
+	}
+	if len(o.only) > 0 {
+		kept, unmatched := selectOnly(f.Deployments, o.only)
+		if len(unmatched) > 0 {
+			names := make([]string, len(f.Deployments))
+			for i, d := range f.Deployments {
+				names[i] = d.Name
+			}
+			return nil, "", a.usageError(fs, "--only %s matches no deployment in %s (it has: %s)", strings.Join(unmatched, ", "), files[0], strings.Join(names, ", "))
+		}
+		f.Deployments = kept
+	}
+	return f, workdir, ExitOK
+}
+
+func selectOnly(ds []spec.Deployment, patterns []string) ([]spec.Deployment, []string) {
+	used := make([]bool, len(patterns))
+	var kept []spec.Deployment
+	for _, d := range ds {
+		match := false
+		for i, p := range patterns {
+			if ok, _ := path.Match(p, d.Name); ok {
+				used[i], match = true, true
+			}
+		}
+		if match {
+			kept = append(kept, d)
+		}
+	}
+	var unmatched []string
+	for i, p := range patterns {
+		if !used[i] {
+			unmatched = append(unmatched, p)
+		}
+	}
+	return kept, unmatched
+}
+
+func exitForFlagErr(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return ExitOK
+	}
+	return ExitUsage
+}
+
+func (a *App) plan(args []string) int {
+	var o options
+	fs := a.flags("plan", &o, false)
+	f, workdir, code := a.load(fs, &o, args)
+	if code != ExitOK {
+		return code
+	}
+	outDir := filepath.Join(os.TempDir(), "prefect-deploy-plan")
+	jobs, err := prefect.Jobs(f, outDir)
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	fmt.Fprintf(a.Stdout, "# %s: %d deployment(s); entrypoints are relative to the cd below\n", f.Path, len(jobs))
+	fmt.Fprintf(a.Stdout, "cd %s\n", ShellQuote(workdir))
+	fmt.Fprintf(a.Stdout, "mkdir -p %s\n", ShellQuote(outDir))
+	for _, j := range jobs {
+		fmt.Fprintln(a.Stdout, ShellJoin(append([]string{o.prefectPath}, j.Args...)))
+	}
+	return ExitOK
+}
+
+func (a *App) apply(ctx context.Context, args []string) int {
+	var o options
+	fs := a.flags("apply", &o, true)
+	f, workdir, code := a.load(fs, &o, args)
+	if code != ExitOK {
+		return code
+	}
+	factory, ok := Runners[o.runner]
+	if !ok {
+		return a.usageError(fs, "unknown --runner %q", o.runner)
+	}
+	if o.concurrency < 0 {
+		return a.usageError(fs, "--concurrency must be positive")
+	}
+	if o.concurrency == 0 {
+		o.concurrency = prefect.DefaultConcurrency()
+	}
+	bin, err := prefect.LookPrefect(o.prefectPath)
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	outDir, err := os.MkdirTemp("", "prefect-deploy-")
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	defer os.RemoveAll(outDir)
+	jobs, err := prefect.Jobs(f, outDir)
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	env := a.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	runner, err := factory(RunnerConfig{Prefect: bin, Workdir: workdir, Env: env, Concurrency: o.concurrency, Stderr: a.Stderr})
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: runner %s: %v\n", o.runner, err)
+		return ExitFailed
+	}
+	if c, ok := runner.(io.Closer); ok {
+		defer c.Close()
+	}
+
+	fmt.Fprintf(a.Stdout, "Applying %d deployment(s) from %s in %s: %d at once, runner %s, prefect %s\n",
+		len(jobs), f.Path, workdir, o.concurrency, o.runner, bin)
+
+	rep := &prefect.TextReporter{W: a.Stdout}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			fmt.Fprintf(a.Stderr, "prefect-deploy: interrupted: starting nothing new; running builds get up to %s to finish, then they are stopped (interrupt again to stop them now)\n", o.grace)
+		}
+	}()
+	start := time.Now()
+	results := prefect.Apply(ctx, jobs, runner, prefect.ApplyOptions{
+		Concurrency: o.concurrency, FailFast: o.failFast, Timeout: o.timeout, Grace: graceOption(o.grace), Abort: a.Abort,
+	}, rep)
+	wall := time.Since(start)
+	close(done)
+	wg.Wait()
+
+	fmt.Fprintln(a.Stdout)
+	prefect.WriteSummary(a.Stdout, results, wall)
+	if p := lookupEnv(env, "GITHUB_STEP_SUMMARY"); p != "" {
+		if err := appendMarkdown(p, results, wall); err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: warning: step summary: %v\n", err)
+		}
+	}
+	switch {
+	case prefect.AllSucceeded(results):
+		return ExitOK
+	case ctx.Err() != nil:
+		return ExitInterrupted
+	default:
+		return ExitFailed
+	}
+}
+
+// graceOption maps the flag (0 = stop at once) onto ApplyOptions (0 = default).
+func graceOption(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
+}
+
+func appendMarkdown(file string, results []prefect.Result, wall time.Duration) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", file, err)
+	}
+	if err := prefect.WriteMarkdownSummary(f, results, wall); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", file, err)
+	}
+	return nil
+}
+
+func lookupEnv(env []string, name string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == name {
+			v = val
+		}
+	}
+	return v
+}

@@ -1,0 +1,453 @@
+package deploycli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/internal/fakeprefect"
+)
+
+var fakeBin, cliBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "deploycli-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fakeBin, err = fakeprefect.Build(dir)
+	if err == nil {
+		cliBin = filepath.Join(dir, "prefect-deploy")
+		var out []byte
+		out, err = exec.Command("go", "build", "-o", cliBin, "github.com/acme-data/prefect-flows/ci/cmd/prefect-deploy").CombinedOutput()
+		if err != nil {
+			err = fmt.Errorf("build prefect-deploy: %w\n%s", err, out)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// harness is a copy of testdata/repo, a fake prefect call log, and the environment
+// the CLI passes to prefect.
+type harness struct {
+	t    testing.TB
+	dir  string
+	log  string
+	env  []string
+	spec string
+}
+
+func newHarness(t testing.TB, extraEnv ...string) *harness {
+	t.Helper()
+	spec, err := fakeprefect.SharedPath("prefect/cli-2.14.json")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS("testdata/repo")))
+	log := filepath.Join(t.TempDir(), "calls.jsonl")
+	env := append([]string{"PATH=" + os.Getenv("PATH"), "FAKE_PREFECT_CLI_SPEC=" + spec, "FAKE_PREFECT_LOG=" + log}, extraEnv...)
+	return &harness{t: t, dir: dir, log: log, env: env, spec: spec}
+}
+
+func (h *harness) file(name string) string { return filepath.Join(h.dir, name) }
+
+// run calls the CLI in-process; apply and plan get --prefect pointing at the fake.
+func (h *harness) run(ctx context.Context, args ...string) (int, string, string) {
+	h.t.Helper()
+	if len(args) > 0 && (args[0] == "apply" || args[0] == "plan") {
+		args = append([]string{args[0], "--prefect", fakeBin}, args[1:]...)
+	}
+	var stdout, stderr bytes.Buffer
+	code := deploycli.Main(ctx, args, &stdout, &stderr, h.env)
+	return code, stdout.String(), stderr.String()
+}
+
+// calls are the fake's finished calls, by deployment name.
+func (h *harness) calls() map[string]fakeprefect.Record {
+	h.t.Helper()
+	recs, err := fakeprefect.ReadLog(h.log)
+	require.NoError(h.t, err)
+	out := map[string]fakeprefect.Record{}
+	for _, r := range recs {
+		if r.Event == "end" {
+			out[argValue(r.Argv, "-n")] = r
+		}
+	}
+	return out
+}
+
+func (h *harness) started() []string {
+	h.t.Helper()
+	recs, err := fakeprefect.ReadLog(h.log)
+	require.NoError(h.t, err)
+	var names []string
+	for _, r := range recs {
+		if r.Event == "start" {
+			names = append(names, argValue(r.Argv, "-n"))
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func argValue(argv []string, opt string) string {
+	for i := 0; i+1 < len(argv); i++ {
+		if argv[i] == opt {
+			return argv[i+1]
+		}
+	}
+	return ""
+}
+
+func keys(m map[string]fakeprefect.Record) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// summaryRow finds the summary table row of a deployment, split into its columns.
+func summaryRow(t testing.TB, stdout, name string) []string {
+	t.Helper()
+	i := strings.Index(stdout, "DEPLOYMENT  ")
+	require.GreaterOrEqual(t, i, 0, "no summary in:\n%s", stdout)
+	for _, line := range strings.Split(stdout[i:], "\n") {
+		if strings.HasPrefix(line, name+" ") {
+			return strings.Fields(strings.TrimPrefix(line, name))
+		}
+	}
+	t.Fatalf("no summary row for %s in:\n%s", name, stdout)
+	return nil
+}
+
+func writeDeployments(t testing.TB, dir string, n int) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("ib-block: ecs-task/dev\ndeployments:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - name: d%02d\n    entrypoint: flows/hello.py:hello\n    parameters:\n      number: %d\n", i, i)
+	}
+	p := filepath.Join(dir, fmt.Sprintf("many-%d.yaml", n))
+	require.NoError(t, os.WriteFile(p, []byte(b.String()), 0o644))
+	return p
+}
+
+func TestValidate(t *testing.T) {
+	h := newHarness(t)
+	code, stdout, _ := h.run(context.Background(), "validate", h.file("deployments.yaml"), h.file("invalid.yaml"), h.file("hostile.yaml"))
+	assert.Equal(t, deploycli.ExitFailed, code)
+	assert.Contains(t, stdout, "deployments.yaml: ok, 4 deployment(s)")
+	assert.Contains(t, stdout, "hostile.yaml: ok, 1 deployment(s)")
+	assert.Contains(t, stdout, "invalid.yaml: 3 problem(s)")
+	assert.Contains(t, stdout, "invalid.yaml:7:5: deployments[1].shedule")
+	assert.Contains(t, stdout, "invalid.yaml:10:17: deployments[2].entrypoint")
+
+	code, _, _ = h.run(context.Background(), "validate", h.file("deployments.yaml"))
+	assert.Equal(t, deploycli.ExitOK, code)
+}
+
+func TestNothingRunsWhenValidationFails(t *testing.T) {
+	h := newHarness(t)
+	code, stdout, stderr := h.run(context.Background(), "apply", h.file("invalid.yaml"))
+	assert.Equal(t, deploycli.ExitFailed, code)
+	assert.Contains(t, stderr, "3 problem(s)")
+	assert.Contains(t, stderr, "nothing was deployed")
+	assert.NotContains(t, stdout, "▶")
+	assert.NoFileExists(t, h.log, "prefect must not have been called")
+}
+
+func TestUsageErrors(t *testing.T) {
+	h := newHarness(t)
+	for _, args := range [][]string{
+		{},
+		{"deploy"},
+		{"apply"},
+		{"apply", "--concurrency", "x", h.file("deployments.yaml")},
+		{"apply", "--only", "nope-*", h.file("deployments.yaml")},
+		{"apply", "--only", "[", h.file("deployments.yaml")},
+		{"apply", "--runner", "ssh", h.file("deployments.yaml")},
+		{"plan", h.file("deployments.yaml"), h.file("hostile.yaml")},
+		{"validate"},
+	} {
+		code, _, stderr := h.run(context.Background(), args...)
+		assert.Equal(t, deploycli.ExitUsage, code, "%q: %s", args, stderr)
+	}
+	assert.NoFileExists(t, h.log)
+}
+
+func TestApplySucceeds(t *testing.T) {
+	summary := filepath.Join(t.TempDir(), "step-summary.md")
+	require.NoError(t, os.WriteFile(summary, []byte("earlier step\n"), 0o644))
+	h := newHarness(t, "GITHUB_STEP_SUMMARY="+summary, "PREFECT_API_KEY=pnu_secret_value")
+	// flags after the file work too
+	code, stdout, stderr := h.run(context.Background(), "apply", h.file("deployments.yaml"), "--concurrency", "2")
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+
+	calls := h.calls()
+	assert.Equal(t, []string{"hello-manual", "hello-weekly", "sales-eu", "sales-us"}, keys(calls))
+	for name, c := range calls {
+		assert.Equal(t, h.dir, c.Cwd, "prefect runs in the file's directory")
+		assert.Equal(t, 0, c.Exit, name)
+		assert.Contains(t, c.Env, "PREFECT_API_KEY")
+	}
+	assert.Equal(t, "--no-schedule", calls["hello-manual"].Argv[9])
+	assert.Equal(t, "5400", argValue(calls["sales-us"].Argv, "--interval"))
+
+	for _, name := range []string{"sales-eu", "sales-us", "hello-weekly", "hello-manual"} {
+		assert.Contains(t, stdout, "▶ "+name+"\n")
+		assert.Regexp(t, "✔ "+name+` \d+\.\ds\n`, stdout)
+		flow := "hello"
+		if strings.HasPrefix(name, "sales") {
+			flow = "daily-sales-etl"
+		}
+		row := summaryRow(t, stdout, name)
+		assert.Equal(t, []string{"succeeded", row[1], fakeprefect.DeploymentID(flow, name)}, row)
+	}
+	// the summary follows the file's order
+	assert.Less(t, strings.Index(stdout, "\nsales-eu "), strings.Index(stdout, "\nhello-manual "))
+	assert.Contains(t, stdout, "4 deployment(s), 4 succeeded")
+	assert.NotContains(t, stdout+stderr, "pnu_secret_value")
+
+	md, err := os.ReadFile(summary)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(string(md), "earlier step\n### Prefect deployments\n"), string(md))
+	assert.Contains(t, string(md), "| sales\\-eu | ✅ succeeded |")
+	assert.Contains(t, string(md), "`"+fakeprefect.DeploymentID("hello", "hello-manual")+"`")
+}
+
+func TestHostileValuesArriveByteForByte(t *testing.T) {
+	h := newHarness(t)
+	code, stdout, stderr := h.run(context.Background(), "apply", h.file("hostile.yaml"))
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	c, ok := h.calls()["hostile"]
+	require.True(t, ok)
+
+	var got map[string]any
+	require.NoError(t, json.Unmarshal([]byte(argValue(c.Argv, "--params")), &got))
+	want := map[string]any{
+		"single": "it's", "double": `say "hi"`, "dollar": "$HOME ${PATH} $(id)", "backtick": "`id`",
+		"newline": "line one\nline two\n", "unicode": "ünïcödé 🚀 ✓ \u2028",
+		"html": "<script>alert('x')</script> & <>", "backslash": `C:\temp\new`, "glob": "* ? [a-z] ~",
+		"semicolon": "a; rm -rf / | cat && echo",
+		"nested":    map[string]any{"list": []any{"-n", "--cron", "-o x.yml"}, "number": 1.5, "whole": 2.0, "int": 7.0, "null": nil, "bool": true},
+	}
+	assert.Equal(t, want, got)
+	assert.Contains(t, argValue(c.Argv, "--params"), `"whole":2.0`, "a YAML float stays a float for Python")
+	assert.Equal(t, "it's \"quoted\" $HOME `id` $(touch /tmp/pwned) <b>&amp;</b>", argValue(c.Argv, "-d"))
+	var tags []string
+	for i, a := range c.Argv {
+		if a == "--tag" {
+			tags = append(tags, c.Argv[i+1])
+		}
+	}
+	assert.Equal(t, []string{"$PATH", "`id`", "ünï 🚀"}, tags)
+	assert.NoFileExists(t, "/tmp/pwned")
+}
+
+// maxOverlap is the largest number of calls running at one instant.
+func maxOverlap(calls map[string]fakeprefect.Record) int {
+	type edge struct {
+		at    time.Time
+		delta int
+	}
+	var edges []edge
+	for _, c := range calls {
+		edges = append(edges, edge{c.Start, 1}, edge{c.End, -1})
+	}
+	sort.Slice(edges, func(i, j int) bool {
+		if !edges[i].at.Equal(edges[j].at) {
+			return edges[i].at.Before(edges[j].at)
+		}
+		return edges[i].delta < edges[j].delta // an end before a start at the same instant
+	})
+	cur, best := 0, 0
+	for _, e := range edges {
+		cur += e.delta
+		best = max(best, cur)
+	}
+	return best
+}
+
+func TestConcurrencyIsBoundedAndReallyParallel(t *testing.T) {
+	h := newHarness(t, "FAKE_PREFECT_DELAY=400ms")
+	file := writeDeployments(t, h.dir, 8)
+	code, stdout, stderr := h.run(context.Background(), "apply", "--concurrency", "3", file)
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	calls := h.calls()
+	require.Len(t, calls, 8)
+	assert.Equal(t, 3, maxOverlap(calls), "at most 3 at once, and 3 did run together")
+
+	// every build wrote its own output file: none collided
+	outs := map[string]bool{}
+	for _, c := range calls {
+		o := argValue(c.Argv, "-o")
+		assert.False(t, outs[o], "shared output %s", o)
+		outs[o] = true
+	}
+}
+
+func TestOneFailureDoesNotStopTheOthers(t *testing.T) {
+	h := newHarness(t, "FAKE_PREFECT_FAIL=sales-us")
+	code, stdout, stderr := h.run(context.Background(), "apply", "--concurrency", "1", h.file("deployments.yaml"))
+	assert.Equal(t, deploycli.ExitFailed, code, stderr)
+	assert.Equal(t, []string{"hello-manual", "hello-weekly", "sales-eu", "sales-us"}, keys(h.calls()))
+	assert.Regexp(t, `✖ sales-us \d+\.\ds \(exit 1\)\n`, stdout)
+	// the full prefect output of the failed one
+	assert.Contains(t, stdout, "    │ Found flow 'daily-sales-etl'\n    │ An exception occurred.\n")
+	assert.Contains(t, stdout, "    │ httpx.HTTPStatusError: Server error '500 Internal Server Error'")
+	assert.Equal(t, "failed", summaryRow(t, stdout, "sales-us")[0])
+	assert.Equal(t, "-", summaryRow(t, stdout, "sales-us")[2])
+	assert.Equal(t, "succeeded", summaryRow(t, stdout, "hello-manual")[0])
+	assert.Contains(t, stdout, "4 deployment(s), 3 succeeded, 1 failed")
+}
+
+func TestFailFast(t *testing.T) {
+	h := newHarness(t, "FAKE_PREFECT_FAIL=sales-us")
+	code, stdout, _ := h.run(context.Background(), "apply", "--concurrency", "1", "--fail-fast", h.file("deployments.yaml"))
+	assert.Equal(t, deploycli.ExitFailed, code)
+	assert.Equal(t, []string{"sales-eu", "sales-us"}, keys(h.calls()))
+	assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, stdout, "hello-weekly"))
+	assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, stdout, "hello-manual"))
+}
+
+func TestOnlyGlobs(t *testing.T) {
+	h := newHarness(t)
+	code, stdout, stderr := h.run(context.Background(), "apply", "--only", "sales-*", "--only", "hello-manual", h.file("deployments.yaml"))
+	require.Equal(t, deploycli.ExitOK, code, stderr)
+	assert.Equal(t, []string{"hello-manual", "sales-eu", "sales-us"}, keys(h.calls()))
+	assert.NotContains(t, stdout, "hello-weekly")
+
+	h = newHarness(t)
+	code, _, stderr = h.run(context.Background(), "apply", "--only", "sales-*", "--only", "typo*", h.file("deployments.yaml"))
+	assert.Equal(t, deploycli.ExitUsage, code)
+	assert.Contains(t, stderr, `--only typo* matches no deployment`)
+	assert.NoFileExists(t, h.log)
+}
+
+func TestPerDeploymentTimeout(t *testing.T) {
+	h := newHarness(t, "FAKE_PREFECT_HANG=hello-weekly")
+	code, stdout, _ := h.run(context.Background(), "apply", "--timeout", "500ms", h.file("deployments.yaml"))
+	assert.Equal(t, deploycli.ExitFailed, code)
+	assert.Equal(t, "timed", summaryRow(t, stdout, "hello-weekly")[0])
+	assert.Equal(t, "succeeded", summaryRow(t, stdout, "hello-manual")[0])
+	assert.Equal(t, "SIGTERM", h.calls()["hello-weekly"].Signal, "the build was stopped with SIGTERM")
+	assert.Contains(t, stdout, "deployment timed out after 500ms")
+}
+
+// waitForStarts waits until n builds have started, by the fake's log.
+func waitForStarts(t *testing.T, h *harness, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for len(h.started()) < n {
+		require.True(t, time.Now().Before(deadline), "builds did not start")
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestInterruptInProcess(t *testing.T) {
+	h := newHarness(t, "FAKE_PREFECT_HANG=*")
+	file := writeDeployments(t, h.dir, 5)
+	ctx, cancel := context.WithCancel(context.Background())
+	type out struct {
+		code           int
+		stdout, stderr string
+	}
+	done := make(chan out)
+	go func() {
+		code, stdout, stderr := h.run(ctx, "apply", "--concurrency", "2", "--grace", "200ms", file)
+		done <- out{code, stdout, stderr}
+	}()
+	waitForStarts(t, h, 2)
+	cancel()
+	o := <-done
+	assert.Equal(t, deploycli.ExitInterrupted, o.code)
+	assert.Contains(t, o.stderr, "interrupted: starting nothing new")
+	assert.Equal(t, []string{"d00", "d01"}, h.started())
+	for _, n := range []string{"d00", "d01"} {
+		assert.Equal(t, "cancelled", summaryRow(t, o.stdout, n)[0])
+		assert.Equal(t, "SIGTERM", h.calls()[n].Signal)
+	}
+	for _, n := range []string{"d02", "d03", "d04"} {
+		assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, o.stdout, n))
+	}
+	assert.Contains(t, o.stdout, "5 deployment(s), 2 cancelled, 3 not started")
+}
+
+// TestSignalToTheBinary sends SIGTERM to a real prefect-deploy process: the running
+// build that finishes within the grace period succeeds, the hung one is stopped, the
+// rest never start.
+func TestSignalToTheBinary(t *testing.T) {
+	h := newHarness(t, "FAKE_PREFECT_HANG=d01")
+	file := writeDeployments(t, h.dir, 4)
+	cmd := exec.Command(cliBin, "apply", "--prefect", fakeBin, "--concurrency", "2", "--grace", "1s", file)
+	cmd.Env = append(h.env, "FAKE_PREFECT_DELAY=600ms")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	waitForStarts(t, h, 2)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	assert.Equal(t, deploycli.ExitInterrupted, ee.ExitCode())
+	out := stdout.String()
+	assert.Equal(t, "succeeded", summaryRow(t, out, "d00")[0], out)
+	assert.Equal(t, "cancelled", summaryRow(t, out, "d01")[0], out)
+	assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, out, "d02"))
+	assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, out, "d03"))
+	assert.Equal(t, []string{"d00", "d01"}, h.started())
+	assert.Contains(t, stderr.String(), "interrupted")
+}
+
+func TestPlanPastesIntoAShell(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
+	for _, file := range []string{"hostile.yaml", "deployments.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			h := newHarness(t)
+			code, plan, stderr := h.run(context.Background(), "plan", h.file(file))
+			require.Equal(t, deploycli.ExitOK, code, stderr)
+
+			// run the pasted plan with sh; the fake logs the argv it received
+			sh := exec.Command("sh", "-e", "-c", plan)
+			sh.Env = h.env
+			out, err := sh.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			pasted := h.calls()
+			require.NotEmpty(t, pasted)
+
+			// the same file applied directly: identical argv except the output directory
+			h2 := newHarness(t)
+			code, _, stderr = h2.run(context.Background(), "apply", h2.file(file))
+			require.Equal(t, deploycli.ExitOK, code, stderr)
+			direct := h2.calls()
+			require.Equal(t, keys(direct), keys(pasted))
+			for name := range direct {
+				a, b := direct[name].Argv, pasted[name].Argv
+				require.Equal(t, len(a), len(b))
+				assert.Equal(t, a[:len(a)-1], b[:len(b)-1], name)
+				assert.Equal(t, filepath.Base(a[len(a)-1]), filepath.Base(b[len(b)-1]))
+			}
+		})
+	}
+}
