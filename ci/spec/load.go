@@ -692,7 +692,7 @@ func merge(def, own *fields) Deployment {
 	if len(def.params) > 0 || len(own.params) > 0 {
 		d.Parameters = map[string]any{}
 		for k, v := range def.params {
-			d.Parameters[k] = v
+			d.Parameters[k] = deepCopy(v)
 		}
 		for k, v := range own.params {
 			d.Parameters[k] = v
@@ -734,4 +734,24 @@ func pick(set bool, own, def string) string {
 		return own
 	}
 	return def
+}
+
+// deepCopy copies a default parameter value so deployments never share (and so never
+// change each other's) nested maps or lists.
+func deepCopy(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[k] = deepCopy(e)
+		}
+		return m
+	case []any:
+		l := make([]any, len(x))
+		for i, e := range x {
+			l[i] = deepCopy(e)
+		}
+		return l
+	}
+	return v
 }

@@ -198,3 +198,26 @@ func TestRepoRootDefaultsToFileDir(t *testing.T) {
 	require.Error(t, err, "with another RepoRoot the flow file is missing")
 	assert.Contains(t, err.Error(), "flows/x.py does not exist")
 }
+
+// Nested default parameters are copied into each deployment, not shared.
+func TestDefaultParametersNotShared(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "prefect-deployments-x.yaml")
+	abs, err := filepath.Abs(testRepo)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, []byte(`ib-block: process/dev
+defaults:
+  parameters:
+    regions: [eu]
+    opts: {depth: 1}
+deployments:
+  - {name: a, entrypoint: "flows/hello.py:hello"}
+  - {name: b, entrypoint: "flows/hello.py:hello"}
+`), 0o644))
+	f, err := Load(file, LoadOptions{RepoRoot: abs})
+	require.NoError(t, err)
+	f.Deployments[0].Parameters["regions"].([]any)[0] = "changed"
+	f.Deployments[0].Parameters["opts"].(map[string]any)["depth"] = int64(2)
+	assert.Equal(t, []any{"eu"}, f.Deployments[1].Parameters["regions"])
+	assert.Equal(t, map[string]any{"depth": int64(1)}, f.Deployments[1].Parameters["opts"])
+}

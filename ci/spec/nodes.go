@@ -17,7 +17,8 @@ type collector struct {
 	errs []FieldError
 	// budget bounds the work spent expanding aliases, so a hostile file made of
 	// nested aliases ("billion laughs") cannot make loading explode.
-	budget int
+	budget    int
+	overspent bool
 }
 
 func (c *collector) pos(n *yaml.Node) Pos {
@@ -50,6 +51,14 @@ func (c *collector) spend() bool {
 	return c.budget >= 0
 }
 
+// overBudget reports the exhausted budget once, at the node where it ran out.
+func (c *collector) overBudget(n *yaml.Node, path string) {
+	if !c.overspent {
+		c.overspent = true
+		c.add(n, path, "too many nodes after expanding aliases")
+	}
+}
+
 // resolve follows aliases to the node they name.
 func resolve(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
@@ -73,6 +82,10 @@ func (c *collector) mapping(n *yaml.Node, path string) []entry {
 func (c *collector) mappingDepth(n *yaml.Node, path string, depth int) []entry {
 	n = resolve(n)
 	if n == nil || n.Kind != yaml.MappingNode || depth > 20 {
+		return nil
+	}
+	if !c.spend() {
+		c.overBudget(n, path)
 		return nil
 	}
 	var explicit, merged []entry
@@ -198,7 +211,7 @@ var integerText = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
 // `date` in the flow receives "2024-01-01", exactly what Prefect's JSON would carry.
 func (c *collector) jsonValue(n *yaml.Node, path string, depth int) (any, bool) {
 	if !c.spend() {
-		c.add(n, path, "too many nodes after expanding aliases")
+		c.overBudget(n, path)
 		return nil, false
 	}
 	if depth > 100 {
