@@ -23,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite the golden want*.txt files")
 
 const marker = "managed-by:prefect-flows:dev"
 
-func load(t *testing.T, dir string) *spec.File {
+func load(t testing.TB, dir string) *spec.File {
 	t.Helper()
 	f, err := spec.Load(filepath.Join(dir, "prefect-deployments-dev.yaml"), spec.LoadOptions{RepoRoot: "testdata/repo"})
 	if err != nil {
@@ -33,7 +33,7 @@ func load(t *testing.T, dir string) *spec.File {
 }
 
 // seed starts a fake (recorded deployments included) and adds dir/server.json.
-func seed(t *testing.T, dir string, opts ...prefectapitest.Option) (*prefectapitest.Server, *prefectapi.Client) {
+func seed(t testing.TB, dir string, opts ...prefectapitest.Option) (*prefectapitest.Server, *prefectapi.Client) {
 	t.Helper()
 	fake := prefectapitest.New(t, opts...)
 	b, err := os.ReadFile(filepath.Join(dir, "server.json"))
@@ -320,5 +320,38 @@ func TestReadBack(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// filterBlind is a server that ignores the deployment filter and lists everything.
+type filterBlind struct{ *prefectapi.Client }
+
+func (f filterBlind) ListDeployments(ctx context.Context, _ prefectapi.DeploymentFilter) ([]prefectapi.Deployment, error) {
+	return f.Client.ListDeployments(ctx, prefectapi.DeploymentFilter{})
+}
+
+func TestPlanNeverDeletesUnmarked(t *testing.T) {
+	dir := "testdata/plan/realistic"
+	_, c := seed(t, dir)
+	p, err := liveplan.Build(context.Background(), load(t, dir), filterBlind{c}, liveplan.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, e := range p.Deletes() {
+		keys = append(keys, e.Key())
+	}
+	if fmt.Sprint(keys) != "[hello/hello-smoke]" {
+		t.Errorf("deletes %v: only the dev-marked hello-smoke may be deleted", keys)
+	}
+}
+
+func TestPlanStopsOnAPIError(t *testing.T) {
+	dir := "testdata/plan/realistic"
+	fake, c := seed(t, dir)
+	fake.ForceStatus(403)
+	_, err := liveplan.Build(context.Background(), load(t, dir), c, liveplan.Options{})
+	if err == nil || !strings.Contains(err.Error(), "not allowed (403)") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -40,6 +40,9 @@ func Render(w io.Writer, p *Plan) error {
 	if len(unchanged) > 0 {
 		ew.printf("  = unchanged %d: %s\n", len(unchanged), strings.Join(unchanged, ", "))
 	}
+	if !p.HasChanges() {
+		ew.printf("\nNo changes: the server matches the file.\n")
+	}
 	ew.printf("\nPlan: %d to create, %d to update, %d to delete, %d unchanged.\n",
 		p.Count(Create), p.Count(Update), p.Count(Delete), p.Count(Unchanged))
 	return ew.err

@@ -385,3 +385,9 @@ func (e *TransportError) IsTimeout() bool {
 	var ne net.Error
 	return errors.As(e.Err, &ne) && ne.Timeout()
 }
+
+// NewFromEnv builds a client from PREFECT_API_URL and PREFECT_API_KEY as read by getenv
+// (os.Getenv in production).
+func NewFromEnv(getenv func(string) string, opts ...Option) (*Client, error) {
+	return New(getenv("PREFECT_API_URL"), getenv("PREFECT_API_KEY"), opts...)
+}
