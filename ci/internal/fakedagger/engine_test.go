@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -468,5 +469,54 @@ func TestSecretsScrubbedFromOutput(t *testing.T) {
 	var ee *dagger.ExecError
 	if !errors.As(err, &ee) || ee.Stdout != "token=***" || ee.Stderr != "bad ***" {
 		t.Errorf("err = %#v", err)
+	}
+}
+
+// capturingTB records Errorf instead of failing the test, to check the fake
+// reports handler panics.
+type capturingTB struct {
+	*testing.T
+	mu     sync.Mutex
+	errors []string
+}
+
+func (c *capturingTB) Errorf(format string, args ...any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errors = append(c.errors, fmt.Sprintf(format, args...))
+}
+
+func TestHandlerPanicFailsTheQueryAndTheTest(t *testing.T) {
+	ctx := context.Background()
+	tb := &capturingTB{T: t}
+	srv := Start(tb, WithHandler(func(ex Exec) ExecResult { panic("boom") }))
+	client, err := srv.Connect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := client.Container().From("alpine").WithExec([]string{"x"})
+	for range 2 { // the second query must not hang on the first's cache entry
+		if _, err := c.Stdout(ctx); err == nil || !strings.Contains(err.Error(), "panicked") {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if len(tb.errors) != 2 || !strings.Contains(tb.errors[0], `["x"]: boom`) {
+		t.Errorf("reported: %q", tb.errors)
+	}
+}
+
+func TestExpand(t *testing.T) {
+	ctx := context.Background()
+	srv, client := connect(t)
+	_, err := client.Container().From("alpine").
+		WithEnvVariable("NAME", "dev").
+		WithEnvVariable("FILE", "/tmp/${NAME}.yaml", dagger.ContainerWithEnvVariableOpts{Expand: true}).
+		WithExec([]string{"deploy", "-o", "$FILE", "$NAME"}, dagger.ContainerWithExecOpts{Expand: true}).
+		Sync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.ExecCalls("deploy", "-o", "/tmp/dev.yaml", "dev"); n != 1 {
+		t.Errorf("execs = %+v", srv.Execs())
 	}
 }

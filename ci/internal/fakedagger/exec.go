@@ -154,13 +154,13 @@ func (s *Server) runExec(ctx context.Context, ex Exec) (*execOutcome, error) {
 			return nil, ctx.Err()
 		}
 	}
+	defer close(e.done)
 	e.out, e.err = s.invoke(ctx, ex)
 	if e.err != nil {
 		s.mu.Lock()
 		delete(s.cache, ex.Key)
 		s.mu.Unlock()
 	}
-	close(e.done)
 	return e.out, e.err
 }
 
@@ -176,9 +176,8 @@ func (s *Server) invoke(ctx context.Context, ex Exec) (*execOutcome, error) {
 	s.mu.Unlock()
 
 	start := time.Now()
-	res := h(ex)
-	var err error
-	if res.Delay > 0 {
+	res, err := s.call(h, ex)
+	if err == nil && res.Delay > 0 {
 		t := time.NewTimer(res.Delay)
 		select {
 		case <-t.C:
@@ -203,6 +202,18 @@ func (s *Server) invoke(ctx context.Context, ex Exec) (*execOutcome, error) {
 		}
 	}
 	return &execOutcome{ex: ex, res: res}, nil
+}
+
+// call runs the handler; a panic fails the test and the query instead of
+// leaving the session hanging.
+func (s *Server) call(h ExecHandler, ex Exec) (res ExecResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.tb.Errorf("fakedagger: exec handler panicked on %q: %v", ex.Args, r)
+			err = fmt.Errorf("fakedagger: exec handler panicked: %v", r)
+		}
+	}()
+	return h(ex), nil
 }
 
 // leaf answers a scalar field of the object chain produces.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"path"
 	"slices"
 )
@@ -296,7 +297,11 @@ func (s *Server) containerStep(ctx context.Context, o *Container, c call, chain 
 		n.Recipe = recipe
 		n.Base = Base{From: c.str("address")}
 	case "withEnvVariable":
-		n.Env[c.str("name")] = c.str("value")
+		v := c.str("value")
+		if c.bool("expand") {
+			v = os.Expand(v, func(k string) string { return o.Env[k] })
+		}
+		n.Env[c.str("name")] = v
 	case "withoutEnvVariable":
 		delete(n.Env, c.str("name"))
 	case "withSecretVariable":
@@ -361,6 +366,11 @@ func (s *Server) containerStep(ctx context.Context, o *Container, c call, chain 
 		}
 		if v, ok := c.arg("expect"); ok {
 			ex.Expect = v.S
+		}
+		if c.bool("expand") {
+			for i, a := range ex.Args {
+				ex.Args[i] = os.Expand(a, func(k string) string { return o.Env[k] })
+			}
 		}
 		n.Execs = append(n.Execs, ex.Args)
 		n.last = nil

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -186,14 +187,17 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// Requests returns every request received so far, in arrival order.
+// Requests returns every request answered so far, in arrival order.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.requests...)
+	out := append([]Request(nil), s.requests...)
+	s.mu.Unlock()
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	return out
 }
 
-// Queries returns the query text of every request, in arrival order.
+// Queries returns the query text of every request answered so far, in
+// arrival order.
 func (s *Server) Queries() []string {
 	var out []string
 	for _, r := range s.Requests() {
