@@ -267,6 +267,21 @@ func TestCanPrune(t *testing.T) {
 	}
 }
 
+func TestCanPruneFile(t *testing.T) {
+	f := &spec.File{Path: "prefect-deployments-dev.yaml", Deployments: []spec.Deployment{{Name: "a"}, {Name: "b"}}}
+	ok := func(n string) prefect.Result { return prefect.Result{Name: n, Status: prefect.StatusSucceeded} }
+	if err := liveplan.CanPruneFile(f, []prefect.Result{ok("a"), ok("b")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	err := liveplan.CanPruneFile(f, []prefect.Result{ok("a")}, nil)
+	if err == nil || !strings.Contains(err.Error(), "were not applied in this run: b") {
+		t.Fatalf("apply of part of the file: %v", err)
+	}
+	if err := liveplan.CanPruneFile(f, nil, errors.New("bad yaml")); err == nil {
+		t.Fatal("prune allowed after a load error")
+	}
+}
+
 func TestReadBack(t *testing.T) {
 	dir := "testdata/readback"
 	for shapeName, shape := range shapes {

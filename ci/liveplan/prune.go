@@ -9,6 +9,7 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
 // Deleter is what Prune needs; *prefectapi.Client implements it.
@@ -38,6 +39,29 @@ func CanPrune(results []prefect.Result, loadErr error) error {
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("no prune: %d of %d deployments did not succeed: %s", len(bad), len(results), strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// CanPruneFile is CanPrune plus: every deployment of f has a successful result. It
+// refuses a prune after an apply of part of the file (e.g. `apply --only`), which proves
+// nothing about the deployments left out.
+func CanPruneFile(f *spec.File, results []prefect.Result, loadErr error) error {
+	if err := CanPrune(results, loadErr); err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	for _, r := range results {
+		done[r.Name] = r.Status == prefect.StatusSucceeded
+	}
+	var missing []string
+	for _, d := range f.Deployments {
+		if !done[d.Name] {
+			missing = append(missing, d.Name)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("no prune: %d deployment(s) of %s were not applied in this run: %s", len(missing), f.Path, strings.Join(missing, ", "))
 	}
 	return nil
 }
