@@ -601,6 +601,13 @@ func (c *collector) schedule(v *yaml.Node, p string) *Schedule {
 func checkTimezone(tz string) string {
 	bad := tz == "" || tz == "Local" || tz == "localtime" || tz == "Factory" || tz == "posixrules" ||
 		strings.HasPrefix(tz, "posix/") || strings.HasPrefix(tz, "right/") || strings.HasPrefix(tz, "/") || strings.Contains(tz, "..")
+	// Every IANA name segment starts with a capital letter; checking it keeps "europe/berlin"
+	// refused on case-insensitive file systems too, as Prefect refuses it everywhere.
+	for _, seg := range strings.Split(tz, "/") {
+		if seg == "" || seg[0] < 'A' || seg[0] > 'Z' {
+			bad = true
+		}
+	}
 	if !bad {
 		if _, err := time.LoadLocation(tz); err != nil {
 			bad = true
@@ -661,6 +668,10 @@ func (c *collector) checkEntrypoint(n *yaml.Node, p, ep, repoRoot string, cache 
 		return ""
 	}
 	if f.flowName != "" {
+		if strings.ContainsAny(f.flowName, bannedNameChars) {
+			c.add(n, p, "flow %s in %s is named %q, which Prefect refuses (no %s)", fn, file, f.flowName, bannedNameChars)
+			return ""
+		}
 		return f.flowName
 	}
 	return strings.ReplaceAll(fn, "_", "-")

@@ -162,6 +162,7 @@ var invalidCases = []struct {
 		{5, 27, "deployments[2].entrypoint", "function in_docstring is not defined at the top level of flows/etl.py"},
 		{6, 27, "deployments[3].entrypoint", "function method is not defined at the top level of flows/etl.py"},
 		{7, 27, "deployments[4].entrypoint", "function nope is not defined at the top level of flows/etl.py"},
+		{8, 27, "deployments[5].entrypoint", "flow slash_name in flows/etl.py is named \"bad/name\", which Prefect refuses (no /%&><)"},
 	}},
 	{"syntax_error.yaml", []want{
 		{3, 1, "", "YAML syntax error: found a tab character that violates indentation"},

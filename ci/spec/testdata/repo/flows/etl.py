@@ -61,3 +61,8 @@ class Holder:
     @flow
     def method(self):
         pass
+
+
+@flow(name="bad/name")
+def slash_name():
+    pass
