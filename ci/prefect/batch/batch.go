@@ -167,7 +167,7 @@ func (r *Runner) runIn(ctx context.Context, p *proc, job prefect.Job) (prefect.R
 		p, err = r.start(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				return stopped(job, ctx.Err(), start), nil
+				return stopped(job, cause(ctx), start), nil
 			}
 			if errors.Is(err, errClosed) {
 				return stopped(job, err, start), nil
@@ -190,7 +190,7 @@ func (r *Runner) runIn(ctx context.Context, p *proc, job prefect.Job) (prefect.R
 	r.forget(p)
 	p.kill()
 	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) {
-		return stopped(job, ctxErr, start), nil
+		return stopped(job, cause(ctx), start), nil
 	}
 	if r.isClosed() {
 		return stopped(job, errClosed, start), nil
@@ -199,6 +199,16 @@ func (r *Runner) runIn(ctx context.Context, p *proc, job prefect.Job) (prefect.R
 }
 
 var errClosed = errors.New("batch runner closed")
+
+// cause is ctx's error with the reason it was cancelled (prefect.ErrTimedOut or
+// prefect.ErrInterrupted from Apply), when one was given.
+func cause(ctx context.Context) error {
+	err := ctx.Err()
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
+		return fmt.Errorf("%w: %w", err, c)
+	}
+	return err
+}
 
 func (r *Runner) usable() error {
 	r.mu.Lock()
@@ -256,7 +266,7 @@ func (r *Runner) fallback(ctx context.Context, job prefect.Job, reason error) pr
 // stopped is the result of a job stopped by its ctx (or by Close).
 func stopped(job prefect.Job, err error, start time.Time) prefect.Result {
 	status := prefect.StatusCancelled
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, prefect.ErrTimedOut) {
 		status = prefect.StatusTimedOut
 	}
 	return prefect.Result{Name: job.Name, Status: status, ExitCode: -1,

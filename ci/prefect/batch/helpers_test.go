@@ -35,7 +35,12 @@ func newEnv(t testing.TB, extra ...string) env {
 	stub, err := filepath.Abs("testdata/stub")
 	require.NoError(t, err)
 	e := env{Python: python(t), Workdir: t.TempDir(), RecordDir: t.TempDir()}
+	// testdata/bin/prefect starts with "#!/usr/bin/env python3": let that find the
+	// interpreter itself rather than a slow shim.
+	bin := t.TempDir()
+	require.NoError(t, os.Symlink(e.Python, filepath.Join(bin, "python3")))
 	e.Vars = append(os.Environ(),
+		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"PYTHONPATH="+stub,
 		"PYTHONDONTWRITEBYTECODE=1",
 		"STUB_RECORD_DIR="+e.RecordDir,
@@ -69,6 +74,15 @@ func python(t testing.TB) string {
 		t.Fatalf("python3 is needed to test the batch runner: %v", pythonErr)
 	}
 	return pythonPath
+}
+
+// cliRunner is the plain CLI runner over the fake `prefect` executable, which runs
+// the same stub once per process.
+func (e env) cliRunner(t testing.TB) *prefect.ExecRunner {
+	t.Helper()
+	bin, err := filepath.Abs("testdata/bin/prefect")
+	require.NoError(t, err)
+	return &prefect.ExecRunner{Prefect: bin, Workdir: e.Workdir, Env: e.Vars}
 }
 
 func newRunner(t testing.TB, opt batch.Options) *batch.Runner {

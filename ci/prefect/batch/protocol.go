@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -96,22 +95,9 @@ func toResult(name string, w wireResult) prefect.Result {
 	if r.ExitCode != 0 || r.Err != nil {
 		r.Status = prefect.StatusFailed
 	} else {
-		r.DeploymentID = ParseDeploymentID(r.Stdout)
+		r.DeploymentID = prefect.ParseDeploymentID(r.Stdout)
 	}
 	return r
-}
-
-// rich may wrap the line between "with", "id" and the quoted id.
-var deploymentIDPattern = regexp.MustCompile(`successfully created with\s+id\s+'([0-9a-fA-F-]{36})'`)
-
-// ParseDeploymentID returns the id in "Deployment 'f/n' successfully created with id
-// '...'", or "" when the output has none.
-func ParseDeploymentID(stdout string) string {
-	m := deploymentIDPattern.FindStringSubmatch(stdout)
-	if m == nil {
-		return ""
-	}
-	return m[1]
 }
 
 // EncodeJobs writes a jobs file for `runner.py --jobs FILE`: job i gets the id "i".

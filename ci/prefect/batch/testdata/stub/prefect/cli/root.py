@@ -270,7 +270,7 @@ def build(entrypoint, opts):
         )
     output = opts.get("output") or "%s-deployment.yaml" % func
     print("Deployment YAML created at %r." % os.path.join(os.getcwd(), output))
-    digest = hashlib.md5(name.encode("utf-8")).hexdigest()
+    digest = hashlib.md5(os.fsencode(name)).hexdigest()
     dep_id = "-".join(
         (digest[:8], digest[8:12], digest[12:16], digest[16:20], digest[20:])
     )
