@@ -369,4 +369,8 @@ func TestRecordedSteps(t *testing.T) {
 	if leaks := srv.SecretLeaks(); len(leaks) > 0 {
 		t.Errorf("secret leaks: %v", leaks)
 	}
+	n := len(srv.Requests())
+	if err := client.Close(); err != nil || len(srv.Requests()) != n {
+		t.Errorf("close: %v, sent %d requests; the SDK sends none", err, len(srv.Requests())-n)
+	}
 }
