@@ -8,6 +8,7 @@
 //	FAKE_PREFECT_CLI_SPEC  path of cli-2.14.json (required)
 //	FAKE_PREFECT_LOG       file that receives one JSON line per call start and end
 //	FAKE_PREFECT_DELAY     time each call takes (Go duration, e.g. 200ms)
+//	FAKE_PREFECT_CPU       CPU time each call burns first, like Prefect's ~1.4 s import
 //	FAKE_PREFECT_FAIL      comma list of deployment-name globs that fail (exit 1)
 //	FAKE_PREFECT_HANG      comma list of deployment-name globs that never finish
 //	FAKE_PREFECT_IGNORE_TERM  when "1", SIGTERM is ignored (to test SIGKILL after a grace)
@@ -200,6 +201,14 @@ func (c *call) run(argv []string, cwd string) int {
 
 	if matchAny(os.Getenv("FAKE_PREFECT_HANG"), name) {
 		select {}
+	}
+	if d := os.Getenv("FAKE_PREFECT_CPU"); d != "" {
+		dur, err := time.ParseDuration(d)
+		if err != nil {
+			fmt.Fprintf(c.stderr, "fake prefect: FAKE_PREFECT_CPU: %v\n", err)
+			return 3
+		}
+		burn(dur)
 	}
 	if d := os.Getenv("FAKE_PREFECT_DELAY"); d != "" {
 		dur, err := time.ParseDuration(d)
@@ -420,4 +429,25 @@ func wrap(s string) string {
 		out = append(out, line)
 	}
 	return strings.Join(out, "\n")
+}
+
+// burn keeps one core busy for d of this process's CPU time, so that builds compete
+// for the CPUs as real Python imports do.
+func burn(d time.Duration) {
+	start := cpuTime()
+	x := 1.0
+	for cpuTime()-start < d {
+		for i := 0; i < 100000; i++ {
+			x = x*1.0000001 + 1e-9
+		}
+	}
+	_ = x
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
