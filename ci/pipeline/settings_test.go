@@ -1,0 +1,113 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSettingsFromEnv(t *testing.T) {
+	remote := map[string]string{
+		"PREFECT_API_URL":        "https://api.prefect.example/api",
+		"ECS_CLUSTER":            "c",
+		"ECS_EXECUTION_ROLE_ARN": "arn:exec",
+		"AWS_REGION":             "eu-west-1",
+	}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range base {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name    string
+		env     string
+		vars    map[string]string
+		wantErr string
+		check   func(t *testing.T, s Settings)
+	}{
+		{name: "dev with nothing set is the embedded default", env: "dev", vars: nil, check: func(t *testing.T, s Settings) {
+			if s.PrefectAPIURL.Set() || s.Registry != "" || s.Concurrency != 0 {
+				t.Errorf("unexpected settings %+v", s)
+			}
+		}},
+		{name: "prod needs PREFECT_API_URL", env: "prod", vars: nil, wantErr: "PREFECT_API_URL is not set"},
+		{name: "staging needs PREFECT_API_URL", env: "staging", vars: nil, wantErr: "PREFECT_API_URL is not set"},
+		{name: "remote needs ECS_CLUSTER", env: "prod", vars: with(remote, "ECS_CLUSTER", ""), wantErr: "ECS_CLUSTER is not set"},
+		{name: "remote needs ECS_EXECUTION_ROLE_ARN", env: "prod", vars: with(remote, "ECS_EXECUTION_ROLE_ARN", " "), wantErr: "ECS_EXECUTION_ROLE_ARN is not set"},
+		{name: "remote needs AWS_REGION", env: "prod", vars: with(remote, "AWS_REGION", ""), wantErr: "AWS_REGION is not set"},
+		{name: "API key without URL", env: "dev", vars: map[string]string{"PREFECT_API_KEY": "k"}, wantErr: "PREFECT_API_URL is not set but PREFECT_API_KEY is"},
+		{name: "URL must be http(s), value not echoed", env: "prod", vars: with(remote, "PREFECT_API_URL", "ftp://user:pw@x"), wantErr: "PREFECT_API_URL does not start with http:// or https://"},
+		{name: "registry password without user", env: "dev", vars: map[string]string{"REGISTRY": "r", "REGISTRY_PASSWORD": "p"}, wantErr: "REGISTRY_USERNAME is not set"},
+		{name: "registry user without password", env: "dev", vars: map[string]string{"REGISTRY": "r", "REGISTRY_USERNAME": "u"}, wantErr: "REGISTRY_PASSWORD is not set"},
+		{name: "registry password without registry", env: "dev", vars: map[string]string{"REGISTRY_USERNAME": "u", "REGISTRY_PASSWORD": "p"}, wantErr: "REGISTRY is not set"},
+		{name: "AWS key id without secret", env: "dev", vars: map[string]string{"AWS_ACCESS_KEY_ID": "a"}, wantErr: "AWS_SECRET_ACCESS_KEY is not set"},
+		{name: "AWS secret without key id", env: "dev", vars: map[string]string{"AWS_SECRET_ACCESS_KEY": "a"}, wantErr: "AWS_ACCESS_KEY_ID is not set"},
+		{name: "bad concurrency", env: "dev", vars: map[string]string{"DEPLOY_CONCURRENCY": "0"}, wantErr: "DEPLOY_CONCURRENCY"},
+		{name: "bad timeout", env: "dev", vars: map[string]string{"DEPLOY_TIMEOUT": "10"}, wantErr: "DEPLOY_TIMEOUT"},
+		{name: "everything", env: "prod", vars: with(remote,
+			"PREFECT_API_KEY", "key", "REGISTRY", "ghcr.io", "IMAGE_REPOSITORY", "acme/flows",
+			"REGISTRY_USERNAME", "bot", "REGISTRY_PASSWORD", "tok", "GITHUB_SHA", "0123456789abcdef",
+			"DEPLOY_CONCURRENCY", "3", "DEPLOY_TIMEOUT", "90s", "DEPLOY_ONLY", "a, b,,",
+			"GITHUB_STEP_SUMMARY", "/tmp/s.md", "BASE_IMAGE", "python:3.11", "ECS_CPU", "512"),
+			check: func(t *testing.T, s Settings) {
+				if s.GitSHA != "0123456" || s.Concurrency != 3 || s.Timeout != 90*time.Second ||
+					strings.Join(s.Only, "|") != "a|b" || s.StepSummaryPath != "/tmp/s.md" ||
+					s.BaseImage != "python:3.11" || s.ECS.CPU != "512" || s.RegistryUser != "bot" {
+					t.Errorf("settings %+v", s)
+				}
+			}},
+		{name: "GIT_SHA wins over GITHUB_SHA", env: "dev", vars: map[string]string{"GIT_SHA": "fedcba9", "GITHUB_SHA": "0123456789"},
+			check: func(t *testing.T, s Settings) {
+				if s.GitSHA != "fedcba9" {
+					t.Errorf("GitSHA = %q", s.GitSHA)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := SettingsFromEnv(tc.env, "/repo", func(k string) string { return tc.vars[k] })
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				if strings.Contains(err.Error(), "\n") {
+					t.Errorf("error is not one line: %q", err)
+				}
+				if strings.Contains(err.Error(), "pw@") {
+					t.Errorf("error echoes the secret value: %q", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, s)
+		})
+	}
+}
+
+func TestSecretsDoNotPrint(t *testing.T) {
+	s := Settings{PrefectAPIKey: "pnu_abcdef", RegistryPass: "tok-123456", AWSSecretKey: "aws-abcdef"}
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		out := fmt.Sprintf(format, s)
+		for _, secret := range []string{"pnu_abcdef", "tok-123456", "aws-abcdef"} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%s of Settings shows a secret: %s", format, out)
+			}
+		}
+	}
+}
+
+func TestRedactor(t *testing.T) {
+	var b strings.Builder
+	r := &redactor{w: &b, secrets: []string{"hunter22", "abc"}}
+	fmt.Fprintf(r, "url https://x/hunter22/y and abc stays (too short to mask safely)\n")
+	if got, want := b.String(), "url https://x/***/y and abc stays (too short to mask safely)\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
