@@ -277,7 +277,10 @@ func TestCanPruneFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "were not applied in this run: b") {
 		t.Fatalf("apply of part of the file: %v", err)
 	}
-	if err := liveplan.CanPruneFile(f, nil, errors.New("bad yaml")); err == nil {
+	if err := liveplan.CanPruneFile(nil, []prefect.Result{ok("a")}, nil); err == nil {
+		t.Fatal("prune allowed without a file")
+	}
+	if err := liveplan.CanPruneFile(nil, nil, errors.New("bad yaml")); err == nil {
 		t.Fatal("prune allowed after a load error")
 	}
 }

@@ -50,6 +50,9 @@ func CanPruneFile(f *spec.File, results []prefect.Result, loadErr error) error {
 	if err := CanPrune(results, loadErr); err != nil {
 		return err
 	}
+	if f == nil {
+		return errors.New("no prune: no deployments file")
+	}
 	done := map[string]bool{}
 	for _, r := range results {
 		done[r.Name] = r.Status == prefect.StatusSucceeded
