@@ -398,3 +398,24 @@ func TestNewRejectsBadURL(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAnchor(t *testing.T) {
+	var table map[string]string
+	readJSON(t, "testdata/anchors.json", &table)
+	for in, want := range table {
+		got, err := prefectapi.ParseAnchor(in)
+		if want == "" {
+			if err == nil {
+				t.Errorf("%q: accepted as %v", in, got)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", in, err)
+			continue
+		}
+		if s := got.UTC().Format(time.RFC3339Nano); s != want {
+			t.Errorf("%q: got %s, want %s", in, s, want)
+		}
+	}
+}
