@@ -232,7 +232,7 @@ func TestApplySucceeds(t *testing.T) {
 	md, err := os.ReadFile(summary)
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(string(md), "earlier step\n### Prefect deployments\n"), string(md))
-	assert.Contains(t, string(md), "| sales\\-eu | ✅ succeeded |")
+	assert.Contains(t, string(md), "| sales-eu | ✅ succeeded |")
 	assert.Contains(t, string(md), "`"+fakeprefect.DeploymentID("hello", "hello-manual")+"`")
 }
 

@@ -146,7 +146,7 @@ func oneLine(s string) string {
 func escapeMarkdown(s string) string {
 	var b strings.Builder
 	for _, r := range oneLine(s) {
-		if strings.ContainsRune("\\`*_{}[]<>()#+-.!|~&", r) {
+		if strings.ContainsRune("\\`*_[]<>|~&", r) {
 			b.WriteByte('\\')
 		}
 		b.WriteRune(r)
