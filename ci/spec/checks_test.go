@@ -14,6 +14,7 @@ func TestCheckCron(t *testing.T) {
 		"*/5 * * * *", "0-59/10 * * * *", "5/15 * * * *", "0 9-17 * * 1-5", "0 9 * * mon-fri", "0 9 * jan-mar *",
 		"0 0 l * *", "0 0 15-L * *", "0 0 * * 5#3", "0 0 * * mon#1", "0 0 * * L5", "0 0 * * 7", "0 0 * * fri-sun",
 		"0 0 1,15 * *", "0 0 * * 0,6", "1,2,3 * * * *", "0 0 * * MON-FRI#2", "0 0 31 2 *", "0 0 * * *,1",
+		"0 0 * * mon-fri#2,6-0,5-0", "0 0 * * 0,1,2,3,4,5,6,1#2", // nth mixed with plain days is fine when all 7 days appear
 	}
 	for _, e := range valid {
 		assert.Empty(t, checkCron(e), e)
@@ -23,7 +24,7 @@ func TestCheckCron(t *testing.T) {
 		"* * * 13 *", "* * * 0 *", "* * * * 8", "H * * * *", "h(0-29) * * * *", "R * * * *", "r/5 * * * *",
 		"? * * * *", "0 0 ? * *", "*/0 * * * *", "5-1 * * * *", "-1 * * * *", "1,,2 * * * *", "0 0 * * mon#0",
 		"0 0 * * 1#6", "0 0 * * 1-3#2", "0 0 * mon * *", "0 0 * * jan", "0 0 L/2 * *", "0 0 * * tue,1#2", "0 0 W * *",
-		"a b c d e",
+		"a b c d e", "0 0 * * *#2", "0 0 * * l5,*/2,*", "0 0 * * 6-0,*,mon-fri#2", "@daily ",
 	}
 	for _, e := range invalid {
 		assert.NotEmpty(t, checkCron(e), e)

@@ -32,6 +32,7 @@ var (
 	cronHashed   = regexp.MustCompile(`^[hr](\([0-9]+-[0-9]+\))?(/[0-9]+)?$`)
 	cronNth      = regexp.MustCompile(`^(.+)#([0-9]+)$`)
 	cronLastWDay = regexp.MustCompile(`^l([0-9]+)$`)
+	cronWord     = regexp.MustCompile(`^[a-z0-9_]+$`)
 )
 
 // checkCron returns why croniter (or Prefect's extra check against random and hashed
@@ -46,8 +47,10 @@ func checkCron(expr string) string {
 	if len(fields) != 5 {
 		return fmt.Sprintf("expected 5 fields (minute hour day-of-month month day-of-week) or an alias such as @daily, got %d", len(fields))
 	}
+	// croniter refuses a day-of-week field that mixes nth-day entries (5#3, L5) with plain
+	// days, unless the field's set of entries (days and a bare "*") has exactly 7 members.
 	nth := map[int]bool{}
-	var plainDow []int
+	dow := map[string]bool{}
 	for i, f := range fields {
 		f = strings.ToLower(f)
 		if cronHashed.MatchString(f) {
@@ -58,24 +61,23 @@ func checkCron(expr string) string {
 			if msg != "" {
 				return fmt.Sprintf("%s field %q: %s", cronFields[i].name, fields[i], msg)
 			}
-			if i == 4 {
-				for _, v := range vals {
-					if isNth {
-						nth[v%7] = true
-					} else {
-						plainDow = append(plainDow, v%7)
-					}
+			if i != 4 {
+				continue
+			}
+			if el == "*" {
+				dow["*"] = true
+			}
+			for _, v := range vals {
+				dow[strconv.Itoa(v%7)] = true
+				if isNth {
+					nth[v%7] = true
 				}
 			}
 		}
 	}
-	if len(nth) > 0 {
-		all := map[int]bool{}
-		for _, v := range plainDow {
-			all[v] = true
-		}
-		for _, v := range plainDow {
-			if !nth[v] && len(all) != 7 {
+	if len(nth) > 0 && len(dow) != 7 {
+		for k := range dow {
+			if v, err := strconv.Atoi(k); err == nil && !nth[v] {
 				return fmt.Sprintf("day of week field %q mixes plain days with nth-day (#) syntax", fields[4])
 			}
 		}
@@ -92,6 +94,9 @@ func cronElement(i int, el string) (vals []int, isNth bool, msg string) {
 			n, err := strconv.Atoi(m[2])
 			if err != nil || n < 1 || n > 5 {
 				return nil, false, fmt.Sprintf("%q: the nth weekday must be 1 to 5", el)
+			}
+			if !cronWord.MatchString(m[1]) && !strings.Contains(m[1], "-") {
+				return nil, false, fmt.Sprintf("%q: expected DAY#N such as 5#3 or FRI#3", el)
 			}
 			if lo, hi, isRange := strings.Cut(m[1], "-"); isRange {
 				_, okLo := fd.names[lo]
@@ -155,7 +160,7 @@ func cronElement(i int, el string) (vals []int, isNth bool, msg string) {
 		return nil, false, fmt.Sprintf("%q: negative numbers are not allowed", el)
 	}
 	if t == "*" {
-		return []int{0, 1, 2, 3, 4, 5, 6}, false, ""
+		return nil, false, ""
 	}
 	if i == 2 && t == "l" {
 		return nil, false, ""
