@@ -191,7 +191,8 @@ func (a *App) validate(args []string) int {
 	return code
 }
 
-// load reads one FILE and selects deployments by --only. A non-zero code means stop.
+// load reads one FILE and selects deployments by --only. A nil file means stop and
+// exit with the code.
 func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, string, int) {
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -269,7 +270,7 @@ func (a *App) plan(args []string) int {
 	var o options
 	fs := a.flags("plan", &o, false)
 	f, workdir, code := a.load(fs, &o, args)
-	if code != ExitOK {
+	if f == nil {
 		return code
 	}
 	outDir := filepath.Join(os.TempDir(), "prefect-deploy-plan")
@@ -291,7 +292,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	var o options
 	fs := a.flags("apply", &o, true)
 	f, workdir, code := a.load(fs, &o, args)
-	if code != ExitOK {
+	if f == nil {
 		return code
 	}
 	factory, ok := Runners[o.runner]

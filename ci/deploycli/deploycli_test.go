@@ -196,6 +196,17 @@ func TestUsageErrors(t *testing.T) {
 	assert.NoFileExists(t, h.log)
 }
 
+func TestHelpRunsNothing(t *testing.T) {
+	h := newHarness(t)
+	for _, cmd := range []string{"validate", "plan", "apply"} {
+		code, stdout, stderr := h.run(context.Background(), cmd, "-h", h.file("deployments.yaml"))
+		assert.Equal(t, deploycli.ExitOK, code, cmd)
+		assert.Contains(t, stderr, "-workdir", cmd)
+		assert.NotContains(t, stdout, "prefect deployment build", cmd)
+	}
+	assert.NoFileExists(t, h.log)
+}
+
 func TestApplySucceeds(t *testing.T) {
 	summary := filepath.Join(t.TempDir(), "step-summary.md")
 	require.NoError(t, os.WriteFile(summary, []byte("earlier step\n"), 0o644))
