@@ -1,0 +1,78 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
+)
+
+// sessionEnv points dagger.Connect at the fake the way a `dagger run` or the module
+// runtime would, so DeployLocal's own connect path is what is under test.
+func sessionEnv(t *testing.T, srv *fakedagger.Server) {
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
+func TestDeployLocal(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+	sessionEnv(t, srv)
+	env := map[string]string{
+		"PREFECT_API_URL": secretURL, "PREFECT_API_KEY": secretKey,
+		"ECS_CLUSTER": "c", "ECS_EXECUTION_ROLE_ARN": "arn:exec", "AWS_REGION": "eu-west-1",
+	}
+	s, err := SettingsFromEnv("prod", repoDir(t, "repo"), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := DeployLocal(context.Background(), s, &out); err != nil {
+		t.Fatalf("DeployLocal: %v\n%s", err, out.String())
+	}
+	if n := len(execsWith(srv, isDeploy)); n != 2 {
+		t.Errorf("deploy execs = %d, want 2", n)
+	}
+	if !strings.Contains(out.String(), "2 deployment(s), 2 succeeded") {
+		t.Errorf("no summary in the output:\n%s", out.String())
+	}
+	if leaks := srv.SecretLeaks(); len(leaks) != 0 {
+		t.Errorf("leaks: %v", leaks)
+	}
+	if strings.Contains(out.String(), secretKey) || strings.Contains(out.String(), secretURL) {
+		t.Errorf("secret in the output")
+	}
+}
+
+func TestDeployLocalChecksBeforeConnecting(t *testing.T) {
+	for _, tc := range []struct {
+		name, repo, only, wantErr string
+	}{
+		{"invalid file", "badrepo", "", "deployments[1].entrypoint"},
+		{"unknown DEPLOY_ONLY", "repo", "nope", "DEPLOY_ONLY names no deployment"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakedagger.Start(t)
+			sessionEnv(t, srv)
+			s, err := SettingsFromEnv("dev", repoDir(t, tc.repo), func(k string) string {
+				if k == "DEPLOY_ONLY" {
+					return tc.only
+				}
+				return ""
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = DeployLocal(context.Background(), s, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.HasPrefix(err.Error(), "step plan:") {
+				t.Fatalf("err = %v, want step plan: ...%s", err, tc.wantErr)
+			}
+			if n := len(srv.Requests()); n != 0 {
+				t.Errorf("%d engine requests", n)
+			}
+		})
+	}
+}
