@@ -95,6 +95,11 @@ func TestPlanGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				golden(t, filepath.Join(dir, "want.txt"), buf.Bytes())
+				buf.Reset()
+				if err := liveplan.RenderMarkdown(&buf, p); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, filepath.Join(dir, "want.md"), buf.Bytes())
 			})
 		}
 	}

@@ -105,3 +105,70 @@ func (e *errWriter) printf(format string, args ...any) {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
 }
+
+// RenderMarkdown writes the plan as a Markdown table, for a GitHub step summary or a
+// pull request comment.
+func RenderMarkdown(w io.Writer, p *Plan) error {
+	ew := &errWriter{w: w}
+	ew.printf("### Live plan: %s\n\n", mdEscape(orNone(p.File)))
+	ew.printf("**Plan: %d to create, %d to update, %d to delete, %d unchanged.**\n\n",
+		p.Count(Create), p.Count(Update), p.Count(Delete), p.Count(Unchanged))
+	if !p.HasChanges() {
+		ew.printf("No changes: the server matches the file.\n")
+		return ew.err
+	}
+	ew.printf("| | Deployment | Details |\n|---|---|---|\n")
+	var unchanged []string
+	for _, e := range p.Entries {
+		var lines []string
+		switch e.Action {
+		case Create:
+			for _, f := range createFields(e, p.Marker) {
+				lines = append(lines, f[0]+": "+code(f[1]))
+			}
+		case Update:
+			if e.Adopt {
+				lines = append(lines, "exists without the marker: apply takes it over")
+			}
+			for _, c := range e.Changes {
+				lines = append(lines, c.Field+": "+code(c.Old)+" → "+code(c.New))
+			}
+		case Delete:
+			lines = append(lines, "only with `apply --prune`")
+		case Unchanged:
+			unchanged = append(unchanged, e.Key())
+			continue
+		}
+		ew.printf("| %s %s | %s | %s |\n", symbol(e.Action), e.Action, code(e.Key()), strings.Join(lines, "<br>"))
+	}
+	if len(unchanged) > 0 {
+		ew.printf("| = unchanged | %d | %s |\n", len(unchanged), mdEscape(strings.Join(unchanged, ", ")))
+	}
+	return ew.err
+}
+
+func symbol(a Action) string {
+	switch a {
+	case Create:
+		return "+"
+	case Update:
+		return "~"
+	case Delete:
+		return "-"
+	}
+	return "="
+}
+
+// code puts s in a Markdown code span that survives backticks and table pipes.
+func code(s string) string {
+	s = strings.ReplaceAll(s, "|", "\\|")
+	if strings.Contains(s, "`") {
+		return "`` " + s + " ``"
+	}
+	return "`" + s + "`"
+}
+
+func mdEscape(s string) string {
+	r := strings.NewReplacer("|", "\\|", "<", "&lt;", ">", "&gt;", "*", "\\*", "_", "\\_", "`", "\\`")
+	return r.Replace(s)
+}
