@@ -462,3 +462,24 @@ func TestPlanPastesIntoAShell(t *testing.T) {
 		})
 	}
 }
+
+// TestExampleFilesApply applies the repository's own deployments files against the
+// fake, from the repository root, as the pipeline does.
+func TestExampleFilesApply(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	require.FileExists(t, filepath.Join(root, "go.mod"))
+	for _, name := range []string{"prefect-deployments-dev.yaml", "prefect-deployments-prod.yaml"} {
+		t.Run(name, func(t *testing.T) {
+			h := newHarness(t)
+			code, stdout, stderr := h.run(context.Background(), "apply", "--workdir", root, filepath.Join(root, name))
+			require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			calls := h.calls()
+			require.NotEmpty(t, calls)
+			for n, c := range calls {
+				assert.Equal(t, root, c.Cwd, n)
+				assert.Equal(t, 0, c.Exit, n)
+			}
+		})
+	}
+}
