@@ -378,3 +378,64 @@ func TestPlanStopsOnAPIError(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestSchedulesList216 covers what only the 2.16+ `schedules` list can hold.
+func TestSchedulesList216(t *testing.T) {
+	cron := map[string]any{"cron": "0 12 * * *", "timezone": "UTC", "day_or": true}
+	cases := []struct {
+		name     string
+		list     []prefectapitest.ScheduleEntry
+		want     string // the rendered change lines
+		readBack string // drift left after ReadBack
+	}{
+		{"two schedules", []prefectapitest.ScheduleEntry{{Schedule: cron, Active: true}, {Schedule: map[string]any{"interval": 60.0, "timezone": "UTC"}, Active: true}},
+			`schedule:  2 schedules → cron "0 12 * * *"`, "schedule"},
+		{"one schedule switched off", []prefectapitest.ScheduleEntry{{Schedule: cron, Active: false}},
+			"schedule.active:  inactive → active", "schedule.active"},
+		{"as in the file", []prefectapitest.ScheduleEntry{{Schedule: cron, Active: true}}, "", ""},
+	}
+	dir := "testdata/plan/adopt-defaults"
+	for _, shape := range []prefectapitest.Shape{prefectapitest.Shape216, prefectapitest.ShapeSchedulesOnly} {
+		for _, tc := range cases {
+			t.Run(fmt.Sprint(shape, "/", tc.name), func(t *testing.T) {
+				fake, c := seed(t, dir, prefectapitest.WithShape(shape))
+				id := fake.DeploymentID("hello", "paused")
+				fake.Update(id, map[string]any{"is_schedule_active": true})
+				fake.SetSchedules(id, tc.list)
+				f := load(t, dir)
+				p, err := liveplan.Build(context.Background(), f, c, liveplan.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var entry liveplan.Entry
+				for _, e := range p.Entries {
+					if e.Key() == "hello/paused" {
+						entry = e
+					}
+				}
+				var buf bytes.Buffer
+				_ = liveplan.Render(&buf, &liveplan.Plan{Marker: marker, Entries: []liveplan.Entry{entry}})
+				if tc.want == "" && entry.Action != liveplan.Unchanged {
+					t.Errorf("want unchanged, got:\n%s", buf.String())
+				}
+				if tc.want != "" && !strings.Contains(buf.String(), tc.want) {
+					t.Errorf("want %q in:\n%s", tc.want, buf.String())
+				}
+				only := &spec.File{Path: f.Path, Deployments: []spec.Deployment{*entry.Spec}}
+				rb, err := liveplan.ReadBack(context.Background(), only, c, nil, liveplan.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var drift []string
+				for _, d := range rb.Drift {
+					for _, ch := range d.Changes {
+						drift = append(drift, ch.Field)
+					}
+				}
+				if strings.Join(drift, ",") != tc.readBack {
+					t.Errorf("drift %v, want %q", drift, tc.readBack)
+				}
+			})
+		}
+	}
+}

@@ -72,7 +72,9 @@ type Server struct {
 	pools    []map[string]any
 	faults   []Fault
 	requests []Request
-	seq      int
+	// schedules overrides the 2.16+ `schedules` list of a deployment (by id).
+	schedules map[string][]ScheduleEntry
+	seq       int
 }
 
 // Option configures New.
@@ -269,6 +271,29 @@ func (f *Server) flowIDLocked(name string) string {
 	return id
 }
 
+// ScheduleEntry is one element of a 2.16+ `schedules` list.
+type ScheduleEntry struct {
+	Schedule map[string]any
+	Active   bool
+}
+
+// SetSchedules gives deployment id this 2.16+ `schedules` list (several schedules, or one
+// switched off on its own), which only the 2.16 shapes can express. The legacy
+// `schedule` field shows the first one, as 2.16 to 2.19 do.
+func (f *Server) SetSchedules(id string, list []ScheduleEntry) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.schedules == nil {
+		f.schedules = map[string][]ScheduleEntry{}
+	}
+	f.schedules[id] = list
+	if len(list) > 0 {
+		f.deps[id]["schedule"] = toAny(list[0].Schedule)
+	} else {
+		f.deps[id]["schedule"] = nil
+	}
+}
+
 // Deployment returns a copy of the stored deployment (2.14 shape) and whether it exists.
 func (f *Server) Deployment(id string) (map[string]any, bool) {
 	f.mu.Lock()
@@ -463,7 +488,14 @@ func (f *Server) renderLocked(d map[string]any) map[string]any {
 	active, _ := d["is_schedule_active"].(bool)
 	out["paused"] = !active
 	var list []any
-	if s, ok := d["schedule"].(map[string]any); ok {
+	if extra, ok := f.schedules[d["id"].(string)]; ok {
+		for i, e := range extra {
+			list = append(list, map[string]any{
+				"id": fmt.Sprintf("5c4e%04d-0000-4000-8000-%s", i, d["id"].(string)[24:]), "created": d["created"], "updated": d["updated"],
+				"deployment_id": d["id"], "schedule": toAny(e.Schedule), "active": e.Active,
+			})
+		}
+	} else if s, ok := d["schedule"].(map[string]any); ok {
 		list = append(list, map[string]any{
 			"id": "5c4e0000-0000-4000-8000-" + d["id"].(string)[24:], "created": d["created"], "updated": d["updated"],
 			"deployment_id": d["id"], "schedule": clone(s), "active": true,
