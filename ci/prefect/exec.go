@@ -57,7 +57,14 @@ func (r *ExecRunner) Run(ctx context.Context, job Job) Result {
 	cmd.Cancel = func() error {
 		pgid := cmd.Process.Pid
 		killTimer.Store(time.AfterFunc(stop, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }))
-		return syscall.Kill(-pgid, syscall.SIGTERM)
+		if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil {
+			if errors.Is(err, syscall.ESRCH) {
+				// It exited just now: let Wait report its own status.
+				return os.ErrProcessDone
+			}
+			return err
+		}
+		return nil
 	}
 	// After SIGKILL, stop waiting for pipes a stray grandchild may hold open.
 	cmd.WaitDelay = stop + time.Second
