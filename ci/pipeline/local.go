@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -30,7 +31,18 @@ func ImageLocal(ctx context.Context, s Settings, out io.Writer) error {
 }
 
 func local(ctx context.Context, s Settings, out io.Writer, do func(context.Context, *dagger.Client, Options) error) error {
-	out = &redactor{w: out, secrets: s.plaintexts()}
+	r := &redactor{w: out, secrets: s.plaintexts()}
+	if err := localRun(ctx, s, r, do); err != nil {
+		// Engine errors can quote what they were sent; mage prints this one.
+		if masked := r.mask(err.Error()); masked != err.Error() {
+			return errors.New(masked)
+		}
+		return err
+	}
+	return nil
+}
+
+func localRun(ctx context.Context, s Settings, out io.Writer, do func(context.Context, *dagger.Client, Options) error) error {
 	if _, jobs, err := loadJobs(s.SourceDir, s.Env); err != nil {
 		return fmt.Errorf("step plan: %w", err)
 	} else if len(s.Only) > 0 {
@@ -53,14 +65,18 @@ type redactor struct {
 	secrets []string
 }
 
-func (r *redactor) Write(p []byte) (int, error) {
-	s := string(p)
+func (r *redactor) mask(s string) string {
 	for _, sec := range r.secrets {
+		// Very short values would mask ordinary words; no real credential is that short.
 		if len(sec) >= 4 {
 			s = strings.ReplaceAll(s, sec, "***")
 		}
 	}
-	if _, err := io.WriteString(r.w, s); err != nil {
+	return s
+}
+
+func (r *redactor) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(r.w, r.mask(string(p))); err != nil {
 		return 0, err
 	}
 	return len(p), nil
