@@ -37,7 +37,7 @@ func Script() []byte {
 
 // Options configures a Runner.
 type Options struct {
-	// Processes is the number of runner processes; 0 means runtime.NumCPU(). Each
+	// Processes is the number of runner processes; 0 means DefaultProcesses(). Each
 	// one holds a whole Prefect in memory (about 150 MB on a real install).
 	Processes int
 	// Python is the interpreter; "" means "python3".
@@ -88,7 +88,7 @@ type Runner struct {
 // takes also waits for its import.
 func New(opt Options) (*Runner, error) {
 	if opt.Processes <= 0 {
-		opt.Processes = runtime.NumCPU()
+		opt.Processes = DefaultProcesses()
 	}
 	if opt.Python == "" {
 		opt.Python = "python3"
@@ -303,4 +303,8 @@ func (r *Runner) Close() error {
 		return fmt.Errorf("batch runner: remove %s: %w", r.dir, err)
 	}
 	return nil
+}
+
+func defaultProcesses() int {
+	return runtime.NumCPU()
 }

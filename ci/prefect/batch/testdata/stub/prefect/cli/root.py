@@ -22,7 +22,7 @@ The flow function named in the entrypoint selects extra behaviours for tests:
   leak     changes cwd, os.environ, sys.argv, sys.path and warning filters, and warns
 Anything else is a valid flow. `--cron "61 * * * *"` fails inside the command.
 
-Environment: STUB_JOB_SECONDS (sleep per build), STUB_JOB_BURN=1 (burn CPU for that
+Environment: STUB_JOB_SECONDS (sleep per build), STUB_BURN=1 (burn that much CPU
 time instead of sleeping), STUB_RECORD_DIR (append {pid, argv, cwd, ...} per job to
 <dir>/<pid>.jsonl).
 """
@@ -135,16 +135,9 @@ def _record(argv):
 
 
 def _work():
-    seconds = float(os.environ.get("STUB_JOB_SECONDS") or 0)
-    if seconds <= 0:
-        return
-    if os.environ.get("STUB_JOB_BURN") == "1":
-        end = time.perf_counter() + seconds
-        n = 0
-        while time.perf_counter() < end:
-            n += 1
-    else:
-        time.sleep(seconds)
+    import prefect
+
+    prefect._charge(float(os.environ.get("STUB_JOB_SECONDS") or 0))
 
 
 def exit_with_error(message, code=1):
