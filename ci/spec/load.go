@@ -110,24 +110,24 @@ func yamlSyntaxError(file string, err error) FieldError {
 // The *Set flags tell "absent" apart from "written", because a value written in the
 // deployment wins over the default even when it is empty (schedule: null, tags: []).
 type fields struct {
-	node                  *yaml.Node
-	name, entrypoint      string
-	nameNode, entryNode   *yaml.Node
-	description           string
-	descriptionSet        bool
-	params                map[string]any
-	schedule              *Schedule
-	scheduleSet           bool
-	tags                  []string
-	tagsSet               bool
-	version               string
-	versionSet            bool
-	poolName, poolQueue   *string
-	ibBlock               string
-	ibBlockSet            bool
-	overrides             map[string]string
-	overrideNodes         map[string]*yaml.Node
-	entrypointWasReported bool
+	name, entrypoint    string
+	nameNode, entryNode *yaml.Node
+	// entrypointBad means the entrypoint's problem is already reported.
+	entrypointBad       bool
+	description         string
+	descriptionSet      bool
+	params              map[string]any
+	schedule            *Schedule
+	scheduleSet         bool
+	tags                []string
+	tagsSet             bool
+	version             string
+	versionSet          bool
+	poolName, poolQueue *string
+	ibBlock             string
+	ibBlockSet          bool
+	overrides           map[string]string
+	overrideNodes       map[string]*yaml.Node
 }
 
 func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
@@ -142,6 +142,9 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 	}
 	var deploymentsNode *yaml.Node
 	var defaults *fields
+	// topBlockWritten is true when the top-level ib-block was given, valid or not: an
+	// invalid one is reported once, not again for every deployment that relies on it.
+	topBlockWritten := false
 	for _, e := range c.mapping(top, "") {
 		key, ok := c.key(e.key, "")
 		if !ok {
@@ -152,6 +155,7 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 			if isNull(e.val) {
 				continue
 			}
+			topBlockWritten = true
 			if s, ok := c.str(e.val, key); ok && c.checkBlock(e.val, key, s) {
 				f.IBBlock = s
 			}
@@ -198,19 +202,16 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 		}
 		d := merge(defaults, fd)
 		d.Pos = c.pos(item)
-		if d.IBBlock == "" {
-			if fd.ibBlockSet {
-				// already reported where it was written
-			} else {
-				d.IBBlock = f.IBBlock
-				if d.IBBlock == "" {
-					c.add(item, join(p, "ib-block"), "no infrastructure block: set the top-level ib-block or this deployment's ib-block (block-type/block-name)")
-				}
+		// A deployment's own ib-block that failed validation is already reported.
+		if !fd.ibBlockSet {
+			d.IBBlock = f.IBBlock
+			if d.IBBlock == "" && !topBlockWritten {
+				c.add(item, join(p, "ib-block"), "no infrastructure block: set the top-level ib-block or this deployment's ib-block (block-type/block-name)")
 			}
 		}
 		if fd.entryNode == nil {
 			c.add(item, join(p, "entrypoint"), "missing required key entrypoint (path/file.py:flow_function)")
-		} else if fd.entrypoint != "" && !fd.entrypointWasReported {
+		} else if fd.entrypoint != "" && !fd.entrypointBad {
 			d.FlowName = c.checkEntrypoint(fd.entryNode, join(p, "entrypoint"), fd.entrypoint, repoRoot, flows)
 		}
 		f.Deployments = append(f.Deployments, d)
@@ -231,7 +232,7 @@ func (c *collector) key(k *yaml.Node, path string) (string, bool) {
 var bannedNameChars = "/%&><"
 
 func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
-	fd := &fields{node: n}
+	fd := &fields{}
 	if resolve(n).Kind != yaml.MappingNode {
 		c.add(n, p, "expected a mapping, got %s", kindName(n))
 		return fd
@@ -273,13 +274,13 @@ func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
 			fd.entryNode = v
 			if isNull(v) {
 				c.add(v, kp, "expected an entrypoint such as flows/etl.py:daily")
-				fd.entrypointWasReported = true
+				fd.entrypointBad = true
 				continue
 			}
 			if s, ok := c.str(v, kp); ok {
 				fd.entrypoint = s
 			} else {
-				fd.entrypointWasReported = true
+				fd.entrypointBad = true
 			}
 		case "description":
 			fd.descriptionSet = true
