@@ -26,7 +26,8 @@ type Step interface {
 }
 
 // The pipeline, in order. Each step reads and extends State; the first failure stops the
-// ones after it, except report, which always runs so a failure is still summarised.
+// ones after it, except read-back and report, which always run so that a failure is
+// still shown and summarised.
 var (
 	deploySteps = []Step{
 		planStep{},     // load and validate prefect-deployments-<env>.yaml: local only, no engine
