@@ -130,6 +130,9 @@ var invalidCases = []struct {
 		{7, 23, "deployments[0].work_pool.work_queue_name", "expected a non-empty work_queue_name (leave the key out to use Prefect's default)"},
 		{8, 7, "deployments[0].work_pool.work_queue", "unknown key \"work_queue\"; expected one of name, work_queue_name"},
 	}},
+	{"comments_only.yaml", []want{
+		{1, 1, "", "empty file: expected a mapping with ib-block and deployments"},
+	}},
 	{"deployments_not_list.yaml", []want{
 		{3, 3, "deployments", "expected a list of deployments, got a mapping"},
 	}},
