@@ -673,3 +673,31 @@ func TestBuildOnly(t *testing.T) {
 		t.Errorf("publishes %d, image %q", len(srv.Publishes()), rep.ImageRef)
 	}
 }
+
+func TestDeploymentTimeout(t *testing.T) {
+	release := make(chan struct{})
+	h := handler(nil)
+	srv := fakedagger.Start(t, fakedagger.WithHandler(func(ex fakedagger.Exec) fakedagger.ExecResult {
+		if isDeploy(ex.Args) && argAfter(ex.Args, "-n") == "etl-eu" {
+			<-release // hangs like a build stuck on an unreachable API
+		}
+		return h(ex)
+	}))
+	t.Cleanup(func() { close(release) }) // runs before the server stops
+	var out bytes.Buffer
+	o := devOptions(t, &out)
+	o.Timeout = 300 * time.Millisecond
+	rep, err := Run(context.Background(), connect(t, srv), o)
+	if err == nil || !strings.Contains(err.Error(), "etl-eu (timed out)") {
+		t.Fatalf("err = %v, want etl-eu timed out", err)
+	}
+	for _, r := range rep.Deployments {
+		want := prefect.StatusSucceeded
+		if r.Name == "etl-eu" {
+			want = prefect.StatusTimedOut
+		}
+		if r.Status != want {
+			t.Errorf("%s = %s, want %s", r.Name, r.Status, want)
+		}
+	}
+}
