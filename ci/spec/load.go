@@ -396,6 +396,8 @@ func (c *collector) tags(v *yaml.Node, p string) []string {
 			c.add(item, ip, "empty tag")
 		case strings.Contains(ri.Value, ","):
 			c.add(item, ip, "tag %q contains a comma: Prefect keeps it as ONE tag; write each tag as its own list item", ri.Value)
+		case strings.HasPrefix(ri.Value, ReservedTagPrefix):
+			c.add(item, ip, "tag %q: tags starting with %s are reserved for the ownership marker that apply adds", ri.Value, ReservedTagPrefix)
 		default:
 			out = append(out, ri.Value)
 		}

@@ -167,6 +167,10 @@ var invalidCases = []struct {
 		{7, 27, "deployments[4].entrypoint", "function nope is not defined at the top level of flows/etl.py"},
 		{8, 27, "deployments[5].entrypoint", "flow slash_name in flows/etl.py is named \"bad/name\", which Prefect refuses (no /%&><)"},
 	}},
+	{"reserved_tag.yaml", []want{
+		{5, 7, "defaults.tags[1]", "tag \"managed-by:prefect-flows:prod\": tags starting with managed-by:prefect-flows: are reserved for the ownership marker that apply adds"},
+		{11, 9, "deployments[0].tags[1]", "tag \"managed-by:prefect-flows:dev\": tags starting with managed-by:prefect-flows: are reserved for the ownership marker that apply adds"},
+	}},
 	{"syntax_error.yaml", []want{
 		{3, 1, "", "YAML syntax error: found a tab character that violates indentation"},
 	}},

@@ -103,3 +103,9 @@ def continued(): pass
 	}
 	assert.Equal(t, want, got)
 }
+
+// Files saved with Windows line endings scan the same.
+func TestScanFlowsCRLF(t *testing.T) {
+	src := "from prefect import flow\r\n\r\n@flow(\r\n    name='crlf',\r\n)\r\n# comment\r\nasync def daily():\r\n    pass\r\n\r\ndef plain():\r\n    pass\r\n"
+	assert.Equal(t, map[string]pyFunc{"daily": {isFlow: true, flowName: "crlf"}, "plain": {}}, scanFlows(src))
+}

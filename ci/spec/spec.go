@@ -4,6 +4,11 @@ package spec
 
 import "fmt"
 
+// ReservedTagPrefix starts the ownership tag that apply puts on every deployment it
+// builds (ReservedTagPrefix + env). The loader refuses user tags with this prefix so that
+// only an apply can mark a deployment as managed, and prune never deletes a hand-made one.
+const ReservedTagPrefix = "managed-by:prefect-flows:"
+
 // Pos is a place in a deployments file, printed as file:line:col.
 type Pos struct {
 	File string
