@@ -12,9 +12,9 @@ import (
 )
 
 // MarkerPrefix starts the ownership tag; the full tag is MarkerPrefix + env, e.g.
-// "managed-by:prefect-flows:dev". Users must not write tags with this prefix (the spec
-// loader should reject them), so only this repository's apply puts it on a deployment.
-const MarkerPrefix = "managed-by:prefect-flows:"
+// "managed-by:prefect-flows:dev". The spec loader rejects user tags with this prefix, so
+// only this repository's apply puts it on a deployment.
+const MarkerPrefix = spec.ReservedTagPrefix
 
 var envRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
