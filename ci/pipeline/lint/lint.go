@@ -63,9 +63,16 @@ func Gofmt(ctx context.Context, root string) error {
 	return nil
 }
 
-// GoVet runs go vet on the root module.
+// GoVet runs go vet on the root module, and on magefiles/, which ./... skips because of
+// its mage build tag.
 func GoVet(ctx context.Context, root string) error {
-	_, err := run(ctx, root, nil, "go", "vet", "./...")
+	if _, err := run(ctx, root, nil, "go", "vet", "./..."); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(root, "magefiles")); err != nil {
+		return nil
+	}
+	_, err := run(ctx, root, nil, "go", "vet", "-tags", "mage", "./magefiles")
 	return err
 }
 
