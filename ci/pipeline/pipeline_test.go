@@ -175,6 +175,10 @@ func TestEmbeddedDev(t *testing.T) {
 	if len(svcs) != 1 {
 		t.Fatalf("services = %d, want 1", len(svcs))
 	}
+	// One server for the whole run: registration and deployments must see one database.
+	if svcs[0].Starts != 1 {
+		t.Errorf("embedded server started %d times, want once", svcs[0].Starts)
+	}
 	svc := svcs[0].Service
 	wantArgs := []string{"prefect", "server", "start", "--host", "0.0.0.0", "--port", "4200"}
 	if !slices.Equal(svc.Args, wantArgs) || !slices.Equal(svc.Container.ExposedPorts, []int{4200}) {
