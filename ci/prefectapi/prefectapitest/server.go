@@ -3,7 +3,9 @@
 // seeded with, and answers in the shapes of, the responses recorded from a real Prefect
 // 2.14.21 server (../shared/prefect/recorded/api-*.json): new objects are copies of a
 // recorded one with fields replaced. Knobs: 2.14 or 2.16+ schedule shape, failures,
-// 429 with Retry-After, 401/403, delays, and a record of every request.
+// 429 with Retry-After, 401/403, delays, and a record of every request. POST /flows/ and
+// POST /deployments/ upsert as the real server does, so a fake `prefect deployment build`
+// can write into it (see ci/internal/fakeprefect, FAKE_PREFECT_API_URL).
 package prefectapitest
 
 import (
@@ -234,6 +236,38 @@ func (f *Server) AddDeployment(s Seed) string {
 	return id
 }
 
+// AddPool adds a work pool (a copy of the recorded "pool") unless it exists.
+func (f *Server) AddPool(name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.poolLocked(name) {
+		return
+	}
+	var tmpl map[string]any
+	for _, p := range f.rec.Pools {
+		if p["name"] == "pool" {
+			tmpl = p
+		}
+	}
+	if tmpl == nil {
+		tmpl = f.rec.Pools[0]
+	}
+	p := clone(tmpl)
+	f.seq++
+	p["id"] = fmt.Sprintf("00000000-0000-4000-c000-%012d", f.seq)
+	p["name"] = name
+	f.pools = append(f.pools, p)
+}
+
+func (f *Server) poolLocked(name string) bool {
+	for _, p := range f.pools {
+		if p["name"] == name {
+			return true
+		}
+	}
+	return false
+}
+
 // AddBlock adds a block document typeSlug/name (a copy of the recorded one) and returns its id.
 func (f *Server) AddBlock(ref string) string {
 	f.mu.Lock()
@@ -421,6 +455,18 @@ func (f *Server) route(w http.ResponseWriter, method, path string, q url.Values,
 		writeJSON(w, 200, f.renderLocked(f.deps[id]))
 	case method == "POST" && path == "/deployments/filter":
 		f.filterDeployments(w, body)
+	case method == "POST" && path == "/deployments/":
+		f.createDeployment(w, body)
+	case method == "POST" && path == "/flows/":
+		f.createFlow(w, body)
+	case method == "GET" && len(seg) == 2 && seg[0] == "work_pools":
+		for _, p := range f.pools {
+			if p["name"] == seg[1] {
+				writeJSON(w, 200, p)
+				return
+			}
+		}
+		writeJSON(w, 404, map[string]any{"detail": fmt.Sprintf("Work pool %q not found.", seg[1])})
 	case len(seg) == 2 && seg[0] == "deployments":
 		d, ok := f.deps[seg[1]]
 		if !ok {
@@ -581,6 +627,106 @@ func (f *Server) filterFlows(w http.ResponseWriter, body []byte) {
 		out = append(out, f.flows[id])
 	}
 	writeJSON(w, 200, out)
+}
+
+// creatable are the fields of Prefect 2.14's DeploymentCreate (extra fields: 422).
+var creatable = map[string]bool{
+	"name": true, "flow_id": true, "is_schedule_active": true, "parameters": true, "tags": true,
+	"pull_steps": true, "manifest_path": true, "work_queue_name": true, "work_pool_name": true,
+	"storage_document_id": true, "infrastructure_document_id": true, "schedule": true,
+	"description": true, "path": true, "version": true, "entrypoint": true, "infra_overrides": true,
+	"parameter_openapi_schema": true, "enforce_parameter_schema": true,
+}
+
+// createDeployment is POST /deployments/: Prefect upserts by (flow_id, name) and, on
+// conflict, sets only the fields the body holds (the client sends them all); 201 when
+// created, 200 when updated, the deployment in both cases.
+func (f *Server) createDeployment(w http.ResponseWriter, body []byte) {
+	var fields map[string]any
+	if err := json.Unmarshal(body, &fields); err != nil {
+		writeJSON(w, 422, map[string]any{"detail": []any{map[string]any{"loc": []any{"body"}, "msg": err.Error(), "type": "value_error.jsondecode"}}})
+		return
+	}
+	var bad []any
+	for k := range fields {
+		if !creatable[k] {
+			bad = append(bad, map[string]any{"loc": []any{"body", k}, "msg": "extra fields not permitted", "type": "value_error.extra"})
+		}
+	}
+	for _, k := range []string{"name", "flow_id"} {
+		if v, _ := fields[k].(string); v == "" {
+			bad = append(bad, map[string]any{"loc": []any{"body", k}, "msg": "field required", "type": "value_error.missing"})
+		}
+	}
+	if len(bad) > 0 {
+		writeJSON(w, 422, map[string]any{"detail": bad})
+		return
+	}
+	flowID := fields["flow_id"].(string)
+	if _, ok := f.flows[flowID]; !ok {
+		writeJSON(w, 404, map[string]any{"detail": "Flow not found."})
+		return
+	}
+	if p, _ := fields["work_pool_name"].(string); p != "" && !f.poolLocked(p) {
+		writeJSON(w, 404, map[string]any{"detail": fmt.Sprintf("Work pool %q not found.", p)})
+		return
+	}
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000+00:00")
+	var id string
+	for did, d := range f.deps {
+		if d["flow_id"] == flowID && d["name"] == fields["name"] {
+			id = did
+		}
+	}
+	status := 200
+	if id == "" {
+		status = 201
+		f.seq++
+		id = fmt.Sprintf("00000000-0000-4000-8000-%012d", f.seq)
+		d := clone(f.rec.ByName)
+		for k, v := range map[string]any{
+			"id": id, "created": now, "schedule": nil, "is_schedule_active": true, "parameters": map[string]any{},
+			"tags": []any{}, "description": nil, "version": nil, "work_queue_name": "default",
+			"work_pool_name": "default-agent-pool", "infra_overrides": map[string]any{}, "infrastructure_document_id": nil,
+			"path": nil, "entrypoint": nil, "parameter_openapi_schema": nil, "pull_steps": nil, "manifest_path": nil,
+			"storage_document_id": nil, "enforce_parameter_schema": false, "last_polled": nil, "status": "NOT_READY",
+		} {
+			d[k] = v
+		}
+		f.deps[id] = d
+	}
+	d := f.deps[id]
+	for k, v := range fields {
+		d[k] = toAny(v)
+	}
+	// A deployment without a pool goes to the default agent pool, as Prefect 2.14 does.
+	if p, _ := d["work_pool_name"].(string); p == "" {
+		d["work_pool_name"] = "default-agent-pool"
+	}
+	if q, _ := d["work_queue_name"].(string); q == "" {
+		d["work_queue_name"] = "default"
+	}
+	d["updated"] = now
+	writeJSON(w, status, f.renderLocked(d))
+}
+
+// createFlow is POST /flows/: Prefect upserts a flow by name (201 new, 200 existing).
+func (f *Server) createFlow(w http.ResponseWriter, body []byte) {
+	var b struct {
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil || b.Name == "" {
+		writeJSON(w, 422, map[string]any{"detail": []any{map[string]any{"loc": []any{"body", "name"}, "msg": "field required", "type": "value_error.missing"}}})
+		return
+	}
+	for _, fl := range f.flows {
+		if fl["name"] == b.Name {
+			writeJSON(w, 200, fl)
+			return
+		}
+	}
+	id := f.flowIDLocked(b.Name)
+	writeJSON(w, 201, f.flows[id])
 }
 
 // updatable are the fields of Prefect 2.14's DeploymentUpdate (extra fields: 422).

@@ -101,3 +101,66 @@ func TestBlockDocumentKeepsRecordedMembers(t *testing.T) {
 		t.Errorf("block_type %v", b["block_type"])
 	}
 }
+
+func call(t *testing.T, method, url, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// TestUpsert: POST /flows/ and POST /deployments/ upsert as Prefect 2.14 does, and an
+// upsert keeps the fields its body leaves out.
+func TestUpsert(t *testing.T) {
+	fake := prefectapitest.New(t, prefectapitest.Empty())
+	status, fl := call(t, "POST", fake.URL+"/flows/", `{"name": "etl", "tags": []}`)
+	if status != 201 || fl["name"] != "etl" {
+		t.Fatalf("create flow: %d %v", status, fl)
+	}
+	status, again := call(t, "POST", fake.URL+"/flows/", `{"name": "etl"}`)
+	if status != 200 || again["id"] != fl["id"] {
+		t.Fatalf("upsert flow: %d %v", status, again)
+	}
+	body := `{"name": "d", "flow_id": "` + fl["id"].(string) + `", "tags": ["a"], "parameters": {"n": 1},
+		"schedule": {"cron": "0 6 * * *", "timezone": "UTC", "day_or": true}, "version": "1"}`
+	status, d := call(t, "POST", fake.URL+"/deployments/", body)
+	if status != 201 || d["work_pool_name"] != "default-agent-pool" || d["work_queue_name"] != "default" || d["is_schedule_active"] != true {
+		t.Fatalf("create: %d %v", status, d)
+	}
+	status, d2 := call(t, "POST", fake.URL+"/deployments/", `{"name": "d", "flow_id": "`+fl["id"].(string)+`", "tags": ["b"], "work_pool_name": "pool", "work_queue_name": "q"}`)
+	if status != 200 || d2["id"] != d["id"] {
+		t.Fatalf("upsert: %d %v", status, d2)
+	}
+	if !reflect.DeepEqual(d2["tags"], []any{"b"}) || !reflect.DeepEqual(d2["parameters"], map[string]any{"n": 1.0}) || d2["version"] != "1" || d2["work_pool_name"] != "pool" {
+		t.Errorf("upsert did not keep the fields it left out: %v", d2)
+	}
+	if fake.Count() != 1 {
+		t.Errorf("%d deployments, want 1", fake.Count())
+	}
+	for _, tc := range []struct {
+		body   string
+		status int
+	}{
+		{`{"name": "d", "flow_id": "` + fl["id"].(string) + `", "colour": "red"}`, 422},
+		{`{"name": "d"}`, 422},
+		{`{"name": "d", "flow_id": "00000000-0000-4000-a000-999999999999"}`, 404},
+		{`{"name": "d", "flow_id": "` + fl["id"].(string) + `", "work_pool_name": "nope"}`, 404},
+	} {
+		if status, out := call(t, "POST", fake.URL+"/deployments/", tc.body); status != tc.status {
+			t.Errorf("%s: %d %v, want %d", tc.body, status, out, tc.status)
+		}
+	}
+	if status, _ := call(t, "GET", fake.URL+"/work_pools/nope", ""); status != 404 {
+		t.Errorf("unknown pool: %d", status)
+	}
+	fake.AddPool("nope")
+	if status, p := call(t, "GET", fake.URL+"/work_pools/nope", ""); status != 200 || p["name"] != "nope" {
+		t.Errorf("added pool: %d %v", status, p)
+	}
+}
