@@ -14,6 +14,11 @@
 //	FAKE_PREFECT_IGNORE_TERM  when "1", SIGTERM is ignored (to test SIGKILL after a grace)
 //	FAKE_PREFECT_POOLS     comma list of existing work pools (unset: every pool exists)
 //	FAKE_PREFECT_BLOCKS    comma list of existing blocks type/name (unset: every block exists)
+//	FAKE_PREFECT_API_URL   a (fake) Prefect API, e.g. ci/prefectapi/prefectapitest: build -a
+//	                       resolves -ib there, merges with the existing deployment (an
+//	                       option left out keeps the server's value, as 2.14 does), checks
+//	                       -p, upserts flow and deployment, and prints the server's id.
+//	                       PREFECT_API_KEY, when set, is sent as a bearer token.
 //	COLUMNS                when set, long lines are wrapped at this width like rich does
 package fakeprefect
 
@@ -251,6 +256,8 @@ func (c *call) build(b *clispec.Build, cwd, name string) int {
 	if rel, err := filepath.Rel(cwd, absIn(cwd, fpath)); err != nil || strings.HasPrefix(rel, "..") {
 		return c.emit((&clispec.Failure{Exception: true, Msg: fmt.Sprintf("ValueError: '%s' is not in the subpath of '%s'", absIn(cwd, fpath), cwd)}).Outcome(found))
 	}
+	api := newAPIClient()
+	blockID := ""
 	if ib := b.Value("--infra-block"); ib != "" {
 		typ, blk, ok := strings.Cut(ib, "/")
 		if !ok {
@@ -258,6 +265,13 @@ func (c *call) build(b *clispec.Build, cwd, name string) int {
 		}
 		if list, set := os.LookupEnv("FAKE_PREFECT_BLOCKS"); set && !inList(list, ib) {
 			return c.emit((&clispec.Failure{Exception: true, Msg: fmt.Sprintf("ValueError: Unable to find block document named %s for block type %s", blk, typ)}).Outcome(found))
+		}
+		if api != nil {
+			id, f := api.blockID(ib)
+			if f != nil {
+				return c.emit(f.Outcome(found))
+			}
+			blockID = id
 		}
 	}
 	if f := b.PostFlow(); f != nil {
@@ -282,7 +296,17 @@ func (c *call) build(b *clispec.Build, cwd, name string) int {
 			return c.emit(clispec.Outcome{Exit: 1, Stdout: stdout})
 		}
 	}
-	stdout += fmt.Sprintf("Deployment '%s/%s' successfully created with id '%s'.\n", flowName, name, DeploymentID(flowName, name))
+	id := DeploymentID(flowName, name)
+	if api != nil {
+		var out *clispec.Outcome
+		var f *clispec.Failure
+		if id, out, f = api.apply(b, cwd, flowName, name, blockID); f != nil {
+			return c.emit(f.Outcome(stdout))
+		} else if out != nil {
+			return c.emit(clispec.Outcome{Exit: out.Exit, Stdout: stdout + out.Stdout})
+		}
+	}
+	stdout += fmt.Sprintf("Deployment '%s/%s' successfully created with id '%s'.\n", flowName, name, id)
 	if pool != "" {
 		stdout += fmt.Sprintf("\nTo execute flow runs from this deployment, start an agent that pulls work from the %s work pool:\n$ prefect agent start -p %s\n", pyRepr(pool), pyRepr(pool))
 	} else {

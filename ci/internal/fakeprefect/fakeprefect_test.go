@@ -77,6 +77,11 @@ func firstLast(s string) (string, string) {
 // TestRecordedCases runs every argv recorded from the real Prefect 2.14 CLI through
 // the fake and compares exit code, stdout, and the ends of stderr.
 func TestRecordedCases(t *testing.T) {
+	replayRecorded(t, "FAKE_PREFECT_POOLS=pool,default-agent-pool", "FAKE_PREFECT_BLOCKS=process/dev")
+}
+
+func loadRecordedCases(t *testing.T) []recordedCase {
+	t.Helper()
 	path, err := fakeprefect.SharedPath("prefect/recorded/cli-cases.json")
 	require.NoError(t, err)
 	data, err := os.ReadFile(path)
@@ -84,6 +89,11 @@ func TestRecordedCases(t *testing.T) {
 	var cases []recordedCase
 	require.NoError(t, json.Unmarshal(data, &cases))
 	require.NotEmpty(t, cases)
+	return cases
+}
+
+func replayRecorded(t *testing.T, env ...string) {
+	cases := loadRecordedCases(t)
 
 	// Go's JSON decoder words its syntax errors differently from Python's.
 	pythonOnlyLastLine := map[string]bool{"bad_params_json": true}
@@ -93,7 +103,7 @@ func TestRecordedCases(t *testing.T) {
 			dir := copyRepo(t)
 			cmd := exec.Command(fakeBin, c.Argv[1:]...)
 			cmd.Dir = dir
-			cmd.Env = fakeEnv(t, "FAKE_PREFECT_POOLS=pool,default-agent-pool", "FAKE_PREFECT_BLOCKS=process/dev")
+			cmd.Env = fakeEnv(t, env...)
 			var stdout, stderr strings.Builder
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
