@@ -17,15 +17,18 @@ import (
 	"sync"
 	"time"
 
+	"github.com/acme-data/prefect-flows/ci/liveplan"
 	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
 // Exit codes.
 const (
 	ExitOK          = 0
-	ExitFailed      = 1 // validation failed or a deployment did not succeed
+	ExitFailed      = 1 // validation failed, a deployment did not succeed, drift, or no prune
 	ExitUsage       = 2
+	ExitChanges     = 2 // plan --live --detailed-exitcode: the plan has changes
 	ExitInterrupted = 130
 )
 
@@ -56,10 +59,18 @@ var Runners = map[string]RunnerFactory{
 // App is one run of the command.
 type App struct {
 	Stdout, Stderr io.Writer
-	// Env is the environment given to prefect and read for GITHUB_STEP_SUMMARY.
+	// Stdin answers the prune confirmation when Interactive is true.
+	Stdin io.Reader
+	// Interactive says whether Stdin is a terminal a person can answer on; when false,
+	// apply --prune deletes nothing without --yes.
+	Interactive bool
+	// Env is the environment given to prefect and read for GITHUB_STEP_SUMMARY,
+	// PREFECT_API_URL and PREFECT_API_KEY.
 	Env []string
 	// Abort, when closed, ends the grace period of an interrupted apply at once.
 	Abort <-chan struct{}
+	// APIOptions are passed to the Prefect API client (tests shorten its retries).
+	APIOptions []prefectapi.Option
 }
 
 // Main runs the command with args (without the program name) and returns the exit code.
@@ -69,12 +80,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env []st
 
 const usage = `Usage:
   prefect-deploy validate [--workdir DIR] FILE...
-  prefect-deploy plan [--workdir DIR] [--only NAME]... [--prefect PATH] FILE
-  prefect-deploy apply [flags] FILE
+  prefect-deploy plan [--workdir DIR] [--env ENV] [--only NAME]... [--prefect PATH] FILE
+  prefect-deploy plan --live [--detailed-exitcode] [--workdir DIR] [--env ENV] FILE
+  prefect-deploy apply [flags] [--prune [--yes]] FILE
 
-validate  check every file; print every problem with file:line:col; exit 1 if any
-plan      print each deployment's prefect command, shell-quoted, ready to paste
-apply     run the commands, several at once, and print a summary
+validate     check every file; print every problem with file:line:col; exit 1 if any
+plan         print each deployment's prefect command, shell-quoted, ready to paste
+plan --live  compare the file with the Prefect API (PREFECT_API_URL): create, update,
+             unchanged, and the managed deployments the file no longer lists (delete)
+apply        run the commands, several at once, print a summary, then read every
+             deployment back from PREFECT_API_URL (fix what build cannot, report drift);
+             --prune then deletes the managed deployments the file no longer lists
 
 Run "prefect-deploy COMMAND -h" for a command's flags.
 `
@@ -89,7 +105,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	case "validate":
 		return a.validate(args[1:])
 	case "plan":
-		return a.plan(args[1:])
+		return a.plan(ctx, args[1:])
 	case "apply":
 		return a.apply(ctx, args[1:])
 	case "-h", "--help", "help":
@@ -107,6 +123,12 @@ func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type options struct {
+	env         string
+	live        bool
+	detailed    bool
+	prune       bool
+	yes         bool
+	noReadBack  bool
 	workdir     string
 	only        stringList
 	concurrency int
@@ -126,9 +148,15 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	}
 	fs.Var(&o.only, "only", "deploy only deployments whose name matches this glob (repeatable)")
 	fs.StringVar(&o.prefectPath, "prefect", "prefect", "prefect executable (looked up in PATH)")
+	fs.StringVar(&o.env, "env", "", "environment, naming the ownership tag "+liveplan.MarkerPrefix+"<env> (default: from the file name prefect-deployments-<env>.yaml)")
 	if !apply {
+		fs.BoolVar(&o.live, "live", false, "compare with the Prefect API at PREFECT_API_URL instead of printing commands")
+		fs.BoolVar(&o.detailed, "detailed-exitcode", false, "with --live: exit 2 when the plan has changes, 0 when none, 1 on error")
 		return fs
 	}
+	fs.BoolVar(&o.prune, "prune", false, "after every deployment succeeded and read back without drift, delete the managed deployments the file no longer lists (needs PREFECT_API_URL)")
+	fs.BoolVar(&o.yes, "yes", false, "with --prune: delete without asking (for CI)")
+	fs.BoolVar(&o.noReadBack, "no-read-back", false, "do not read the deployments back from PREFECT_API_URL after the apply")
 	fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("builds at once (default %d: twice the CPUs, at most 16)", prefect.DefaultConcurrency()))
 	fs.BoolVar(&o.failFast, "fail-fast", false, "start no further deployment after the first failure")
 	fs.DurationVar(&o.timeout, "timeout", DefaultTimeout, "limit for each deployment's build (0: none)")
@@ -206,6 +234,20 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 			return nil, "", a.usageError(fs, "--only %q: %v", p, err)
 		}
 	}
+	switch {
+	case o.live && len(o.only) > 0:
+		// Deployments left out by --only would show as deletes.
+		return nil, "", a.usageError(fs, "--only cannot be combined with --live: the live plan compares the whole file")
+	case o.detailed && !o.live:
+		return nil, "", a.usageError(fs, "--detailed-exitcode goes with --live")
+	case o.prune && len(o.only) > 0:
+		// A partial apply proves nothing about the deployments left out.
+		return nil, "", a.usageError(fs, "--prune cannot be combined with --only: prune needs the whole file applied")
+	case o.prune && o.noReadBack:
+		return nil, "", a.usageError(fs, "--prune needs the read-back: drop --no-read-back")
+	case o.yes && !o.prune:
+		return nil, "", a.usageError(fs, "--yes goes with --prune")
+	}
 	workdir := o.workdir
 	if workdir == "" {
 		workdir = filepath.Dir(files[0])
@@ -266,15 +308,22 @@ func exitForFlagErr(err error) int {
 	return ExitUsage
 }
 
-func (a *App) plan(args []string) int {
+func (a *App) plan(ctx context.Context, args []string) int {
 	var o options
 	fs := a.flags("plan", &o, false)
 	f, workdir, code := a.load(fs, &o, args)
 	if f == nil {
 		return code
 	}
+	env, tag, code := a.marker(fs, f, o.env)
+	if code != ExitOK {
+		return code
+	}
+	if o.live {
+		return a.planLive(ctx, f, env, o.detailed)
+	}
 	outDir := filepath.Join(os.TempDir(), "prefect-deploy-plan")
-	jobs, err := prefect.Jobs(f, outDir)
+	jobs, err := prefect.Jobs(liveplan.Mark(f, tag), outDir)
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
@@ -305,6 +354,30 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	if o.concurrency == 0 {
 		o.concurrency = prefect.DefaultConcurrency()
 	}
+	envName, tag, code := a.marker(fs, f, o.env)
+	if code != ExitOK {
+		return code
+	}
+	env := a.environ()
+	var api *prefectapi.Client
+	if lookupEnv(env, "PREFECT_API_URL") != "" || o.prune {
+		var err error
+		if api, err = a.client(); err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+			return ExitFailed
+		}
+	}
+	// The plan is read before anything is applied: an unreachable API stops the run
+	// before it changes anything, and the list of deletes is known up front.
+	var prunePlan *liveplan.Plan
+	if o.prune {
+		var err error
+		if prunePlan, err = liveplan.Build(ctx, f, api, liveplan.Options{Env: envName}); err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: live plan for --prune: %v\n", err)
+			fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
+			return ExitFailed
+		}
+	}
 	bin, err := prefect.LookPrefect(o.prefectPath)
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
@@ -316,14 +389,11 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		return ExitFailed
 	}
 	defer os.RemoveAll(outDir)
-	jobs, err := prefect.Jobs(f, outDir)
+	// Every apply marks what it builds, so that prune and the read-back know it is ours.
+	jobs, err := prefect.Jobs(liveplan.Mark(f, tag), outDir)
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
-	}
-	env := a.Env
-	if env == nil {
-		env = os.Environ()
 	}
 	runner, err := factory(RunnerConfig{Prefect: bin, Workdir: workdir, Env: env, Concurrency: o.concurrency, Stderr: a.Stderr})
 	if err != nil {
@@ -364,14 +434,45 @@ func (a *App) apply(ctx context.Context, args []string) int {
 			fmt.Fprintf(a.Stderr, "prefect-deploy: warning: step summary: %v\n", err)
 		}
 	}
-	switch {
-	case prefect.AllSucceeded(results):
-		return ExitOK
-	case ctx.Err() != nil:
+	if ctx.Err() != nil {
+		fmt.Fprintln(a.Stdout, "read-back skipped: interrupted")
+		if o.prune {
+			fmt.Fprintln(a.Stderr, "prefect-deploy: no prune: interrupted")
+		}
 		return ExitInterrupted
-	default:
-		return ExitFailed
 	}
+	code = ExitOK
+	if !prefect.AllSucceeded(results) {
+		code = ExitFailed
+	}
+	var driftErr error
+	switch {
+	case o.noReadBack:
+		fmt.Fprintln(a.Stdout, "read-back skipped: --no-read-back")
+	case api == nil:
+		fmt.Fprintln(a.Stdout, "read-back skipped: PREFECT_API_URL is not set")
+	default:
+		fmt.Fprintln(a.Stdout)
+		rb, err := liveplan.ReadBack(ctx, f, api, results, liveplan.Options{Env: envName})
+		if err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+			driftErr = err
+		} else {
+			_ = liveplan.WriteReadBack(a.Stdout, rb)
+			if driftErr = rb.Err(); driftErr != nil {
+				fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", driftErr)
+			}
+		}
+		if driftErr != nil {
+			code = ExitFailed
+		}
+	}
+	if o.prune {
+		if c := a.prune(ctx, f, results, driftErr, api, prunePlan, o.yes); c != ExitOK {
+			code = c
+		}
+	}
+	return code
 }
 
 // graceOption maps the flag (0 = stop at once) onto ApplyOptions (0 = default).

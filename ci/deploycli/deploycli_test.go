@@ -118,6 +118,16 @@ func argValue(argv []string, opt string) string {
 	return ""
 }
 
+func tagsOf(argv []string) []string {
+	var tags []string
+	for i := 0; i+1 < len(argv); i++ {
+		if argv[i] == "--tag" {
+			tags = append(tags, argv[i+1])
+		}
+	}
+	return tags
+}
+
 func keys(m map[string]fakeprefect.Record) []string {
 	var out []string
 	for k := range m {
@@ -148,22 +158,22 @@ func writeDeployments(t testing.TB, dir string, n int) string {
 	for i := range n {
 		fmt.Fprintf(&b, "  - name: d%02d\n    entrypoint: flows/hello.py:hello\n    parameters:\n      number: %d\n", i, i)
 	}
-	p := filepath.Join(dir, fmt.Sprintf("many-%d.yaml", n))
+	p := filepath.Join(dir, fmt.Sprintf("prefect-deployments-many-%d.yaml", n))
 	require.NoError(t, os.WriteFile(p, []byte(b.String()), 0o644))
 	return p
 }
 
 func TestValidate(t *testing.T) {
 	h := newHarness(t)
-	code, stdout, _ := h.run(context.Background(), "validate", h.file("deployments.yaml"), h.file("invalid.yaml"), h.file("hostile.yaml"))
+	code, stdout, _ := h.run(context.Background(), "validate", h.file("prefect-deployments-dev.yaml"), h.file("invalid.yaml"), h.file("hostile.yaml"))
 	assert.Equal(t, deploycli.ExitFailed, code)
-	assert.Contains(t, stdout, "deployments.yaml: ok, 4 deployment(s)")
+	assert.Contains(t, stdout, "prefect-deployments-dev.yaml: ok, 4 deployment(s)")
 	assert.Contains(t, stdout, "hostile.yaml: ok, 1 deployment(s)")
 	assert.Contains(t, stdout, "invalid.yaml: 3 problem(s)")
 	assert.Contains(t, stdout, "invalid.yaml:7:5: deployments[1].shedule")
 	assert.Contains(t, stdout, "invalid.yaml:10:17: deployments[2].entrypoint")
 
-	code, _, _ = h.run(context.Background(), "validate", h.file("deployments.yaml"))
+	code, _, _ = h.run(context.Background(), "validate", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitOK, code)
 }
 
@@ -183,11 +193,11 @@ func TestUsageErrors(t *testing.T) {
 		{},
 		{"deploy"},
 		{"apply"},
-		{"apply", "--concurrency", "x", h.file("deployments.yaml")},
-		{"apply", "--only", "nope-*", h.file("deployments.yaml")},
-		{"apply", "--only", "[", h.file("deployments.yaml")},
-		{"apply", "--runner", "ssh", h.file("deployments.yaml")},
-		{"plan", h.file("deployments.yaml"), h.file("hostile.yaml")},
+		{"apply", "--concurrency", "x", h.file("prefect-deployments-dev.yaml")},
+		{"apply", "--only", "nope-*", h.file("prefect-deployments-dev.yaml")},
+		{"apply", "--only", "[", h.file("prefect-deployments-dev.yaml")},
+		{"apply", "--runner", "ssh", h.file("prefect-deployments-dev.yaml")},
+		{"plan", h.file("prefect-deployments-dev.yaml"), h.file("hostile.yaml")},
 		{"validate"},
 	} {
 		code, _, stderr := h.run(context.Background(), args...)
@@ -199,7 +209,7 @@ func TestUsageErrors(t *testing.T) {
 func TestHelpRunsNothing(t *testing.T) {
 	h := newHarness(t)
 	for _, cmd := range []string{"validate", "plan", "apply"} {
-		code, stdout, stderr := h.run(context.Background(), cmd, "-h", h.file("deployments.yaml"))
+		code, stdout, stderr := h.run(context.Background(), cmd, "-h", h.file("prefect-deployments-dev.yaml"))
 		assert.Equal(t, deploycli.ExitOK, code, cmd)
 		assert.Contains(t, stderr, "-workdir", cmd)
 		assert.NotContains(t, stdout, "prefect deployment build", cmd)
@@ -212,7 +222,7 @@ func TestApplySucceeds(t *testing.T) {
 	require.NoError(t, os.WriteFile(summary, []byte("earlier step\n"), 0o644))
 	h := newHarness(t, "GITHUB_STEP_SUMMARY="+summary, "PREFECT_API_KEY=pnu_secret_value")
 	// flags after the file work too
-	code, stdout, stderr := h.run(context.Background(), "apply", h.file("deployments.yaml"), "--concurrency", "2")
+	code, stdout, stderr := h.run(context.Background(), "apply", h.file("prefect-deployments-dev.yaml"), "--concurrency", "2")
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 
 	calls := h.calls()
@@ -222,7 +232,12 @@ func TestApplySucceeds(t *testing.T) {
 		assert.Equal(t, 0, c.Exit, name)
 		assert.Contains(t, c.Env, "PREFECT_API_KEY")
 	}
-	assert.Equal(t, "--no-schedule", calls["hello-manual"].Argv[9])
+	// the ownership tag comes last among the tags, before the schedule options
+	assert.Equal(t, []string{"--tag", "managed-by:prefect-flows:dev", "--no-schedule"}, calls["hello-manual"].Argv[9:12])
+	for name, c := range calls {
+		assert.Equal(t, []string{"managed-by:prefect-flows:dev"}, tagsOf(c.Argv)[len(tagsOf(c.Argv))-1:], name)
+	}
+	assert.Equal(t, []string{"dev", "sales", "managed-by:prefect-flows:dev"}, tagsOf(calls["sales-eu"].Argv))
 	assert.Equal(t, "5400", argValue(calls["sales-us"].Argv, "--interval"))
 
 	for _, name := range []string{"sales-eu", "sales-us", "hello-weekly", "hello-manual"} {
@@ -249,7 +264,8 @@ func TestApplySucceeds(t *testing.T) {
 
 func TestHostileValuesArriveByteForByte(t *testing.T) {
 	h := newHarness(t)
-	code, stdout, stderr := h.run(context.Background(), "apply", h.file("hostile.yaml"))
+	// hostile.yaml is not named for an environment: --env names it
+	code, stdout, stderr := h.run(context.Background(), "apply", "--env", "test", h.file("hostile.yaml"))
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	c, ok := h.calls()["hostile"]
 	require.True(t, ok)
@@ -266,13 +282,7 @@ func TestHostileValuesArriveByteForByte(t *testing.T) {
 	assert.Equal(t, want, got)
 	assert.Contains(t, argValue(c.Argv, "--params"), `"whole":2.0`, "a YAML float stays a float for Python")
 	assert.Equal(t, "it's \"quoted\" $HOME `id` $(touch /tmp/pwned) <b>&amp;</b>", argValue(c.Argv, "-d"))
-	var tags []string
-	for i, a := range c.Argv {
-		if a == "--tag" {
-			tags = append(tags, c.Argv[i+1])
-		}
-	}
-	assert.Equal(t, []string{"$PATH", "`id`", "ünï 🚀"}, tags)
+	assert.Equal(t, []string{"$PATH", "`id`", "ünï 🚀", "managed-by:prefect-flows:test"}, tagsOf(c.Argv))
 	assert.NoFileExists(t, "/tmp/pwned")
 }
 
@@ -320,7 +330,7 @@ func TestConcurrencyIsBoundedAndReallyParallel(t *testing.T) {
 
 func TestOneFailureDoesNotStopTheOthers(t *testing.T) {
 	h := newHarness(t, "FAKE_PREFECT_FAIL=sales-us")
-	code, stdout, stderr := h.run(context.Background(), "apply", "--concurrency", "1", h.file("deployments.yaml"))
+	code, stdout, stderr := h.run(context.Background(), "apply", "--concurrency", "1", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitFailed, code, stderr)
 	assert.Equal(t, []string{"hello-manual", "hello-weekly", "sales-eu", "sales-us"}, keys(h.calls()))
 	assert.Regexp(t, `✖ sales-us \d+\.\ds \(exit 1\)\n`, stdout)
@@ -335,7 +345,7 @@ func TestOneFailureDoesNotStopTheOthers(t *testing.T) {
 
 func TestFailFast(t *testing.T) {
 	h := newHarness(t, "FAKE_PREFECT_FAIL=sales-us")
-	code, stdout, _ := h.run(context.Background(), "apply", "--concurrency", "1", "--fail-fast", h.file("deployments.yaml"))
+	code, stdout, _ := h.run(context.Background(), "apply", "--concurrency", "1", "--fail-fast", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitFailed, code)
 	assert.Equal(t, []string{"sales-eu", "sales-us"}, keys(h.calls()))
 	assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, stdout, "hello-weekly"))
@@ -344,13 +354,13 @@ func TestFailFast(t *testing.T) {
 
 func TestOnlyGlobs(t *testing.T) {
 	h := newHarness(t)
-	code, stdout, stderr := h.run(context.Background(), "apply", "--only", "sales-*", "--only", "hello-manual", h.file("deployments.yaml"))
+	code, stdout, stderr := h.run(context.Background(), "apply", "--only", "sales-*", "--only", "hello-manual", h.file("prefect-deployments-dev.yaml"))
 	require.Equal(t, deploycli.ExitOK, code, stderr)
 	assert.Equal(t, []string{"hello-manual", "sales-eu", "sales-us"}, keys(h.calls()))
 	assert.NotContains(t, stdout, "hello-weekly")
 
 	h = newHarness(t)
-	code, _, stderr = h.run(context.Background(), "apply", "--only", "sales-*", "--only", "typo*", h.file("deployments.yaml"))
+	code, _, stderr = h.run(context.Background(), "apply", "--only", "sales-*", "--only", "typo*", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitUsage, code)
 	assert.Contains(t, stderr, `--only typo* matches no deployment`)
 	assert.NoFileExists(t, h.log)
@@ -358,7 +368,7 @@ func TestOnlyGlobs(t *testing.T) {
 
 func TestPerDeploymentTimeout(t *testing.T) {
 	h := newHarness(t, "FAKE_PREFECT_HANG=hello-weekly")
-	code, stdout, _ := h.run(context.Background(), "apply", "--timeout", "500ms", h.file("deployments.yaml"))
+	code, stdout, _ := h.run(context.Background(), "apply", "--timeout", "500ms", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitFailed, code)
 	assert.Equal(t, "timed", summaryRow(t, stdout, "hello-weekly")[0])
 	assert.Equal(t, "succeeded", summaryRow(t, stdout, "hello-manual")[0])
@@ -433,10 +443,14 @@ func TestSignalToTheBinary(t *testing.T) {
 
 func TestPlanPastesIntoAShell(t *testing.T) {
 	t.Setenv("TMPDIR", t.TempDir())
-	for _, file := range []string{"hostile.yaml", "deployments.yaml"} {
+	for _, file := range []string{"hostile.yaml", "prefect-deployments-dev.yaml"} {
 		t.Run(file, func(t *testing.T) {
+			var env []string
+			if file == "hostile.yaml" {
+				env = []string{"--env", "test"}
+			}
 			h := newHarness(t)
-			code, plan, stderr := h.run(context.Background(), "plan", h.file(file))
+			code, plan, stderr := h.run(context.Background(), append(append([]string{"plan"}, env...), h.file(file))...)
 			require.Equal(t, deploycli.ExitOK, code, stderr)
 
 			// run the pasted plan with sh; the fake logs the argv it received
@@ -449,11 +463,12 @@ func TestPlanPastesIntoAShell(t *testing.T) {
 
 			// the same file applied directly: identical argv except the output directory
 			h2 := newHarness(t)
-			code, _, stderr = h2.run(context.Background(), "apply", h2.file(file))
+			code, _, stderr = h2.run(context.Background(), append(append([]string{"apply"}, env...), h2.file(file))...)
 			require.Equal(t, deploycli.ExitOK, code, stderr)
 			direct := h2.calls()
 			require.Equal(t, keys(direct), keys(pasted))
 			for name := range direct {
+				assert.Contains(t, tagsOf(pasted[name].Argv), "managed-by:prefect-flows:"+map[bool]string{true: "test", false: "dev"}[env != nil], "plan shows the marked commands")
 				a, b := direct[name].Argv, pasted[name].Argv
 				require.Equal(t, len(a), len(b))
 				assert.Equal(t, a[:len(a)-1], b[:len(b)-1], name)

@@ -34,6 +34,13 @@ func main() {
 			}
 		}
 	}()
-	app := &deploycli.App{Stdout: os.Stdout, Stderr: os.Stderr, Env: os.Environ(), Abort: abort}
+	app := &deploycli.App{Stdout: os.Stdout, Stderr: os.Stderr, Stdin: os.Stdin, Interactive: isTerminal(os.Stdin), Env: os.Environ(), Abort: abort}
 	os.Exit(app.Run(ctx, os.Args[1:]))
+}
+
+// isTerminal is a character device test: it also takes /dev/null for a terminal, which
+// is harmless, since reading the prune answer from it gets end of file, which is a no.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -1,0 +1,141 @@
+package deploycli
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/acme-data/prefect-flows/ci/liveplan"
+	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/spec"
+)
+
+func (a *App) environ() []string {
+	if a.Env == nil {
+		return os.Environ()
+	}
+	return a.Env
+}
+
+// client is the Prefect API client of PREFECT_API_URL and PREFECT_API_KEY; its errors
+// are one line and never hold the key.
+func (a *App) client() (*prefectapi.Client, error) {
+	env := a.environ()
+	return prefectapi.NewFromEnv(func(name string) string { return lookupEnv(env, name) }, a.APIOptions...)
+}
+
+// marker resolves the environment (--env, else the file name) and its ownership tag.
+// Every apply needs it: a deployment built without it would be invisible to prune and
+// to the read-back.
+func (a *App) marker(fs *flag.FlagSet, f *spec.File, flagEnv string) (string, string, int) {
+	env := flagEnv
+	if fromName := f.Env(); env == "" {
+		env = fromName
+	} else if fromName != "" && fromName != env {
+		return "", "", a.usageError(fs, "--env %s does not match %s, which is the file of environment %s", env, f.Path, fromName)
+	}
+	if env == "" {
+		return "", "", a.usageError(fs, "cannot tell the environment of %s: name it %s or pass --env ENV (it names the ownership tag %s<env>)", f.Path, spec.EnvFile("<env>"), liveplan.MarkerPrefix)
+	}
+	tag, err := liveplan.MarkerTag(env)
+	if err != nil {
+		return "", "", a.usageError(fs, "%v", err)
+	}
+	return env, tag, ExitOK
+}
+
+func (a *App) planLive(ctx context.Context, f *spec.File, env string, detailed bool) int {
+	api, err := a.client()
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	p, err := liveplan.Build(ctx, f, api, liveplan.Options{Env: env})
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	if err := liveplan.Render(a.Stdout, p); err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	if file := lookupEnv(a.environ(), "GITHUB_STEP_SUMMARY"); file != "" {
+		if err := appendTo(file, func(w *os.File) error { return liveplan.RenderMarkdown(w, p) }); err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: warning: step summary: %v\n", err)
+		}
+	}
+	if detailed && p.HasChanges() {
+		return ExitChanges
+	}
+	return ExitOK
+}
+
+// prune deletes the plan's deletes after a complete, successful, drift-free apply.
+func (a *App) prune(ctx context.Context, f *spec.File, results []prefect.Result, driftErr error, api *prefectapi.Client, p *liveplan.Plan, yes bool) int {
+	fmt.Fprintln(a.Stdout)
+	if err := liveplan.CanPruneFile(f, results, nil); err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	if driftErr != nil {
+		fmt.Fprintln(a.Stderr, "prefect-deploy: no prune: the read-back did not confirm the apply")
+		return ExitFailed
+	}
+	if len(p.Deletes()) == 0 {
+		fmt.Fprintf(a.Stdout, "Prune: nothing to delete (no deployment tagged %s is missing from the file).\n", p.Marker)
+		return ExitOK
+	}
+	res, err := liveplan.Prune(ctx, p, api, func(list []liveplan.Entry) bool {
+		_ = liveplan.WritePruneList(a.Stdout, list)
+		return a.confirm(yes, len(list))
+	})
+	if res != nil {
+		_ = liveplan.WritePruneResult(a.Stdout, res)
+	}
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// confirm says yes for --yes, asks a person at a terminal, and says no otherwise:
+// deleting needs an explicit yes.
+func (a *App) confirm(yes bool, n int) bool {
+	if yes {
+		return true
+	}
+	if !a.Interactive || a.Stdin == nil {
+		fmt.Fprintln(a.Stderr, "prefect-deploy: prune needs --yes when stdin is not a terminal: nothing deleted")
+		return false
+	}
+	fmt.Fprintf(a.Stdout, "Delete these %d deployment(s)? [y/N] ", n)
+	line, err := bufio.NewReader(a.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		fmt.Fprintln(a.Stdout)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true
+	}
+	return false
+}
+
+func appendTo(file string, write func(*os.File) error) error {
+	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", file, err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", file, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", file, err)
+	}
+	return nil
+}
