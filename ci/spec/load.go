@@ -113,10 +113,17 @@ type fields struct {
 	name, entrypoint    string
 	nameNode, entryNode *yaml.Node
 	// entrypointBad means the entrypoint's problem is already reported.
-	entrypointBad       bool
-	description         string
-	descriptionSet      bool
-	params              map[string]any
+	entrypointBad  bool
+	description    string
+	descriptionSet bool
+	params         map[string]any
+	// paramsKey is the `parameters` key; paramKeys and paramVals hold each top-level
+	// parameter's key and value nodes, for errors that point at one parameter.
+	paramsKey            *yaml.Node
+	paramKeys, paramVals map[string]*yaml.Node
+	// paramsBad means a parameter value is already reported; the flow signature
+	// checks are then skipped rather than stacked on top.
+	paramsBad           bool
 	schedule            *Schedule
 	scheduleSet         bool
 	tags                []string
@@ -212,7 +219,11 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 		if fd.entryNode == nil {
 			c.add(item, join(p, "entrypoint"), "missing required key entrypoint (path/file.py:flow_function)")
 		} else if fd.entrypoint != "" && !fd.entrypointBad {
-			d.FlowName = c.checkEntrypoint(fd.entryNode, join(p, "entrypoint"), fd.entrypoint, repoRoot, flows)
+			var ref *flowRef
+			d.FlowName, ref = c.checkEntrypoint(fd.entryNode, join(p, "entrypoint"), fd.entrypoint, repoRoot, flows)
+			if ref != nil {
+				c.checkParams(item, p, d, ref, defaults, fd)
+			}
 		}
 		f.Deployments = append(f.Deployments, d)
 	}
@@ -298,10 +309,13 @@ func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
 				c.add(v, kp, "expected a mapping of parameter names to values, got %s", kindName(v))
 				continue
 			}
-			val, _ := c.jsonValue(v, kp, 0)
+			fd.paramsKey = e.key
+			val, good := c.jsonValue(v, kp, 0)
+			fd.paramsBad = !good
 			if m, ok := val.(map[string]any); ok {
 				fd.params = m
 			}
+			fd.paramKeys, fd.paramVals = c.entryNodes(v, kp)
 		case "schedule":
 			fd.scheduleSet = true
 			if isNull(v) {
@@ -624,30 +638,36 @@ func checkTimezone(tz string) string {
 
 var pyIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// flowRef is the flow function an entrypoint names.
+type flowRef struct {
+	file, fn string // as in the entrypoint, path cleaned
+	f        pyFunc
+}
+
 // checkEntrypoint checks path/file.py:function against the repository and returns the
-// flow's Prefect name.
-func (c *collector) checkEntrypoint(n *yaml.Node, p, ep, repoRoot string, cache map[string]map[string]pyFunc) string {
+// flow's Prefect name and the function, or ("", nil) after reporting a problem.
+func (c *collector) checkEntrypoint(n *yaml.Node, p, ep, repoRoot string, cache map[string]map[string]pyFunc) (string, *flowRef) {
 	i := strings.LastIndex(ep, ":")
 	if i < 0 {
 		c.add(n, p, "%q is not path/file.py:flow_function (the function name is missing)", ep)
-		return ""
+		return "", nil
 	}
 	file, fn := ep[:i], ep[i+1:]
 	switch {
 	case !strings.HasSuffix(file, ".py") || len(file) == len(".py"):
 		c.add(n, p, "%q is not path/file.py:flow_function (the file must end in .py)", ep)
-		return ""
+		return "", nil
 	case !pyIdent.MatchString(fn):
 		c.add(n, p, "%q is not path/file.py:flow_function (%q is not a Python function name)", ep, fn)
-		return ""
+		return "", nil
 	case strings.HasPrefix(file, "/") || filepath.IsAbs(file) || (len(file) > 1 && file[1] == ':') || strings.Contains(file, `\`):
 		c.add(n, p, "%q must be a relative path with '/' separators from the repository root", ep)
-		return ""
+		return "", nil
 	}
 	clean := path.Clean(file)
 	if clean == ".." || strings.HasPrefix(clean, "../") {
 		c.add(n, p, "%q points outside the repository", ep)
-		return ""
+		return "", nil
 	}
 	funcs, seen := cache[clean]
 	if !seen {
@@ -659,25 +679,25 @@ func (c *collector) checkEntrypoint(n *yaml.Node, p, ep, repoRoot string, cache 
 	}
 	if funcs == nil {
 		c.add(n, p, "flow file %s does not exist in the repository (%s)", file, repoRoot)
-		return ""
+		return "", nil
 	}
 	f, ok := funcs[fn]
 	switch {
 	case !ok:
 		c.add(n, p, "function %s is not defined at the top level of %s", fn, file)
-		return ""
+		return "", nil
 	case !f.isFlow:
 		c.add(n, p, "function %s in %s is not a flow: decorate it with @flow", fn, file)
-		return ""
+		return "", nil
 	}
 	if f.flowName != "" {
 		if strings.ContainsAny(f.flowName, bannedNameChars) {
 			c.add(n, p, "flow %s in %s is named %q, which Prefect refuses (no %s)", fn, file, f.flowName, bannedNameChars)
-			return ""
+			return "", nil
 		}
-		return f.flowName
+		return f.flowName, &flowRef{file: clean, fn: fn, f: f}
 	}
-	return strings.ReplaceAll(fn, "_", "-")
+	return strings.ReplaceAll(fn, "_", "-"), &flowRef{file: clean, fn: fn, f: f}
 }
 
 // merge applies the defaults to one deployment: the deployment's own value wins;

@@ -137,7 +137,7 @@ var invalidCases = []struct {
 		{3, 3, "deployments", "expected a list of deployments, got a mapping"},
 	}},
 	{"duplicate_keys.yaml", []want{
-		{7, 7, "deployments[0].parameters.x", "duplicate key \"x\" (first at line 6)"},
+		{7, 7, "deployments[0].parameters.name", "duplicate key \"name\" (first at line 6)"},
 		{8, 5, "deployments[0].name", "duplicate key \"name\" (first at line 3)"},
 	}},
 	{"duplicate_names.yaml", []want{
@@ -151,6 +151,11 @@ var invalidCases = []struct {
 	}},
 	{"missing_file.yaml", []want{
 		{4, 17, "deployments[0].entrypoint", "flow file flows/nope.py does not exist in the repository (testdata/repo)"},
+	}},
+	{"missing_parameters.yaml", []want{
+		{8, 5, "deployments[0].parameters", "flow function positional (flows/params.py:25) requires parameters source, dry_run, which have no value here or in defaults.parameters: every scheduled run would fail"},
+		{11, 11, "deployments[1].parameters", "flow function variadic (flows/params.py:40) requires parameter region, which has no value here or in defaults.parameters: every scheduled run would fail"},
+		{21, 5, "deployments[4].parameters", "flow function variadic (flows/params.py:40) requires parameter region, which has no value here or in defaults.parameters: every scheduled run would fail"},
 	}},
 	{"missing_required.yaml", []want{
 		{2, 5, "deployments[0].name", "missing required key name"},
@@ -189,6 +194,14 @@ var invalidCases = []struct {
 		{11, 5, "deployments[0].colour", "unknown key \"colour\"; expected one of name, entrypoint, description, parameters, schedule, tags, version, work_pool, ib-block, infra_overrides"},
 		{16, 7, "deployments[1].schedule.timezon", "unknown key \"timezon\": did you mean \"timezone\"?"},
 		{19, 7, "deployments[1].work_pool.queue", "unknown key \"queue\"; expected one of name, work_queue_name"},
+	}},
+	{"unknown_parameters.yaml", []want{
+		{4, 5, "deployments[2].parameters.retries", "flow function no_params (flows/params.py:45) takes no parameter \"retries\". It takes no parameters (set in defaults.parameters)"},
+		{4, 5, "deployments[4].parameters.retries", "flow function positional (flows/params.py:25) takes no parameter \"retries\". It takes source, day, regions, sep, mapping, limit, dry_run (set in defaults.parameters)"},
+		{9, 7, "deployments[0].parameters.regoin", "flow function variadic (flows/params.py:40) takes no parameter \"regoin\": did you mean \"region\"? It takes region, *more, retries, **options (Prefect passes parameters by name only: put extra keyword arguments inside options, e.g. options: {regoin: ...})"},
+		{10, 7, "deployments[0].parameters.Retries", "flow function variadic (flows/params.py:40) takes no parameter \"Retries\": did you mean \"retries\"? It takes region, *more, retries, **options (Prefect passes parameters by name only: put extra keyword arguments inside options, e.g. options: {Retries: ...})"},
+		{17, 7, "deployments[1].parameters.extra", "flow function variadic (flows/params.py:40) takes no parameter \"extra\". It takes region, *more, retries, **options (Prefect passes parameters by name only: put extra keyword arguments inside options, e.g. options: {extra: ...})"},
+		{25, 63, "deployments[4].parameters.region", "flow function positional (flows/params.py:25) takes no parameter \"region\": did you mean \"regions\"? It takes source, day, regions, sep, mapping, limit, dry_run"},
 	}},
 	{"wrong_types.yaml", []want{
 		{3, 11, "deployments[0].name", "expected a string, got an integer (quote it: \"123\")"},

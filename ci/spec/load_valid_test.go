@@ -209,15 +209,15 @@ func TestDefaultParametersNotShared(t *testing.T) {
 defaults:
   parameters:
     regions: [eu]
-    opts: {depth: 1}
+    mapping: {depth: 1}
 deployments:
-  - {name: a, entrypoint: "flows/hello.py:hello"}
-  - {name: b, entrypoint: "flows/hello.py:hello"}
+  - {name: a, entrypoint: "flows/params.py:positional"}
+  - {name: b, entrypoint: "flows/params.py:positional"}
 `), 0o644))
 	f, err := Load(file, LoadOptions{RepoRoot: abs})
 	require.NoError(t, err)
 	f.Deployments[0].Parameters["regions"].([]any)[0] = "changed"
-	f.Deployments[0].Parameters["opts"].(map[string]any)["depth"] = int64(2)
+	f.Deployments[0].Parameters["mapping"].(map[string]any)["depth"] = int64(2)
 	assert.Equal(t, []any{"eu"}, f.Deployments[1].Parameters["regions"])
-	assert.Equal(t, map[string]any{"depth": int64(1)}, f.Deployments[1].Parameters["opts"])
+	assert.Equal(t, map[string]any{"depth": int64(1)}, f.Deployments[1].Parameters["mapping"])
 }

@@ -11,6 +11,11 @@ type pyFunc struct {
 	// flowName is the literal `name=` of the flow decorator, "" when absent or not a
 	// plain string literal.
 	flowName string
+	// line is where the `def` starts (1-based), for messages that point into the flow file.
+	line int
+	// sig is the parameter list, nil when the signature could not be read with
+	// certainty (then no parameter is checked).
+	sig *signature
 }
 
 // logicalLine is a Python statement's text with comments and string contents kept
@@ -18,8 +23,10 @@ type pyFunc struct {
 // strs the literals' decoded values in order.
 type logicalLine struct {
 	indent int
-	code   string
-	strs   []string
+	// line is the physical line (1-based) the statement starts on.
+	line int
+	code string
+	strs []string
 }
 
 var (
@@ -42,8 +49,12 @@ func scanFlows(src string) map[string]pyFunc {
 		case strings.HasPrefix(ll.code, "@"):
 			decos = append(decos, ll)
 		case pyDef.MatchString(ll.code):
-			name := pyDef.FindStringSubmatch(ll.code)[1]
-			f := pyFunc{}
+			m := pyDef.FindStringSubmatchIndex(ll.code)
+			name := ll.code[m[2]:m[3]]
+			f := pyFunc{line: ll.line}
+			if sig, ok := parseSignature(ll.code[m[1]-1:]); ok {
+				f.sig = sig
+			}
 			for _, d := range decos {
 				m := pyFlowDeco.FindStringSubmatch(d.code)
 				if m == nil {
@@ -114,10 +125,12 @@ func logicalLines(src string) []logicalLine {
 	indent := 0
 	atLineStart := true
 	i := 0
+	// startLine is counted lazily from the last counted offset, so long files stay linear.
+	startLine, counted, countedLine := 1, 0, 1
 	flush := func() {
 		c := strings.TrimSpace(code.String())
 		if c != "" {
-			out = append(out, logicalLine{indent: indent, code: c, strs: strs})
+			out = append(out, logicalLine{indent: indent, line: startLine, code: c, strs: strs})
 		}
 		code.Reset()
 		strs = nil
@@ -141,6 +154,9 @@ func logicalLines(src string) []logicalLine {
 			}
 			indent = col
 			i = j
+			countedLine += strings.Count(src[counted:i], "\n")
+			counted = i
+			startLine = countedLine
 			atLineStart = false
 			continue
 		}

@@ -82,8 +82,8 @@ def not_after_statement(): pass
       retries=1)
 def continued(): pass
 `
-	got := scanFlows(src)
-	want := map[string]pyFunc{
+	got := flowInfos(scanFlows(src))
+	want := map[string]flowInfo{
 		"plain":               {isFlow: true},
 		"empty_call":          {isFlow: true},
 		"multi":               {isFlow: true, flowName: `multi "quoted" line`},
@@ -107,5 +107,131 @@ def continued(): pass
 // Files saved with Windows line endings scan the same.
 func TestScanFlowsCRLF(t *testing.T) {
 	src := "from prefect import flow\r\n\r\n@flow(\r\n    name='crlf',\r\n)\r\n# comment\r\nasync def daily():\r\n    pass\r\n\r\ndef plain():\r\n    pass\r\n"
-	assert.Equal(t, map[string]pyFunc{"daily": {isFlow: true, flowName: "crlf"}, "plain": {}}, scanFlows(src))
+	funcs := scanFlows(src)
+	assert.Equal(t, map[string]flowInfo{"daily": {isFlow: true, flowName: "crlf"}, "plain": {}}, flowInfos(funcs))
+	assert.Equal(t, 7, funcs["daily"].line)
+	assert.Equal(t, 10, funcs["plain"].line)
+}
+
+// flowInfo is the part of a pyFunc TestScanFlows checks: is it a flow, and its name.
+type flowInfo struct {
+	isFlow   bool
+	flowName string
+}
+
+func flowInfos(funcs map[string]pyFunc) map[string]flowInfo {
+	out := map[string]flowInfo{}
+	for k, f := range funcs {
+		out[k] = flowInfo{isFlow: f.isFlow, flowName: f.flowName}
+	}
+	return out
+}
+
+// Signatures are read from the source text: multi-line, with comments, brackets and
+// strings in defaults, trailing commas and the / and * markers.
+func TestScanSignatures(t *testing.T) {
+	src := `from prefect import flow
+
+@flow
+def empty(): pass
+
+@flow
+async def multi(
+    day: date,  # required ) ,
+    regions: List[str] = ["eu", "a,b)"],
+    sep: str = "a,b)",   # a comment with "quotes" and (
+    nested: Dict[str, Tuple[int, int]] = {"a": (1, 2), "b": [3, {4: 5}]},
+    cmp=1 == 2,
+    text='''multi
+line ) string''',
+) -> Dict[str, int]:
+    pass
+
+@flow
+def markers(a, b: int, /, c=1, *, d, e: "Forward" = None, **kw,): pass
+
+@flow
+def varargs(*items: str, limit=3, **opts): pass
+
+@flow
+def one_line(x=(1, 2), y=[3]) -> None: return None
+
+@flow
+def continued(a, \
+              b=2): pass
+
+@flow
+def with_lambda(key=lambda a, b: a): pass
+
+@flow
+def kw_after_varkw(**kw, a): pass
+
+@flow
+def duplicate(a, a): pass
+
+@flow
+def bad_star(*, *args): pass
+`
+	type param struct {
+		name, ann, def string
+		kind           paramKind
+		hasDef         bool
+	}
+	want := map[string]struct {
+		line   int
+		params []param
+	}{
+		"empty": {4, nil},
+		"multi": {7, []param{
+			{name: "day", ann: "date", kind: paramNormal},
+			{name: "regions", ann: "List[str]", def: "[\x000\x00, \x001\x00]", kind: paramNormal, hasDef: true},
+			{name: "sep", ann: "str", def: "\x002\x00", kind: paramNormal, hasDef: true},
+			{name: "nested", ann: "Dict[str, Tuple[int, int]]", def: "{\x003\x00: (1, 2), \x004\x00: [3, {4: 5}]}", kind: paramNormal, hasDef: true},
+			{name: "cmp", def: "1 == 2", kind: paramNormal, hasDef: true},
+			{name: "text", def: "\x005\x00", kind: paramNormal, hasDef: true},
+		}},
+		"markers": {19, []param{
+			{name: "a", kind: paramPositionalOnly},
+			{name: "b", ann: "int", kind: paramPositionalOnly},
+			{name: "c", def: "1", kind: paramNormal, hasDef: true},
+			{name: "d", kind: paramKeywordOnly},
+			{name: "e", ann: "\x000\x00", def: "None", kind: paramKeywordOnly, hasDef: true},
+			{name: "kw", kind: paramVarKw},
+		}},
+		"varargs": {22, []param{
+			{name: "items", ann: "str", kind: paramVarArgs},
+			{name: "limit", def: "3", kind: paramKeywordOnly, hasDef: true},
+			{name: "opts", kind: paramVarKw},
+		}},
+		"one_line":  {25, []param{{name: "x", def: "(1, 2)", hasDef: true, kind: paramNormal}, {name: "y", def: "[3]", hasDef: true, kind: paramNormal}}},
+		"continued": {28, []param{{name: "a", kind: paramNormal}, {name: "b", def: "2", hasDef: true, kind: paramNormal}}},
+	}
+	unreadable := []string{"with_lambda", "kw_after_varkw", "duplicate", "bad_star"}
+
+	funcs := scanFlows(src)
+	for name, w := range want {
+		f, ok := funcs[name]
+		if !assert.True(t, ok, name) {
+			continue
+		}
+		assert.Equal(t, w.line, f.line, name)
+		if !assert.NotNil(t, f.sig, name) {
+			continue
+		}
+		var got []param
+		for _, p := range f.sig.params {
+			got = append(got, param{name: p.name, ann: p.annotation, def: p.defaultText, kind: p.kind, hasDef: p.hasDefault})
+		}
+		assert.Equal(t, w.params, got, name)
+	}
+	for _, name := range unreadable {
+		assert.True(t, funcs[name].isFlow, name)
+		assert.Nil(t, funcs[name].sig, "%s: a signature that cannot be read with certainty is not checked", name)
+	}
+
+	assert.Equal(t, []string{"a", "b", "d"}, funcs["markers"].sig.required())
+	assert.Equal(t, []string{"a", "b", "c", "d", "e", "**kw"}, funcs["markers"].sig.names())
+	assert.Equal(t, []string{"*items", "limit", "**opts"}, funcs["varargs"].sig.names())
+	assert.Empty(t, funcs["varargs"].sig.required(), "*args and **kwargs are never required")
+	assert.Equal(t, []string{"day"}, funcs["multi"].sig.required())
 }

@@ -1,0 +1,106 @@
+package spec
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// entryNodes returns the key and value node of every top-level entry of a mapping,
+// merge keys applied. Problems (duplicate keys) are already reported by the caller's
+// own pass over the mapping, so this pass stays quiet.
+func (c *collector) entryNodes(v *yaml.Node, p string) (keys, vals map[string]*yaml.Node) {
+	quiet := &collector{file: c.file, budget: maxNodes}
+	keys, vals = map[string]*yaml.Node{}, map[string]*yaml.Node{}
+	for _, e := range quiet.mapping(v, p) {
+		if rk := resolve(e.key); rk.Kind == yaml.ScalarNode {
+			keys[rk.Value], vals[rk.Value] = e.key, e.val
+		}
+	}
+	return keys, vals
+}
+
+// checkParams compares a deployment's effective parameters (defaults merged) with the
+// flow function's signature. Prefect 2 accepts any parameters when it builds the
+// deployment and fails each flow run instead: a name the function does not have
+// raises SignatureMismatchError (prefect.utilities.callables.parameters_to_args_kwargs,
+// which checks the names even when the function takes **kwargs), and a required
+// parameter without a value fails pydantic's validation of the call.
+func (c *collector) checkParams(item *yaml.Node, p string, d Deployment, ref *flowRef, def, own *fields) {
+	sig := ref.f.sig
+	if sig == nil || own.paramsBad || (def != nil && def.paramsBad) {
+		return
+	}
+	if def == nil {
+		def = &fields{}
+	}
+	where := fmt.Sprintf("flow function %s (%s:%d)", ref.fn, ref.file, ref.f.line)
+	pp := join(p, "parameters")
+
+	names := make([]string, 0, len(d.Parameters))
+	for k := range d.Parameters {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var plain []string
+	for _, q := range sig.params {
+		plain = append(plain, q.name)
+	}
+	for _, k := range names {
+		if _, ok := sig.param(k); ok {
+			continue
+		}
+		node, fromDefaults := own.paramKeys[k], false
+		if node == nil {
+			node, fromDefaults = def.paramKeys[k], true
+		}
+		msg := fmt.Sprintf("%s takes no parameter %q", where, k)
+		if s := suggest(k, plain); s != "" {
+			msg += fmt.Sprintf(": did you mean %q?", s)
+		} else {
+			msg += "."
+		}
+		if len(sig.params) == 0 {
+			msg += " It takes no parameters"
+		} else {
+			msg += " It takes " + strings.Join(sig.names(), ", ")
+		}
+		if vk, ok := sig.varKw(); ok {
+			msg += fmt.Sprintf(" (Prefect passes parameters by name only: put extra keyword arguments inside %s, e.g. %s: {%s: ...})", vk.name, vk.name, k)
+		}
+		if fromDefaults {
+			msg += " (set in defaults.parameters)"
+		}
+		c.add(node, join(pp, k), "%s", msg)
+	}
+
+	// A deployment without a schedule only runs when someone starts it, and that run
+	// can supply the missing value (`prefect deployment run --param`), so only a
+	// scheduled deployment must be complete on its own.
+	if d.Schedule == nil {
+		return
+	}
+	var missing []string
+	for _, r := range sig.required() {
+		if _, ok := d.Parameters[r]; !ok {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	node := own.paramsKey
+	if node == nil {
+		node = own.nameNode
+	}
+	if node == nil {
+		node = item
+	}
+	what := "parameter " + missing[0] + ", which has"
+	if len(missing) > 1 {
+		what = "parameters " + strings.Join(missing, ", ") + ", which have"
+	}
+	c.add(node, pp, "%s requires %s no value here or in defaults.parameters: every scheduled run would fail", where, what)
+}

@@ -1,0 +1,252 @@
+package spec
+
+import (
+	"strings"
+)
+
+// paramKind is how a Python parameter can be passed.
+type paramKind int
+
+const (
+	paramPositionalOnly paramKind = iota // before a `/`
+	paramNormal                          // positional or keyword
+	paramKeywordOnly                     // after `*` or `*args`
+	paramVarArgs                         // *args
+	paramVarKw                           // **kwargs
+)
+
+// pyParam is one parameter of a flow function's signature.
+type pyParam struct {
+	name string
+	kind paramKind
+	// hasDefault is true when the parameter is written with `= value`.
+	hasDefault bool
+	// defaultText is the default's code, with string literals as \x00N\x00 placeholders.
+	defaultText string
+	// annotation is the annotation's code ("" when there is none), with string literals
+	// as \x00N\x00 placeholders.
+	annotation string
+}
+
+// signature is a flow function's parameter list in source order.
+type signature struct {
+	params []pyParam
+}
+
+// names lists the parameters as a reader writes them: *args and **kwargs with stars.
+func (s *signature) names() []string {
+	out := make([]string, 0, len(s.params))
+	for _, p := range s.params {
+		switch p.kind {
+		case paramVarArgs:
+			out = append(out, "*"+p.name)
+		case paramVarKw:
+			out = append(out, "**"+p.name)
+		default:
+			out = append(out, p.name)
+		}
+	}
+	return out
+}
+
+func (s *signature) param(name string) (pyParam, bool) {
+	for _, p := range s.params {
+		if p.name == name {
+			return p, true
+		}
+	}
+	return pyParam{}, false
+}
+
+// varKw is the **kwargs parameter, if any.
+func (s *signature) varKw() (pyParam, bool) {
+	for _, p := range s.params {
+		if p.kind == paramVarKw {
+			return p, true
+		}
+	}
+	return pyParam{}, false
+}
+
+// required lists the parameters a call must give: no default and not variadic.
+func (s *signature) required() []string {
+	var out []string
+	for _, p := range s.params {
+		if !p.hasDefault && p.kind != paramVarArgs && p.kind != paramVarKw {
+			out = append(out, p.name)
+		}
+	}
+	return out
+}
+
+// parseSignature reads the parameter list of a `def` from code that starts at its
+// opening parenthesis (a logical line: comments gone, string literals replaced by
+// placeholders, so brackets and commas inside strings cannot confuse it). Anything it
+// cannot read with certainty, such as a lambda default whose commas would split it
+// wrongly, makes it give up: false means "unknown", never "no parameters".
+func parseSignature(code string) (*signature, bool) {
+	if !strings.HasPrefix(code, "(") {
+		return nil, false
+	}
+	end := closingParen(code)
+	if end < 0 {
+		return nil, false
+	}
+	inner := code[1:end]
+	if containsWord(inner, "lambda") {
+		return nil, false
+	}
+	parts := splitTopLevel(inner, ',')
+	// A trailing comma leaves one empty part at the end; an empty list leaves one too.
+	if n := len(parts); n > 0 && strings.TrimSpace(parts[n-1]) == "" {
+		parts = parts[:n-1]
+	}
+	sig := &signature{}
+	kind := paramNormal
+	seen := map[string]bool{}
+	for _, part := range parts {
+		part = strings.TrimSpace(part)
+		switch {
+		case part == "":
+			return nil, false
+		case part == "/":
+			if kind != paramNormal {
+				return nil, false
+			}
+			for i := range sig.params {
+				sig.params[i].kind = paramPositionalOnly
+			}
+			continue
+		case part == "*":
+			if kind != paramNormal {
+				return nil, false
+			}
+			kind = paramKeywordOnly
+			continue
+		}
+		if n := len(sig.params); n > 0 && sig.params[n-1].kind == paramVarKw {
+			return nil, false // nothing may follow **kwargs
+		}
+		p := pyParam{kind: kind}
+		switch {
+		case strings.HasPrefix(part, "**"):
+			p.kind = paramVarKw
+			part = strings.TrimSpace(part[2:])
+		case strings.HasPrefix(part, "*"):
+			if kind != paramNormal {
+				return nil, false
+			}
+			p.kind = paramVarArgs
+			kind = paramKeywordOnly
+			part = strings.TrimSpace(part[1:])
+		}
+		if eq := topLevelIndex(part, '='); eq >= 0 {
+			p.hasDefault = true
+			p.defaultText = strings.TrimSpace(part[eq+1:])
+			part = strings.TrimSpace(part[:eq])
+			if p.kind == paramVarArgs || p.kind == paramVarKw || p.defaultText == "" {
+				return nil, false
+			}
+		}
+		if colon := topLevelIndex(part, ':'); colon >= 0 {
+			p.annotation = strings.TrimSpace(part[colon+1:])
+			part = strings.TrimSpace(part[:colon])
+			if p.annotation == "" {
+				return nil, false
+			}
+		}
+		if !pyIdent.MatchString(part) || seen[part] {
+			return nil, false
+		}
+		seen[part] = true
+		p.name = part
+		sig.params = append(sig.params, p)
+	}
+	return sig, true
+}
+
+// closingParen returns the index of the parenthesis that closes code[0], or -1.
+func closingParen(code string) int {
+	depth := 0
+	for i := 0; i < len(code); i++ {
+		switch code[i] {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+			if depth == 0 {
+				if code[i] != ')' {
+					return -1
+				}
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// splitTopLevel splits s at every sep that is outside brackets.
+func splitTopLevel(s string, sep byte) []string {
+	var out []string
+	depth, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		case sep:
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
+
+// topLevelIndex finds c outside brackets; for '=' it skips comparison operators
+// (==, !=, <=, >=) so a default such as `a == b` is not split there.
+func topLevelIndex(s string, c byte) int {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		case c:
+			if depth != 0 {
+				continue
+			}
+			if c == '=' {
+				if (i+1 < len(s) && s[i+1] == '=') || (i > 0 && strings.ContainsRune("=!<>", rune(s[i-1]))) {
+					continue
+				}
+			}
+			return i
+		}
+	}
+	return -1
+}
+
+// containsWord reports whether word appears in s as a whole identifier.
+func containsWord(s, word string) bool {
+	for i := 0; ; {
+		j := strings.Index(s[i:], word)
+		if j < 0 {
+			return false
+		}
+		j += i
+		before := j == 0 || !isIdentByte(s[j-1])
+		after := j+len(word) >= len(s) || !isIdentByte(s[j+len(word)])
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func isIdentByte(b byte) bool {
+	return b == '_' || (b >= '0' && b <= '9') || (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || b >= 0x80
+}
