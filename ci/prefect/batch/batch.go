@@ -62,6 +62,9 @@ type Options struct {
 	Log io.Writer
 	// OnRetry, when set, is told each time a job goes to Fallback and why.
 	OnRetry func(job prefect.Job, reason error)
+	// MaxOutput caps the bytes kept per stream of a job (the end is kept, as the CLI
+	// runner keeps it); 0 means 1 MiB.
+	MaxOutput int
 	// StopGrace is how long Close waits for a process to exit on end of input
 	// before killing it; 0 means 5 s.
 	StopGrace time.Duration
@@ -98,6 +101,9 @@ func New(opt Options) (*Runner, error) {
 	}
 	if opt.StopGrace <= 0 {
 		opt.StopGrace = 5 * time.Second
+	}
+	if opt.MaxOutput <= 0 {
+		opt.MaxOutput = 1 << 20
 	}
 	dir, err := os.MkdirTemp("", "prefect-batch-")
 	if err != nil {
@@ -153,7 +159,9 @@ func (r *Runner) Run(ctx context.Context, job prefect.Job) prefect.Result {
 func (r *Runner) runIn(ctx context.Context, p *proc, job prefect.Job) (prefect.Result, *proc) {
 	start := time.Now()
 	if p != nil && p.exited() {
-		r.forget(p) // died while idle: not this job's doing, so just replace it
+		// Died while idle: not this job's doing, so reap it and start another.
+		r.forget(p)
+		p.kill()
 		p = nil
 	}
 	if p == nil {
@@ -184,6 +192,7 @@ func (r *Runner) runIn(ctx context.Context, p *proc, job prefect.Job) (prefect.R
 	w, err := p.do(ctx, id, line, r.opt.AnswerTimeout)
 	if err == nil {
 		res := toResult(job.Name, w)
+		res.Stdout, res.Stderr = keepTail(res.Stdout, r.opt.MaxOutput), keepTail(res.Stderr, r.opt.MaxOutput)
 		res.Duration = time.Since(start)
 		return res, p
 	}

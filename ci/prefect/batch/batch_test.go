@@ -439,3 +439,51 @@ func waitFor(t testing.TB, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A job that prints megabytes travels as one long result line; what is kept of it is
+// the end, marked like the CLI runner marks it, and the next job is unaffected.
+func TestFloodOfOutput(t *testing.T) {
+	e := newEnv(t, "STUB_NOISY_LINES=100000")
+	opt := e.options(1, nil)
+	opt.MaxOutput = 64 << 10
+	r := newRunner(t, opt)
+	res := r.Run(context.Background(), build("flood", "noisy"))
+	require.Equal(t, prefect.StatusSucceeded, res.Status, res.Stderr)
+	assert.Regexp(t, `^\[\.\.\. \d+ bytes dropped \.\.\.\]\n`, res.Stdout)
+	assert.Contains(t, res.Stdout, "Deployment 'noisy/flood' successfully created")
+	assert.True(t, strings.HasSuffix(res.Stderr, "flood err 99999\n"))
+	assert.LessOrEqual(t, len(res.Stderr), 64<<10+64)
+	next := r.Run(context.Background(), build("after", "hello"))
+	assert.Equal(t, stubID("after"), next.DeploymentID)
+	assert.NotContains(t, next.Stdout, "flood")
+}
+
+// A process that dies between jobs is replaced; the next job is not blamed for it.
+func TestProcessDeadWhileIdleIsReplaced(t *testing.T) {
+	e := newEnv(t)
+	fb := &fakeFallback{}
+	r := newRunner(t, e.options(1, fb))
+	require.Equal(t, prefect.StatusSucceeded, r.Run(context.Background(), build("first", "hello")).Status)
+	pids := pidsOf(readRecords(t, e.RecordDir))
+	require.Len(t, pids, 1)
+	require.NoError(t, syscall.Kill(pids[0], syscall.SIGKILL))
+	waitFor(t, func() bool { return gone(pids[0]) || zombie(pids[0]) })
+	// Its pipes closed as it died; give the runner's reader a moment to see the EOF.
+	time.Sleep(200 * time.Millisecond)
+
+	res := r.Run(context.Background(), build("second", "hello"))
+	assert.Equal(t, stubID("second"), res.DeploymentID)
+	assert.Empty(t, fb.calls())
+	assert.Len(t, pidsOf(readRecords(t, e.RecordDir)), 2)
+}
+
+func zombie(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the command name in parentheses.
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+}
