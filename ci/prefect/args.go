@@ -1,10 +1,8 @@
 package prefect
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"math"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -40,7 +38,7 @@ func BuildArgs(d spec.Deployment, outputPath string) ([]string, error) {
 	// Prefect treats --params '{}' as "not given" and would keep the server's old
 	// parameters; an empty mapping is therefore simply left out.
 	if len(d.Parameters) > 0 {
-		js, err := ParamsJSON(d.Parameters)
+		js, err := spec.ParamsJSON(d.Parameters)
 		if err != nil {
 			return nil, fmt.Errorf("deployment %q: %w", d.Name, err)
 		}
@@ -123,73 +121,31 @@ func scheduleArgs(s *spec.Schedule) ([]string, error) {
 	return args, nil
 }
 
-// ParamsJSON renders parameters as one JSON object with sorted keys. HTML escaping is
-// off so `<>&` arrive as written; whole floats keep a ".0" so that Python reads them
-// back as floats, not ints.
-func ParamsJSON(params map[string]any) (string, error) {
-	v, err := jsonReady(params)
-	if err != nil {
-		return "", fmt.Errorf("parameters: %w", err)
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", fmt.Errorf("parameters: %w", err)
-	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil
-}
-
-func jsonReady(v any) (any, error) {
-	switch x := v.(type) {
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil, fmt.Errorf("%v cannot be written as JSON", x)
-		}
-		if x == math.Trunc(x) && math.Abs(x) < 1e21 {
-			return json.Number(strconv.FormatFloat(x, 'f', -1, 64) + ".0"), nil
-		}
-		return x, nil
-	case float32:
-		return jsonReady(float64(x))
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			r, err := jsonReady(e)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", k, err)
-			}
-			out[k] = r
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			r, err := jsonReady(e)
-			if err != nil {
-				return nil, fmt.Errorf("[%d]: %w", i, err)
-			}
-			out[i] = r
-		}
-		return out, nil
-	default:
-		return v, nil
-	}
-}
-
 // RegisterArgs is `block register -m module`, e.g. prefect_aws.ecs.
 func RegisterArgs(module string) []string {
 	return []string{"block", "register", "-m", module}
 }
 
-// Jobs builds one Job per deployment, in file order. Each writes its own output file
+// Jobs builds one Job per deployment, in file order, for a `prefect` that runs on this
+// host: outDir is a host directory. Each writes its own output file
 // `<outDir>/<index>-<name>.yaml`: the index keeps two deployments whose names
 // sanitise alike apart.
 func Jobs(f *spec.File, outDir string) ([]Job, error) {
+	return jobs(f, outDir, filepath.Join)
+}
+
+// ContainerJobs is Jobs for a `prefect` that runs inside a Linux container: outDir is
+// a container path and the output files are joined with '/', whatever the OS the
+// argv is built on (filepath.Join would write `\` on Windows).
+func ContainerJobs(f *spec.File, outDir string) ([]Job, error) {
+	return jobs(f, outDir, path.Join)
+}
+
+func jobs(f *spec.File, outDir string, join func(...string) string) ([]Job, error) {
 	jobs := make([]Job, 0, len(f.Deployments))
 	width := len(strconv.Itoa(len(f.Deployments)))
 	for i, d := range f.Deployments {
-		out := filepath.Join(outDir, fmt.Sprintf("%0*d-%s.yaml", width, i+1, sanitise(d.Name)))
+		out := join(outDir, fmt.Sprintf("%0*d-%s.yaml", width, i+1, sanitise(d.Name)))
 		args, err := BuildArgs(d, out)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Path, err)

@@ -124,14 +124,6 @@ func TestBuildArgsGolden(t *testing.T) {
 	}
 }
 
-func TestParamsJSON(t *testing.T) {
-	js, err := prefect.ParamsJSON(map[string]any{"b": 2.0, "a": "<&>", "c": 0.25, "d": int64(7)})
-	require.NoError(t, err)
-	assert.Equal(t, `{"a":"<&>","b":2.0,"c":0.25,"d":7}`, js)
-	_, err = prefect.ParamsJSON(map[string]any{"x": []any{math.NaN()}})
-	assert.ErrorContains(t, err, "x: [0]")
-}
-
 func TestBuildArgsRejects(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -181,4 +173,22 @@ func TestJobsGiveEveryDeploymentItsOwnOutput(t *testing.T) {
 		seen[out] = true
 	}
 	assert.Equal(t, []string{"block", "register", "-m", "prefect_aws.ecs"}, prefect.RegisterArgs("prefect_aws.ecs"))
+}
+
+// The pipeline's argv runs in a Linux container: its output paths use '/' whatever
+// the OS the argv is built on. Jobs, for a prefect on this host, uses the host's form.
+func TestContainerJobsUseSlashPaths(t *testing.T) {
+	f := &spec.File{Path: "p.yaml", Deployments: []spec.Deployment{dep("a"), dep("b/c")}}
+	jobs, err := prefect.ContainerJobs(f, "/tmp/prefect-deploy")
+	require.NoError(t, err)
+	require.Len(t, jobs, 2)
+	assert.Equal(t, []string{"-o", "/tmp/prefect-deploy/1-a.yaml"}, jobs[0].Args[len(jobs[0].Args)-2:])
+	assert.Equal(t, []string{"-o", "/tmp/prefect-deploy/2-b_c.yaml"}, jobs[1].Args[len(jobs[1].Args)-2:])
+
+	host := t.TempDir()
+	hostJobs, err := prefect.Jobs(f, host)
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(host, "1-a.yaml"), hostJobs[0].Args[len(hostJobs[0].Args)-1])
+	// Apart from -o, both forms build the same argv.
+	assert.Equal(t, jobs[0].Args[:len(jobs[0].Args)-1], hostJobs[0].Args[:len(hostJobs[0].Args)-1])
 }

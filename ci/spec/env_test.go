@@ -2,6 +2,7 @@ package spec
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -51,6 +52,32 @@ func TestParamsJSON(t *testing.T) {
 	}
 	_, err = ParamsJSON(map[string]any{"bad": make(chan int)})
 	assert.Error(t, err)
+}
+
+// Prefect decodes --params with Python's json.loads: `2` becomes an int, `2.0` a float.
+// A float written in YAML stays a float, also when it is whole.
+func TestParamsJSONKeepsFloatsFloats(t *testing.T) {
+	cases := []struct {
+		in   any
+		want string
+	}{
+		{2.0, `2.0`}, {0.0, `0.0`}, {-3.0, `-3.0`}, {math.Copysign(0, -1), `-0.0`}, {1e20, `100000000000000000000.0`},
+		{1e21, `1e+21`}, {0.25, `0.25`}, {1.1, `1.1`}, {1e-7, `1e-7`}, {float32(4), `4.0`},
+		{int64(2), `2`}, {true, `true`}, {"2.0", `"2.0"`},
+		{[]any{1.0, map[string]any{"f": 5.0}}, `[1.0,{"f":5.0}]`},
+	}
+	for _, c := range cases {
+		got, err := ParamsJSON(map[string]any{"v": c.in})
+		require.NoError(t, err, "%v", c.in)
+		assert.Equal(t, `{"v":`+c.want+`}`, got, "%#v", c.in)
+	}
+	for _, bad := range []any{math.NaN(), math.Inf(1), []any{"ok", map[string]any{"deep": math.Inf(-1)}}} {
+		_, err := ParamsJSON(map[string]any{"x": bad})
+		assert.ErrorContains(t, err, "render parameters as JSON: x", "%v", bad)
+		assert.ErrorContains(t, err, "cannot be written as JSON")
+	}
+	_, err := ParamsJSON(map[string]any{"x": []any{"ok", math.NaN()}})
+	assert.ErrorContains(t, err, "x: [1]: NaN cannot be written as JSON")
 }
 
 // The parameters of a loaded file render the same way every time.
