@@ -114,11 +114,19 @@ func TestRunSharesStopsOnInterrupt(t *testing.T) {
 	fb := &fakeFallback{}
 	ctx, cancel := context.WithCancel(context.Background())
 	jobs := []prefect.Job{build("a", "hello"), build("stuck", "hang"), build("c", "hello"), build("d", "hello")}
+	rep := &recordingReporter{}
 	done := make(chan []prefect.Result)
 	go func() {
-		done <- batch.RunShares(ctx, jobs, ls.run, batch.SharesOptions{Shares: 2, Fallback: fb})
+		done <- batch.RunShares(ctx, jobs, ls.run, batch.SharesOptions{Shares: 2, Fallback: fb, Reporter: rep})
 	}()
+	// Share 0 (a, c) has finished and share 1 is stuck on its first job.
 	waitFor(t, func() bool {
+		rep.mu.Lock()
+		finished := len(rep.finished)
+		rep.mu.Unlock()
+		if finished < 2 {
+			return false
+		}
 		for _, r := range readRecords(t, e.RecordDir) {
 			if r.name() == "stuck" {
 				return true
