@@ -83,6 +83,8 @@ const usage = `Usage:
   prefect-deploy plan [--workdir DIR] [--env ENV] [--only NAME]... [--prefect PATH] FILE
   prefect-deploy plan --live [--detailed-exitcode] [--workdir DIR] [--env ENV] FILE
   prefect-deploy apply [flags] [--prune [--yes]] FILE
+  prefect-deploy read-back [--workdir DIR] [--env ENV] [--only NAME]... FILE
+  prefect-deploy prune [--workdir DIR] [--env ENV] [--yes] FILE
 
 validate     check every file; print every problem with file:line:col; exit 1 if any
 plan         print each deployment's prefect command, shell-quoted, ready to paste
@@ -91,6 +93,9 @@ plan --live  compare the file with the Prefect API (PREFECT_API_URL): create, up
 apply        run the commands, several at once, print a summary, then read every
              deployment back from PREFECT_API_URL (fix what build cannot, report drift);
              --prune then deletes the managed deployments the file no longer lists
+read-back    the read-back alone: compare the API with the file, fix what build cannot
+prune        the prune alone: delete the managed deployments the file no longer lists,
+             only when every deployment of the file reads back without drift
 
 Run "prefect-deploy COMMAND -h" for a command's flags.
 `
@@ -108,6 +113,10 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		return a.plan(ctx, args[1:])
 	case "apply":
 		return a.apply(ctx, args[1:])
+	case "read-back":
+		return a.readBack(ctx, args[1:])
+	case "prune":
+		return a.pruneCmd(ctx, args[1:])
 	case "-h", "--help", "help":
 		fmt.Fprint(a.Stdout, usage)
 		return ExitOK
@@ -146,9 +155,17 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	if name == "validate" {
 		return fs
 	}
+	fs.StringVar(&o.env, "env", "", "environment, naming the ownership tag "+liveplan.MarkerPrefix+"<env> (default: from the file name prefect-deployments-<env>.yaml)")
+	switch name {
+	case "read-back":
+		fs.Var(&o.only, "only", "read back only deployments whose name matches this glob (repeatable)")
+		return fs
+	case "prune":
+		fs.BoolVar(&o.yes, "yes", false, "delete without asking (for CI)")
+		return fs
+	}
 	fs.Var(&o.only, "only", "deploy only deployments whose name matches this glob (repeatable)")
 	fs.StringVar(&o.prefectPath, "prefect", "prefect", "prefect executable (looked up in PATH)")
-	fs.StringVar(&o.env, "env", "", "environment, naming the ownership tag "+liveplan.MarkerPrefix+"<env> (default: from the file name prefect-deployments-<env>.yaml)")
 	if !apply {
 		fs.BoolVar(&o.live, "live", false, "compare with the Prefect API at PREFECT_API_URL instead of printing commands")
 		fs.BoolVar(&o.detailed, "detailed-exitcode", false, "with --live: exit 2 when the plan has changes, 0 when none, 1 on error")

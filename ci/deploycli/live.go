@@ -85,6 +85,11 @@ func (a *App) prune(ctx context.Context, f *spec.File, results []prefect.Result,
 		fmt.Fprintln(a.Stderr, "prefect-deploy: no prune: the read-back did not confirm the apply")
 		return ExitFailed
 	}
+	return a.pruneNow(ctx, p, api, yes)
+}
+
+// pruneNow shows the plan's deletes, asks, deletes and says what it did.
+func (a *App) pruneNow(ctx context.Context, p *liveplan.Plan, api *prefectapi.Client, yes bool) int {
 	if len(p.Deletes()) == 0 {
 		fmt.Fprintf(a.Stdout, "Prune: nothing to delete (no deployment tagged %s is missing from the file).\n", p.Marker)
 		return ExitOK
@@ -138,4 +143,80 @@ func appendTo(file string, write func(*os.File) error) error {
 		return fmt.Errorf("close %s: %w", file, err)
 	}
 	return nil
+}
+
+// readBack is the read-back of apply on its own: the pipeline runs it inside the image
+// after its deploy step, with the API URL and key as Dagger secrets.
+func (a *App) readBack(ctx context.Context, args []string) int {
+	var o options
+	fs := a.flags("read-back", &o, false)
+	f, _, code := a.load(fs, &o, args)
+	if f == nil {
+		return code
+	}
+	env, _, code := a.marker(fs, f, o.env)
+	if code != ExitOK {
+		return code
+	}
+	api, err := a.client()
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	if _, err := a.readBackAll(ctx, f, api, env); err != nil {
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// readBackAll reads back every deployment of f; the error is drift or a failed read.
+func (a *App) readBackAll(ctx context.Context, f *spec.File, api *prefectapi.Client, env string) (*liveplan.ReadBackResult, error) {
+	rb, err := liveplan.ReadBack(ctx, f, api, nil, liveplan.Options{Env: env})
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return nil, err
+	}
+	_ = liveplan.WriteReadBack(a.Stdout, rb)
+	if err := rb.Err(); err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return rb, err
+	}
+	return rb, nil
+}
+
+// pruneCmd is prune on its own, for a deploy that did not go through apply (the
+// pipeline). Without apply's results it asks the server instead: every deployment of
+// the file must be there and match it, which a failed or partial deploy cannot give.
+func (a *App) pruneCmd(ctx context.Context, args []string) int {
+	// Pruning is what this command is for; the flag checks of --prune apply.
+	o := options{prune: true}
+	fs := a.flags("prune", &o, false)
+	f, _, code := a.load(fs, &o, args)
+	if f == nil {
+		return code
+	}
+	env, _, code := a.marker(fs, f, o.env)
+	if code != ExitOK {
+		return code
+	}
+	api, err := a.client()
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	if len(f.Deployments) == 0 {
+		fmt.Fprintln(a.Stderr, "prefect-deploy: no prune: the file lists no deployment")
+		return ExitFailed
+	}
+	if _, err := a.readBackAll(ctx, f, api, env); err != nil {
+		fmt.Fprintln(a.Stderr, "prefect-deploy: no prune: the server does not hold exactly the file")
+		return ExitFailed
+	}
+	fmt.Fprintln(a.Stdout)
+	p, err := liveplan.Build(ctx, f, api, liveplan.Options{Env: env})
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
+	}
+	return a.pruneNow(ctx, p, api, o.yes)
 }

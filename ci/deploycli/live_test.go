@@ -277,3 +277,44 @@ func TestAPIKeyIsSentNeverShown(t *testing.T) {
 	assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %s", stderr)
 	assert.NotContains(t, stdout+stderr, "pnu_wrong_key")
 }
+
+// TestReadBackAndPruneCommands: the pipeline's way, read-back and prune after a deploy
+// that did not go through apply. prune refuses while the server lacks part of the file.
+func TestReadBackAndPruneCommands(t *testing.T) {
+	h := newLive(t, true)
+	file := h.file("prefect-deployments-dev.yaml")
+
+	code, stdout, stderr := h.run(context.Background(), "prune", "--yes", file)
+	assert.Equal(t, deploycli.ExitFailed, code, stdout)
+	assert.Contains(t, stdout, "  ! drift     hello/hello-weekly: not on the server after a successful apply\n")
+	assert.Contains(t, stderr, "no prune: the server does not hold exactly the file")
+	assert.Contains(t, stdout, "  ~ patched   hello/hello-manual (parameters)\n")
+	assert.Zero(t, h.deletes())
+
+	code, _, stderr = h.run(context.Background(), "read-back", file)
+	assert.Equal(t, deploycli.ExitFailed, code, stderr)
+
+	code, stdout, stderr = h.run(context.Background(), "apply", "--no-read-back", file)
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	code, stdout, stderr = h.run(context.Background(), "read-back", "--only", "hello-*", file)
+	assert.Equal(t, deploycli.ExitOK, code, stderr)
+	// the refused prune's read-back already patched hello-manual's parameters
+	assert.Contains(t, stdout, "Read back 2 deployment(s): 0 patched, 0 drifted.\n")
+
+	code, stdout, stderr = h.run(context.Background(), "prune", file)
+	assert.Equal(t, deploycli.ExitFailed, code)
+	assert.Contains(t, stderr, "prune needs --yes when stdin is not a terminal")
+	assert.True(t, h.exists("hello", "hello-smoke"))
+
+	code, stdout, stderr = h.run(context.Background(), "prune", "--yes", file)
+	assert.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Contains(t, stdout, "Read back 4 deployment(s): 0 patched, 0 drifted.\n")
+	assert.Contains(t, stdout, "  - deleted  hello/hello-smoke\n")
+	assert.False(t, h.exists("hello", "hello-smoke"))
+	assert.True(t, h.exists("hello", "hand-made"))
+	assert.Equal(t, 1, h.deletes())
+
+	code, stdout, _ = h.run(context.Background(), "prune", "--yes", file)
+	assert.Equal(t, deploycli.ExitOK, code)
+	assert.Contains(t, stdout, "Prune: nothing to delete")
+}
