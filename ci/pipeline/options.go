@@ -48,6 +48,10 @@ type Options struct {
 	Timeout time.Duration
 	// Only, when not empty, limits the deploy step to these deployment names.
 	Only []string
+	// Prune deletes, after a fully successful and verified deploy, the deployments that
+	// carry this environment's ownership tag but are no longer in the file. It cannot
+	// be combined with Only.
+	Prune bool
 
 	// Out receives the log lines; nil discards them.
 	Out io.Writer
@@ -138,6 +142,10 @@ func (o *Options) check() error {
 	}
 	if o.Concurrency < 0 {
 		return fmt.Errorf("concurrency %d: want a positive number", o.Concurrency)
+	}
+	if o.Prune && len(o.Only) > 0 {
+		// A partial deploy proves nothing about the deployments left out.
+		return fmt.Errorf("prune cannot be combined with DEPLOY_ONLY: prune needs the whole file deployed")
 	}
 	if !o.embedded() {
 		for _, req := range []struct{ name, value string }{

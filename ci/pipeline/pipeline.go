@@ -37,6 +37,8 @@ var (
 		registerStep{}, // block register + infrastructure/ecs-task-<env>.py, never cached
 		deployStep{},   // one `prefect deployment build` per deployment, bounded, never cached
 		readBackStep{}, // embedded server: list what was deployed
+		verifyStep{},   // real API: prefect-deploy read-back in the image; drift fails the run
+		pruneStep{},    // --prune: prefect-deploy prune --yes in the image, after a clean deploy
 		reportStep{},   // summary lines and GitHub step summary
 	}
 	imageSteps = []Step{planStep{}, imageStep{}, publishStep{}, reportStep{}}
@@ -69,6 +71,10 @@ type State struct {
 
 	Results  []prefect.Result
 	ReadBack string
+	// Verified says the read-back on the real API found no drift.
+	Verified bool
+	// tool is the prefect-deploy binary, built once per run when needed.
+	tool *dagger.File
 
 	Report *Report
 	out    io.Writer

@@ -62,10 +62,29 @@ func handler(fail map[string]bool) fakedagger.ExecHandler {
 			return fakedagger.ExecResult{Stdout: "healthy after 1 attempt(s)\n"}
 		case len(a) == 2 && a[0] == "python":
 			return fakedagger.ExecResult{Stdout: "saved ecs-task/x\n"}
+		case len(a) > 2 && a[0] == "go" && a[1] == "build":
+			return fakedagger.ExecResult{Files: map[string]string{argAfter(a, "-o"): fakeTool}}
+		case len(a) > 2 && a[0] == "prefect-deploy":
+			// fail["read-back"], fail["prune"], fail["plan"] make that subcommand fail as
+			// the CLI does (exit 1, the reason on stderr).
+			if fail[a[1]] {
+				return fakedagger.ExecResult{ExitCode: 1, Stdout: "Read back 2 deployment(s): 0 patched, 1 drifted.\n", Stderr: "prefect-deploy: 1 deployment(s) differ from the file after apply: hello/hello-prod\n"}
+			}
+			switch a[1] {
+			case "read-back":
+				return fakedagger.ExecResult{Stdout: "Read back 2 deployment(s): 0 patched, 0 drifted.\n"}
+			case "prune":
+				return fakedagger.ExecResult{Stdout: "Read back 2 deployment(s): 0 patched, 0 drifted.\n\nPrune will delete 1 deployment(s) (and their scheduled runs):\n  - hello/old  (id 0)\n  - deleted  hello/old\n"}
+			case "plan":
+				return fakedagger.ExecResult{Stdout: "Live plan for prefect-deployments-prod.yaml\n\nPlan: 0 to create, 0 to update, 1 to delete, 2 unchanged.\n"}
+			}
 		}
 		return fakedagger.ExecResult{ExitCode: 127, Stderr: "unexpected command " + strings.Join(a, " ")}
 	}
 }
+
+// fakeTool stands for the prefect-deploy binary that `go build` writes.
+const fakeTool = "\x7fELF prefect-deploy for the fake engine"
 
 func argAfter(args []string, flag string) string {
 	for i := 0; i+1 < len(args); i++ {

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/acme-data/prefect-flows/ci/liveplan"
 	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
@@ -70,7 +71,13 @@ func loadJobs(root, env string) (*spec.File, []prefect.Job, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	jobs, err := prefect.Jobs(f, DeployOutDir)
+	// Every deploy marks what it builds with the environment's ownership tag, so that
+	// the read-back and prune know which deployments are this repository's.
+	tag, err := liveplan.MarkerTag(env)
+	if err != nil {
+		return nil, nil, err
+	}
+	jobs, err := prefect.Jobs(liveplan.Mark(f, tag), DeployOutDir)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -40,6 +40,7 @@ type Settings struct {
 	Concurrency     int           // DEPLOY_CONCURRENCY
 	Timeout         time.Duration // DEPLOY_TIMEOUT
 	Only            []string
+	Prune           bool   // PREFECT_PRUNE
 	StepSummaryPath string // GITHUB_STEP_SUMMARY
 }
 
@@ -98,6 +99,16 @@ func SettingsFromEnv(env, sourceDir string, getenv func(string) string) (Setting
 			}
 		}
 	}
+	switch v := strings.ToLower(get("PREFECT_PRUNE")); v {
+	case "", "0", "false":
+	case "1", "true":
+		s.Prune = true
+	default:
+		return Settings{}, fmt.Errorf("PREFECT_PRUNE=%q: want 1 or 0", v)
+	}
+	if s.Prune && s.Only != nil {
+		return Settings{}, fmt.Errorf("PREFECT_PRUNE=1 cannot be combined with DEPLOY_ONLY: prune needs the whole file deployed")
+	}
 	for _, c := range []struct {
 		cond bool
 		msg  string
@@ -150,6 +161,7 @@ func (s Settings) Options(client *dagger.Client, out io.Writer) Options {
 		Concurrency:        s.Concurrency,
 		Timeout:            s.Timeout,
 		Only:               s.Only,
+		Prune:              s.Prune,
 		Out:                out,
 		StepSummaryPath:    s.StepSummaryPath,
 	}

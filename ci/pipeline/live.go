@@ -1,0 +1,179 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"dagger.io/dagger"
+
+	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/liveplan"
+)
+
+// The live plan, the read-back and prune talk to the Prefect API with the URL and key,
+// which in the pipeline are Dagger secrets. So they do not run in this process: the
+// pipeline builds the wrapper CLI (ci/cmd/prefect-deploy) inside Dagger, for the engine's
+// own platform, and runs it in a container that gets PREFECT_API_URL and PREFECT_API_KEY
+// as secret variables, exactly as the deploy execs do. Its output is the CLI's.
+
+// GoImage builds the prefect-deploy tool.
+const GoImage = "golang:1.26-alpine"
+
+// ToolPath is where prefect-deploy lands in the containers that run it.
+const ToolPath = "/usr/local/bin/prefect-deploy"
+
+// source is the repository as a Dagger directory, as the image step reads it.
+func source(client *dagger.Client, o *Options) *dagger.Directory {
+	if o.Source != nil {
+		return o.Source
+	}
+	return client.Host().Directory(o.SourceDir, dagger.HostDirectoryOpts{Exclude: SourceExcludes})
+}
+
+// tool compiles prefect-deploy from src. It is a pure build: Dagger caches it by the
+// source's content, and the module and build caches survive between runs in volumes.
+func tool(client *dagger.Client, src *dagger.Directory) *dagger.File {
+	return client.Container().From(GoImage).
+		WithMountedCache("/go/pkg/mod", client.CacheVolume("prefect-flows-go-mod")).
+		WithMountedCache("/root/.cache/go-build", client.CacheVolume("prefect-flows-go-build")).
+		WithMountedDirectory("/src", src).
+		WithWorkdir("/src").
+		WithEnvVariable("CGO_ENABLED", "0").
+		WithExec([]string{"go", "build", "-trimpath", "-o", "/out/prefect-deploy", "./ci/cmd/prefect-deploy"}).
+		File("/out/prefect-deploy")
+}
+
+// inImage is the registered image with prefect-deploy and the deployments file added:
+// the flows it checks the file against are the image's own, and the Prefect secrets and
+// the run's cache buster are already set on it.
+func inImage(st *State) *dagger.Container {
+	if st.tool == nil {
+		st.tool = tool(st.Client, source(st.Client, st.Opts))
+	}
+	name := filepath.Base(DeploymentsFile(st.Opts.SourceDir, st.Opts.Env))
+	return st.Registered.
+		WithFile(ToolPath, st.tool, dagger.ContainerWithFileOpts{Permissions: 0o755}).
+		WithFile(Workdir+"/"+name, source(st.Client, st.Opts).File(name))
+}
+
+type verifyStep struct{}
+
+func (verifyStep) String() string {
+	return "verify: read every deployment back from the Prefect API, fix what build cannot clear, fail on drift"
+}
+
+func (verifyStep) Run(ctx context.Context, st *State) error {
+	if st.Opts.embedded() {
+		return Skip("embedded server: nothing to compare on the real Prefect API")
+	}
+	if len(st.Jobs) == 0 {
+		return Skip("no deployment was built")
+	}
+	args := []string{"prefect-deploy", "read-back"}
+	for _, n := range st.Opts.Only {
+		args = append(args, "--only", globQuote(n))
+	}
+	args = append(args, filepath.Base(st.File.Path))
+	out, err := inImage(st).WithExec(args).Stdout(ctx)
+	if err != nil {
+		return fmt.Errorf("read-back: %w", execDetail(err))
+	}
+	printIndented(st.out, out)
+	st.Verified = true
+	return nil
+}
+
+type pruneStep struct{}
+
+func (pruneStep) String() string {
+	return "prune: delete the managed deployments the file no longer lists (--prune)"
+}
+
+func (pruneStep) Run(ctx context.Context, st *State) error {
+	o := st.Opts
+	switch {
+	case !o.Prune:
+		return Skip("not asked for (dagger call deploy --prune, or PREFECT_PRUNE=1)")
+	case o.embedded():
+		return Skip("embedded server: a throwaway server has nothing to prune")
+	}
+	// The steps before already stop on a failed deploy or drift; this is the rule itself.
+	if err := liveplan.CanPruneFile(st.File, st.Results, nil); err != nil {
+		return err
+	}
+	if !st.Verified {
+		return fmt.Errorf("no prune: the read-back did not confirm the deploy")
+	}
+	// --yes: choosing prune for a pipeline run is the confirmation.
+	out, err := inImage(st).WithExec([]string{"prefect-deploy", "prune", "--yes", filepath.Base(st.File.Path)}).Stdout(ctx)
+	if err != nil {
+		return fmt.Errorf("prune: %w", execDetail(err))
+	}
+	printIndented(st.out, out)
+	return nil
+}
+
+// globQuote makes a deployment name match only itself as an --only pattern.
+func globQuote(name string) string {
+	var b strings.Builder
+	for _, r := range name {
+		if strings.ContainsRune(`*?[\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// PlanLive is the Dagger function's live plan: `prefect-deploy plan --live` for
+// opts.Env in a Go container, with the API URL and key as secret variables and a fresh
+// cache buster (the answer depends on the server, never on Dagger's cache). It returns
+// the plan text. The deployments file is checked here first, so a config error costs
+// no engine work.
+func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string, error) {
+	if !envName.MatchString(opts.Env) {
+		return "", fmt.Errorf("environment %q: want letters, digits, '.', '_' or '-'", opts.Env)
+	}
+	if opts.PrefectAPIURL == nil {
+		return "", fmt.Errorf("PREFECT_API_URL is not set: the live plan compares the file with that Prefect API")
+	}
+	if _, _, err := loadJobs(opts.SourceDir, opts.Env); err != nil {
+		return "", err
+	}
+	runID := newRunID()
+	if opts.RunID != nil {
+		runID = opts.RunID()
+	}
+	src := source(client, &opts)
+	ctr := client.Container().From(GoImage).
+		WithFile(ToolPath, tool(client, src), dagger.ContainerWithFileOpts{Permissions: 0o755}).
+		WithMountedDirectory("/src", src).
+		WithWorkdir("/src").
+		WithSecretVariable("PREFECT_API_URL", opts.PrefectAPIURL)
+	if opts.PrefectAPIKey != nil {
+		ctr = ctr.WithSecretVariable("PREFECT_API_KEY", opts.PrefectAPIKey)
+	}
+	out, err := ctr.
+		WithEnvVariable("CACHEBUSTER", runID).
+		WithExec([]string{"prefect-deploy", "plan", "--live", filepath.Base(DeploymentsFile(opts.SourceDir, opts.Env))}).
+		Stdout(ctx)
+	if err != nil {
+		return "", fmt.Errorf("live plan: %w", execDetail(err))
+	}
+	return out, nil
+}
+
+// PlanLiveLocal is mage's live plan: the same CLI in this process, reading
+// PREFECT_API_URL and PREFECT_API_KEY from environ. No Docker and no engine are needed:
+// it is a few HTTPS reads, and the values are already in this process's environment.
+func PlanLiveLocal(ctx context.Context, root, env string, environ []string, stdout, stderr io.Writer) error {
+	app := &deploycli.App{Stdout: stdout, Stderr: stderr, Env: environ}
+	// The CLI has printed why on stderr.
+	if code := app.Run(ctx, []string{"plan", "--live", "--workdir", root, DeploymentsFile(root, env)}); code != deploycli.ExitOK {
+		return fmt.Errorf("live plan of %s failed (exit %d)", env, code)
+	}
+	return nil
+}
