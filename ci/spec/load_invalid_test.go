@@ -94,6 +94,15 @@ var invalidCases = []struct {
 		{11, 9, "deployments[0].infra_overrides.env.FOO", "override env.FOO is set twice (first at line 9)"},
 		{12, 7, "deployments[0].infra_overrides.", "invalid override key \"\": expected a dotted field path such as env.FOO (no '=' or spaces)"},
 	}},
+	{"bad_parameter_types.yaml", []want{
+		{4, 12, "deployments[0].parameters.limit", "a mapping is not an integer: flow function typed (flows/typed.py:9) declares limit: int, so every run with this value would fail Prefect's parameter validation (set in defaults.parameters)"},
+		{9, 12, "deployments[0].parameters.day", "\"2024-01-01T09:00:00\" is not a date YYYY-MM-DD (pydantic 1.x refuses a date-time here): flow function typed (flows/typed.py:9) declares day: date, so every run with this value would fail Prefect's parameter validation"},
+		{10, 11, "deployments[0].parameters.at", "\"2024-01-01\" is not a date-time YYYY-MM-DDTHH:MM[:SS[.ffffff]][Z|±HH:MM] (pydantic 1.x refuses a date alone here): flow function typed (flows/typed.py:9) declares at: datetime, so every run with this value would fail Prefect's parameter validation"},
+		{11, 16, "deployments[0].parameters.regions", "a string (\"eu\") is not a list (write a YAML list): flow function typed (flows/typed.py:9) declares regions: List[str], so every run with this value would fail Prefect's parameter validation"},
+		{12, 14, "deployments[0].parameters.ratio", "\"fast\" is not a number: flow function typed (flows/typed.py:9) declares ratio: float, so every run with this value would fail Prefect's parameter validation"},
+		{13, 16, "deployments[0].parameters.dry_run", "\"maybe\" is not a boolean (pydantic takes true/false, yes/no, on/off, 1/0, t/f, y/n): flow function typed (flows/typed.py:9) declares dry_run: bool, so every run with this value would fail Prefect's parameter validation"},
+		{14, 14, "deployments[0].parameters.label", "a list is not a string: flow function typed (flows/typed.py:9) declares label: str, so every run with this value would fail Prefect's parameter validation"},
+	}},
 	{"bad_parameters.yaml", []want{
 		{6, 7, "deployments[0].parameters", "keys must be strings, got an integer (quote it)"},
 		{8, 9, "deployments[0].parameters.nested", "keys must be strings, got a boolean (quote it)"},

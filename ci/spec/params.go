@@ -49,7 +49,8 @@ func (c *collector) checkParams(item *yaml.Node, p string, d Deployment, ref *fl
 		plain = append(plain, q.name)
 	}
 	for _, k := range names {
-		if _, ok := sig.param(k); ok {
+		if q, ok := sig.param(k); ok {
+			c.checkParamType(k, pp, d.Parameters[k], q, ref, where, def, own)
 			continue
 		}
 		node, fromDefaults := own.paramKeys[k], false
@@ -103,4 +104,21 @@ func (c *collector) checkParams(item *yaml.Node, p string, d Deployment, ref *fl
 		what = "parameters " + strings.Join(missing, ", ") + ", which have"
 	}
 	c.add(node, pp, "%s requires %s no value here or in defaults.parameters: every scheduled run would fail", where, what)
+}
+
+// checkParamType reports a value that pydantic would refuse for the parameter's
+// annotation, at the value as written (in the deployment or in defaults).
+func (c *collector) checkParamType(k, pp string, v any, q pyParam, ref *flowRef, where string, def, own *fields) {
+	if ref.f.noValidation || q.kind == paramVarArgs || q.kind == paramVarKw {
+		return
+	}
+	msg := checkParamValue(q.ann, q.defaultText == "None", v)
+	if msg == "" {
+		return
+	}
+	node, fromDefaults := own.paramVals[k], ""
+	if node == nil {
+		node, fromDefaults = def.paramVals[k], " (set in defaults.parameters)"
+	}
+	c.add(node, join(pp, k), "%s: %s declares %s: %s, so every run with this value would fail Prefect's parameter validation%s", msg, where, k, q.annotation, fromDefaults)
 }

@@ -16,6 +16,9 @@ type pyFunc struct {
 	// sig is the parameter list, nil when the signature could not be read with
 	// certainty (then no parameter is checked).
 	sig *signature
+	// noValidation is set by @flow(validate_parameters=...) with anything but True:
+	// Prefect then never runs pydantic on the parameters, so their types are not checked.
+	noValidation bool
 }
 
 // logicalLine is a Python statement's text with comments and string contents kept
@@ -33,6 +36,7 @@ var (
 	pyDef      = regexp.MustCompile(`^(?:async\s+)?def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(`)
 	pyFlowDeco = regexp.MustCompile(`^@\s*(?:prefect\s*\.\s*)?flow\s*(\(.*\))?\s*$`)
 	pyNameArg  = regexp.MustCompile(`^\s*name\s*=\s*\x00(\d+)\x00\s*$`)
+	pyValidArg = regexp.MustCompile(`^\s*validate_parameters\s*=\s*(.*?)\s*$`)
 )
 
 // scanFlows finds the top-level functions of a Python source and which of them carry a
@@ -41,7 +45,8 @@ var (
 func scanFlows(src string) map[string]pyFunc {
 	funcs := map[string]pyFunc{}
 	var decos []logicalLine
-	for _, ll := range logicalLines(src) {
+	lines := logicalLines(src)
+	for _, ll := range lines {
 		if ll.indent > 0 {
 			continue
 		}
@@ -63,6 +68,9 @@ func scanFlows(src string) map[string]pyFunc {
 				f.isFlow = true
 				if args := m[1]; args != "" {
 					for _, arg := range topLevelArgs(args) {
+						if v := pyValidArg.FindStringSubmatch(arg); v != nil && v[1] != "True" {
+							f.noValidation = true
+						}
 						if nm := pyNameArg.FindStringSubmatch(arg); nm != nil {
 							if i := atoiSafe(nm[1]); i < len(d.strs) && d.strs[i] != "\x00" {
 								f.flowName = d.strs[i]
@@ -75,6 +83,15 @@ func scanFlows(src string) map[string]pyFunc {
 			decos = nil
 		default:
 			decos = nil
+		}
+	}
+	b, star := scanBindings(lines)
+	for _, f := range funcs {
+		if f.sig == nil || star {
+			continue
+		}
+		for i := range f.sig.params {
+			f.sig.params[i].ann = b.classify(f.sig.params[i].annotation)
 		}
 	}
 	return funcs

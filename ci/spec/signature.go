@@ -26,6 +26,8 @@ type pyParam struct {
 	// annotation is the annotation's code ("" when there is none), with string literals
 	// as \x00N\x00 placeholders.
 	annotation string
+	// ann is the annotation resolved against the file's imports, when it is simple.
+	ann annType
 }
 
 // signature is a flow function's parameter list in source order.
