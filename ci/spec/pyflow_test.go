@@ -1,6 +1,8 @@
 package spec
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -234,4 +236,31 @@ def bad_star(*, *args): pass
 	assert.Equal(t, []string{"*items", "limit", "**opts"}, funcs["varargs"].sig.names())
 	assert.Empty(t, funcs["varargs"].sig.required(), "*args and **kwargs are never required")
 	assert.Equal(t, []string{"day"}, funcs["multi"].sig.required())
+}
+
+// FuzzScanFlows: whatever the Python source, scanning never panics, and every
+// signature it reads has unique, valid names.
+func FuzzScanFlows(f *testing.F) {
+	for _, name := range []string{"etl.py", "params.py", "typed.py", "hello.py"} {
+		data, err := os.ReadFile(filepath.Join(testRepo, "flows", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(data))
+	}
+	f.Add("@flow\ndef f(a, /, b=[1, (2, 3)], *c: 'x', d: int | None = None, **e) -> X: pass\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		for name, fn := range scanFlows(src) {
+			if fn.sig == nil {
+				continue
+			}
+			seen := map[string]bool{}
+			for _, p := range fn.sig.params {
+				if !pyIdent.MatchString(p.name) || seen[p.name] {
+					t.Fatalf("%s: bad or repeated parameter name %q", name, p.name)
+				}
+				seen[p.name] = true
+			}
+		}
+	})
 }
