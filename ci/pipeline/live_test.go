@@ -1,0 +1,259 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"dagger.io/dagger"
+
+	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
+)
+
+func isTool(sub string) func([]string) bool {
+	return func(a []string) bool { return len(a) > 1 && a[0] == "prefect-deploy" && a[1] == sub }
+}
+
+func isGoBuild(a []string) bool { return len(a) > 1 && a[0] == "go" && a[1] == "build" }
+
+// checkToolExec: prefect-deploy runs in the registered image (after register and the
+// infrastructure script), from the built binary, with the API URL and key only as
+// secret variables, next to the deployments file, never from Dagger's cache.
+func checkToolExec(t *testing.T, srv *fakedagger.Server, ex fakedagger.Exec, runID string) {
+	t.Helper()
+	if len(ex.Execs) != 2 || !isRegister(ex.Execs[0]) || !isInfra(ex.Execs[1]) {
+		t.Errorf("%v does not run in the registered image: earlier execs %v", ex.Args, ex.Execs)
+	}
+	if ex.Files[ToolPath] != fakeTool {
+		t.Errorf("%v: %s is not the binary go build wrote (%q)", ex.Args, ToolPath, ex.Files[ToolPath])
+	}
+	// The fake knows a host file by its path only: the recipe names where it came from.
+	if !strings.Contains(ex.Recipe, `withFile(path:"`+Workdir+`/prefect-deployments-prod.yaml"`) ||
+		!strings.Contains(ex.Recipe, `file(path:"prefect-deployments-prod.yaml")`) {
+		t.Errorf("%v: the deployments file is not in %s:\n%s", ex.Args, Workdir, ex.Recipe)
+	}
+	if ex.Workdir != Workdir || ex.Env["CACHEBUSTER"] != runID {
+		t.Errorf("%v: workdir %q CACHEBUSTER %q", ex.Args, ex.Workdir, ex.Env["CACHEBUSTER"])
+	}
+	for env, name := range map[string]string{"PREFECT_API_URL": "prefect-api-url", "PREFECT_API_KEY": "prefect-api-key"} {
+		if ex.Secrets[env] != name {
+			t.Errorf("%v: %s = secret %q, want %q", ex.Args, env, ex.Secrets[env], name)
+		}
+		if _, plain := ex.Env[env]; plain {
+			t.Errorf("%v: %s is a plain variable", ex.Args, env)
+		}
+	}
+	if v, _ := ex.SecretPlaintext("PREFECT_API_KEY"); v != secretKey {
+		t.Errorf("the tool would see PREFECT_API_KEY=%q", v)
+	}
+	builds := execsWith(srv, isGoBuild)
+	if len(builds) != 1 {
+		t.Fatalf("go build ran %d times, want once per run", len(builds))
+	}
+	b := builds[0]
+	if b.Base.From != GoImage || b.Workdir != "/src" || b.Env["CGO_ENABLED"] != "0" || len(b.Secrets) != 0 {
+		t.Errorf("tool build: from %q workdir %q env %v secrets %v", b.Base.From, b.Workdir, b.Env, b.Secrets)
+	}
+	if !slices.Equal(b.Args, []string{"go", "build", "-trimpath", "-o", "/out/prefect-deploy", "./ci/cmd/prefect-deploy"}) {
+		t.Errorf("tool build argv %v", b.Args)
+	}
+	if m := b.Mounts["/src"]; m.Directory == nil || m.Directory.HostPath != repoDir(t, "repo") {
+		t.Errorf("tool build does not mount the repository at /src: %+v", b.Mounts["/src"])
+	}
+}
+
+func TestVerifyAndPrune(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+	c := connect(t, srv)
+	var out bytes.Buffer
+	o := prodOptions(t, c, &out)
+	o.Prune = true
+	rep, err := Run(context.Background(), c, o)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	rb, pr := execsWith(srv, isTool("read-back")), execsWith(srv, isTool("prune"))
+	if len(rb) != 1 || len(pr) != 1 {
+		t.Fatalf("read-back execs %d, prune execs %d, want 1 and 1", len(rb), len(pr))
+	}
+	if want := []string{"prefect-deploy", "read-back", "prefect-deployments-prod.yaml"}; !slices.Equal(rb[0].Args, want) {
+		t.Errorf("read-back argv %v, want %v", rb[0].Args, want)
+	}
+	if want := []string{"prefect-deploy", "prune", "--yes", "prefect-deployments-prod.yaml"}; !slices.Equal(pr[0].Args, want) {
+		t.Errorf("prune argv %v, want %v", pr[0].Args, want)
+	}
+	checkToolExec(t, srv, rb[0], "run-prod")
+	checkToolExec(t, srv, pr[0], "run-prod")
+	if rb[0].Recipe == pr[0].Recipe {
+		t.Errorf("read-back and prune share a recipe")
+	}
+	if stepStatus(rep, "verify") != StepOK || stepStatus(rep, "prune") != StepOK {
+		t.Errorf("verify %s, prune %s", stepStatus(rep, "verify"), stepStatus(rep, "prune"))
+	}
+	for _, want := range []string{"    | Read back 2 deployment(s): 0 patched, 0 drifted.", "    |   - deleted  hello/old"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, out.String())
+		}
+	}
+	if leaks := srv.SecretLeaks(); len(leaks) != 0 {
+		t.Errorf("secret plaintext leaked: %v", leaks)
+	}
+	if strings.Contains(out.String(), secretKey) || strings.Contains(out.String(), secretURL) {
+		t.Errorf("secret in the log")
+	}
+}
+
+func TestNoPruneWhenNotAskedOrAfterAFailure(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		prune              bool
+		fail               map[string]bool
+		wantVerify, wantPr StepStatus
+		readBacks          int
+	}{
+		{"not asked", false, nil, StepOK, StepSkipped, 1},
+		{"a deployment failed", true, map[string]bool{"etl-prod": true}, StepNotRun, StepNotRun, 0},
+		{"drift", true, map[string]bool{"read-back": true}, StepFailed, StepNotRun, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakedagger.Start(t, fakedagger.WithHandler(handler(tc.fail)))
+			c := connect(t, srv)
+			var out bytes.Buffer
+			o := prodOptions(t, c, &out)
+			o.Prune = tc.prune
+			rep, err := Run(context.Background(), c, o)
+			if (err != nil) != (tc.fail != nil) {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			if n := len(execsWith(srv, isTool("prune"))); n != 0 {
+				t.Errorf("prune ran %d times", n)
+			}
+			if n := len(execsWith(srv, isTool("read-back"))); n != tc.readBacks {
+				t.Errorf("read-back ran %d times, want %d", n, tc.readBacks)
+			}
+			if got := stepStatus(rep, "verify"); got != tc.wantVerify {
+				t.Errorf("verify %s, want %s", got, tc.wantVerify)
+			}
+			if got := stepStatus(rep, "prune"); got != tc.wantPr {
+				t.Errorf("prune %s, want %s", got, tc.wantPr)
+			}
+			if tc.fail["read-back"] && !strings.Contains(err.Error(), "step verify") {
+				t.Errorf("err = %v, want the verify step named", err)
+			}
+		})
+	}
+}
+
+func TestEmbeddedSkipsVerifyAndPrune(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+	var out bytes.Buffer
+	o := devOptions(t, &out)
+	o.Prune = true
+	rep, err := Run(context.Background(), connect(t, srv), o)
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if stepStatus(rep, "verify") != StepSkipped || stepStatus(rep, "prune") != StepSkipped {
+		t.Errorf("verify %s, prune %s, want both skipped", stepStatus(rep, "verify"), stepStatus(rep, "prune"))
+	}
+	if n := len(execsWith(srv, isGoBuild)); n != 0 {
+		t.Errorf("the tool was built %d times in embedded mode", n)
+	}
+}
+
+func TestPruneRefusesOnly(t *testing.T) {
+	srv := fakedagger.Start(t)
+	c := connect(t, srv)
+	o := prodOptions(t, c, &bytes.Buffer{})
+	o.Prune, o.Only = true, []string{"hello-prod"}
+	if _, err := Run(context.Background(), c, o); err == nil || !strings.Contains(err.Error(), "prune cannot be combined with DEPLOY_ONLY") {
+		t.Fatalf("err = %v", err)
+	}
+	_, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string {
+		return map[string]string{"PREFECT_PRUNE": "1", "DEPLOY_ONLY": "hello-a"}[k]
+	})
+	if err == nil || !strings.Contains(err.Error(), "PREFECT_PRUNE=1 cannot be combined with DEPLOY_ONLY") {
+		t.Errorf("settings err = %v", err)
+	}
+	for v, want := range map[string]bool{"1": true, "true": true, "0": false, "": false} {
+		s, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string {
+			return map[string]string{"PREFECT_PRUNE": v}[k]
+		})
+		if err != nil || s.Prune != want {
+			t.Errorf("PREFECT_PRUNE=%q: prune %v err %v, want %v", v, s.Prune, err, want)
+		}
+	}
+	if _, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string {
+		return map[string]string{"PREFECT_PRUNE": "yes please"}[k]
+	}); err == nil {
+		t.Errorf("PREFECT_PRUNE=yes please accepted")
+	}
+}
+
+func TestPlanLive(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+	c := connect(t, srv)
+	o := prodOptions(t, c, &bytes.Buffer{})
+	for i, id := range []string{"run-a", "run-b"} {
+		o.RunID = func() string { return id }
+		got, err := PlanLive(context.Background(), c, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(got, "Plan: 0 to create, 0 to update, 1 to delete, 2 unchanged.") {
+			t.Errorf("plan output %q", got)
+		}
+		plans := execsWith(srv, isTool("plan"))
+		if len(plans) != i+1 {
+			t.Fatalf("plan execs = %d after run %d: a live plan must never come from the cache", len(plans), i+1)
+		}
+		ex := plans[i]
+		if want := []string{"prefect-deploy", "plan", "--live", "prefect-deployments-prod.yaml"}; !slices.Equal(ex.Args, want) {
+			t.Errorf("argv %v, want %v", ex.Args, want)
+		}
+		if ex.Base.From != GoImage || ex.Workdir != "/src" || ex.Files[ToolPath] != fakeTool || ex.Env["CACHEBUSTER"] != id {
+			t.Errorf("plan exec: from %q workdir %q tool %q CACHEBUSTER %q", ex.Base.From, ex.Workdir, ex.Files[ToolPath], ex.Env["CACHEBUSTER"])
+		}
+		if ex.Secrets["PREFECT_API_URL"] != "prefect-api-url" || ex.Secrets["PREFECT_API_KEY"] != "prefect-api-key" {
+			t.Errorf("secrets %v", ex.Secrets)
+		}
+		if _, plain := ex.Env["PREFECT_API_URL"]; plain {
+			t.Errorf("PREFECT_API_URL is a plain variable")
+		}
+	}
+	if n := len(execsWith(srv, isGoBuild)); n != 1 {
+		t.Errorf("go build ran %d times for two plans of the same source, want 1 (cached)", n)
+	}
+	if leaks := srv.SecretLeaks(); len(leaks) != 0 {
+		t.Errorf("secret plaintext leaked: %v", leaks)
+	}
+
+	srv.SetHandler(handler(map[string]bool{"plan": true}))
+	o.RunID = func() string { return "run-c" }
+	if _, err := PlanLive(context.Background(), c, o); err == nil || !strings.Contains(err.Error(), "live plan: exit code 1") {
+		t.Errorf("failing plan: err = %v", err)
+	}
+}
+
+func TestPlanLiveChecksBeforeTheEngine(t *testing.T) {
+	srv := fakedagger.Start(t)
+	c := connect(t, srv)
+	for _, tc := range []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"no API URL", Options{Env: "dev", SourceDir: repoDir(t, "repo")}, "PREFECT_API_URL is not set"},
+		{"invalid file", Options{Env: "dev", SourceDir: repoDir(t, "badrepo"), PrefectAPIURL: &dagger.Secret{}}, "deployments[1].entrypoint"},
+		{"no file", Options{Env: "staging", SourceDir: repoDir(t, "repo"), PrefectAPIURL: &dagger.Secret{}}, "has no deployments file"},
+	} {
+		if _, err := PlanLive(context.Background(), c, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
+		}
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d engine requests", n)
+	}
+}
