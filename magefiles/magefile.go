@@ -20,12 +20,24 @@ func DeployDev(ctx context.Context) error { return Deploy(ctx, "dev") }
 func DeployProd(ctx context.Context) error { return Deploy(ctx, "prod") }
 
 // Deploy runs the whole pipeline for the environment named by its prefect-deployments-<env>.yaml.
+// PREFECT_PRUNE=1 then deletes the managed deployments the file no longer lists.
 func Deploy(ctx context.Context, env string) error {
 	s, err := settings(env)
 	if err != nil {
 		return err
 	}
 	return pipeline.DeployLocal(ctx, s, os.Stdout)
+}
+
+// PlanLiveDev compares prefect-deployments-dev.yaml with the Prefect API in PREFECT_API_URL.
+func PlanLiveDev(ctx context.Context) error { return PlanLive(ctx, "dev") }
+
+// PlanLiveProd compares prefect-deployments-prod.yaml with the Prefect API in PREFECT_API_URL.
+func PlanLiveProd(ctx context.Context) error { return PlanLive(ctx, "prod") }
+
+// PlanLive compares env's deployments file with PREFECT_API_URL: creates, updates, and what prune would delete; needs no Docker.
+func PlanLive(ctx context.Context, env string) error {
+	return pipeline.PlanLiveLocal(ctx, root(), env, os.Environ(), os.Stdout, os.Stderr)
 }
 
 // Plan validates every prefect-deployments-*.yaml and prints the commands; needs no Docker.

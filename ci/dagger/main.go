@@ -86,6 +86,11 @@ func (m *PrefectFlows) Deploy(
 	// Only these deployment names (default all).
 	// +optional
 	only []string,
+	// After a fully successful deploy that reads back without drift, delete the
+	// deployments tagged managed-by:prefect-flows:<env> that the file no longer lists.
+	// Needs prefectApiUrl; not with only.
+	// +optional
+	prune bool,
 ) (string, error) {
 	c, err := connect(ctx)
 	if err != nil {
@@ -98,7 +103,7 @@ func (m *PrefectFlows) Deploy(
 	}
 	o.BaseImage, o.Registry, o.ImageRepository, o.RegistryUsername, o.GitSHA = baseImage, registry, imageRepository, registryUsername, gitSha
 	o.ECS = pipeline.ECS{Cluster: ecsCluster, VPCID: ecsVpcId, ExecutionRoleARN: ecsExecutionRoleArn, TaskRoleARN: ecsTaskRoleArn, CPU: ecsCpu, Memory: ecsMemory, Region: awsRegion}
-	o.Concurrency, o.Only = concurrency, only
+	o.Concurrency, o.Only, o.Prune = concurrency, only, prune
 	for _, s := range []struct {
 		from *dagger.Secret
 		to   **lib.Secret
@@ -131,6 +136,42 @@ func (m *PrefectFlows) Plan(
 	var out bytes.Buffer
 	err = pipeline.PlanAll(dir, &out)
 	return out.String(), err
+}
+
+// PlanLive compares one environment's deployments file with its Prefect API, Terraform
+// style: what a deploy would create, update or leave unchanged, and which deployments
+// this repository manages that the file no longer lists (deleted by deploy --prune).
+// It reads the API and changes nothing.
+func (m *PrefectFlows) PlanLive(
+	ctx context.Context,
+	// The repository with its prefect-deployments-<env>.yaml files and flows/.
+	// +defaultPath="/"
+	// +ignore=[".git", ".venv", "venv", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".pytest_cache", "dist", "build", "node_modules", ".dagger"]
+	source *dagger.Directory,
+	// Environment: selects prefect-deployments-<env>.yaml.
+	env string,
+	// Prefect API URL, e.g. env://PREFECT_API_URL.
+	prefectApiUrl *dagger.Secret,
+	// Prefect API key (Prefect Cloud), e.g. env://PREFECT_API_KEY; read access is enough.
+	// +optional
+	prefectApiKey *dagger.Secret,
+) (string, error) {
+	c, err := connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	o, err := c.options(ctx, source, env)
+	if err != nil {
+		return "", err
+	}
+	if o.PrefectAPIURL, err = c.secret(ctx, prefectApiUrl); err != nil {
+		return "", err
+	}
+	if o.PrefectAPIKey, err = c.secret(ctx, prefectApiKey); err != nil {
+		return "", err
+	}
+	return pipeline.PlanLive(ctx, c.Client, o)
 }
 
 // Image builds the agent image from the repository's Dockerfile, after validating the

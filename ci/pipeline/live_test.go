@@ -10,6 +10,7 @@ import (
 	"dagger.io/dagger"
 
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
+	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
 )
 
 func isTool(sub string) func([]string) bool {
@@ -255,5 +256,27 @@ func TestPlanLiveChecksBeforeTheEngine(t *testing.T) {
 	}
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("%d engine requests", n)
+	}
+}
+
+// TestPlanLiveLocal: mage's live plan runs the CLI in this process against the API.
+func TestPlanLiveLocal(t *testing.T) {
+	api := prefectapitest.New(t, prefectapitest.Empty())
+	var stdout, stderr bytes.Buffer
+	err := PlanLiveLocal(context.Background(), repoDir(t, "repo"), "dev", []string{"PREFECT_API_URL=" + api.URL}, &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("PlanLiveLocal: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "Plan: 5 to create, 0 to update, 0 to delete, 0 unchanged.") {
+		t.Errorf("plan:\n%s", stdout.String())
+	}
+	if len(api.Requests()) == 0 {
+		t.Errorf("the API was not asked")
+	}
+
+	stdout.Reset()
+	err = PlanLiveLocal(context.Background(), repoDir(t, "repo"), "dev", nil, &stdout, &stderr)
+	if err == nil || !strings.Contains(stderr.String(), "PREFECT_API_URL is not set") {
+		t.Errorf("without PREFECT_API_URL: err %v, stderr %q", err, stderr.String())
 	}
 }

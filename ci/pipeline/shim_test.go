@@ -132,10 +132,11 @@ func TestDaggerModuleShape(t *testing.T) {
 		calls   string
 		params  map[string]string
 	}{
-		"Deploy":  {[]string{"string", "error"}, "Run", map[string]string{"source": "*dagger.Directory", "env": "string", "prefectApiUrl": "*dagger.Secret", "prefectApiKey": "*dagger.Secret", "registryPassword": "*dagger.Secret", "awsAccessKeyId": "*dagger.Secret", "awsSecretAccessKey": "*dagger.Secret", "registry": "string", "gitSha": "string", "concurrency": "int", "only": "[]string"}},
-		"Plan":    {[]string{"string", "error"}, "PlanAll", map[string]string{"source": "*dagger.Directory"}},
-		"Image":   {[]string{"*dagger.Container", "error"}, "Build", map[string]string{"source": "*dagger.Directory", "env": "string"}},
-		"Publish": {[]string{"string", "error"}, "Build", map[string]string{"source": "*dagger.Directory", "registry": "string", "registryPassword": "*dagger.Secret", "gitSha": "string"}},
+		"Deploy":   {[]string{"string", "error"}, "Run", map[string]string{"source": "*dagger.Directory", "env": "string", "prefectApiUrl": "*dagger.Secret", "prefectApiKey": "*dagger.Secret", "registryPassword": "*dagger.Secret", "awsAccessKeyId": "*dagger.Secret", "awsSecretAccessKey": "*dagger.Secret", "registry": "string", "gitSha": "string", "concurrency": "int", "only": "[]string", "prune": "bool"}},
+		"Plan":     {[]string{"string", "error"}, "PlanAll", map[string]string{"source": "*dagger.Directory"}},
+		"PlanLive": {[]string{"string", "error"}, "PlanLive", map[string]string{"source": "*dagger.Directory", "env": "string", "prefectApiUrl": "*dagger.Secret", "prefectApiKey": "*dagger.Secret"}},
+		"Image":    {[]string{"*dagger.Container", "error"}, "Build", map[string]string{"source": "*dagger.Directory", "env": "string"}},
+		"Publish":  {[]string{"string", "error"}, "Build", map[string]string{"source": "*dagger.Directory", "registry": "string", "registryPassword": "*dagger.Secret", "gitSha": "string"}},
 	}
 	if len(funcs) != len(want) {
 		var names []string
