@@ -4,6 +4,7 @@
 package deploycli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -475,7 +476,17 @@ func (a *App) apply(ctx context.Context, args []string) int {
 			fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 			driftErr = err
 		} else {
-			_ = liveplan.WriteReadBack(a.Stdout, rb)
+			var text bytes.Buffer
+			_ = liveplan.WriteReadBack(&text, rb)
+			_, _ = a.Stdout.Write(text.Bytes())
+			if file := lookupEnv(env, "GITHUB_STEP_SUMMARY"); file != "" {
+				if err := appendTo(file, func(w *os.File) error {
+					_, err := fmt.Fprintf(w, "\n#### Read-back\n\n```\n%s```\n", text.String())
+					return err
+				}); err != nil {
+					fmt.Fprintf(a.Stderr, "prefect-deploy: warning: step summary: %v\n", err)
+				}
+			}
 			if driftErr = rb.Err(); driftErr != nil {
 				fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", driftErr)
 			}

@@ -100,6 +100,20 @@ func (a *App) pruneNow(ctx context.Context, p *liveplan.Plan, api *prefectapi.Cl
 	})
 	if res != nil {
 		_ = liveplan.WritePruneResult(a.Stdout, res)
+		if file := lookupEnv(a.environ(), "GITHUB_STEP_SUMMARY"); file != "" && len(res.Deleted)+len(res.Skipped) > 0 {
+			if err := appendTo(file, func(w *os.File) error {
+				if _, err := fmt.Fprint(w, "\n#### Prune\n\n```\n"); err != nil {
+					return err
+				}
+				if err := liveplan.WritePruneResult(w, res); err != nil {
+					return err
+				}
+				_, err := fmt.Fprint(w, "```\n")
+				return err
+			}); err != nil {
+				fmt.Fprintf(a.Stderr, "prefect-deploy: warning: step summary: %v\n", err)
+			}
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)

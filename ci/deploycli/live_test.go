@@ -161,7 +161,8 @@ func TestLiveUsageErrors(t *testing.T) {
 // build kept, prune deletes the one marked deployment the file no longer lists and
 // nothing else; afterwards the live plan has no changes.
 func TestApplyPruneYes(t *testing.T) {
-	h := newLive(t, true, "PREFECT_API_KEY=pnu_secret_value")
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	h := newLive(t, true, "PREFECT_API_KEY=pnu_secret_value", "GITHUB_STEP_SUMMARY="+summary)
 	before := h.api.Count()
 	code, stdout, stderr := h.run(context.Background(), "apply", "--prune", "--yes", h.file("prefect-deployments-dev.yaml"))
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
@@ -171,6 +172,10 @@ func TestApplyPruneYes(t *testing.T) {
 	assert.Contains(t, stdout, "Prune will delete 1 deployment(s) (and their scheduled runs):\n  - hello/hello-smoke  (id ")
 	assert.Contains(t, stdout, "  - deleted  hello/hello-smoke\n")
 	assert.NotContains(t, stdout+stderr, "pnu_secret_value")
+	md, err := os.ReadFile(summary)
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "#### Read-back\n\n```\nRead back 4 deployment(s): 1 patched, 0 drifted.\n")
+	assert.Contains(t, string(md), "#### Prune\n\n```\n  - deleted  hello/hello-smoke\n```\n")
 
 	assert.False(t, h.exists("hello", "hello-smoke"))
 	assert.Equal(t, 1, h.deletes())
