@@ -77,7 +77,7 @@ func loadJobs(root, env string) (*spec.File, []prefect.Job, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	jobs, err := prefect.Jobs(liveplan.Mark(f, tag), DeployOutDir)
+	jobs, err := prefect.ContainerJobs(liveplan.Mark(f, tag), DeployOutDir)
 	if err != nil {
 		return nil, nil, err
 	}
