@@ -16,32 +16,19 @@ import (
 	"time"
 
 	"dagger.io/dagger"
+	"github.com/acme-data/prefect-flows/ci/internal/shareddata"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 )
 
-// sharedDir finds ../shared beside the repository root (the folder with go.mod).
+// sharedDir is the shared data folder (see ci/internal/shareddata).
 func sharedDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := shareddata.Dir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-	shared := filepath.Join(dir, "..", "shared")
-	if _, err := os.Stat(filepath.Join(shared, "dagger", "recorded", "README.md")); err != nil {
-		t.Fatalf("shared data missing (CI always has it): %v", err)
-	}
-	return shared
+	return dir
 }
 
 type exchange struct {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/acme-data/prefect-flows/ci/internal/shareddata"
 	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefect/batch"
 )
@@ -207,21 +208,10 @@ func (f *fakeFallback) calls() []prefect.Job {
 	return append([]prefect.Job(nil), f.jobs...)
 }
 
-// sharedDir is ../shared beside the repository root, found from the test's folder.
+// sharedDir is the shared data folder (see ci/internal/shareddata).
 func sharedDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := shareddata.Dir()
 	require.NoError(t, err)
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		require.NotEqual(t, parent, dir, "no go.mod above the test's folder")
-		dir = parent
-	}
-	shared := filepath.Join(filepath.Dir(dir), "shared")
-	_, err = os.Stat(shared)
-	require.NoError(t, err, "shared data must be beside the repository")
-	return shared
+	return dir
 }

@@ -6,30 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/acme-data/prefect-flows/ci/internal/shareddata"
 )
 
-// SharedDir finds ../shared beside the repository root (the directory holding go.mod),
-// walking up from the working directory. CI always has it, so a missing one is an error.
-func SharedDir() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			shared := filepath.Join(filepath.Dir(dir), "shared")
-			if _, err := os.Stat(filepath.Join(shared, "prefect", "recorded")); err != nil {
-				return "", fmt.Errorf("shared data missing: %w", err)
-			}
-			return shared, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
+// SharedDir is the shared data folder (see ci/internal/shareddata).
+func SharedDir() (string, error) { return shareddata.Dir() }
 
 // Recorded is the seed data read from ../shared/prefect/recorded/.
 type Recorded struct {
