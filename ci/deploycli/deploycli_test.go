@@ -19,6 +19,7 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/internal/fakeprefect"
+	"github.com/acme-data/prefect-flows/ci/prefect/batch"
 )
 
 var fakeBin, cliBin string
@@ -48,24 +49,92 @@ func TestMain(m *testing.M) {
 }
 
 // harness is a copy of testdata/repo, a fake prefect call log, and the environment
-// the CLI passes to prefect.
+// the CLI passes to prefect. The environment also puts the stand-in prefect.cli
+// (testdata/pyprefect, which runs the same fake prefect per job) on PYTHONPATH, so
+// --runner batch runs against the same fake as --runner cli.
 type harness struct {
 	t    testing.TB
 	dir  string
 	log  string
 	env  []string
 	spec string
+	// runner, when set, is passed to apply as --runner.
+	runner string
+	// standinLog lists the jobs the stand-in prefect.cli ran (batch runner only).
+	standinLog string
 }
+
+// runners are the values of --runner that the end-to-end tests run under.
+var runners = []string{"batch", "cli"}
 
 func newHarness(t testing.TB, extraEnv ...string) *harness {
 	t.Helper()
 	spec, err := fakeprefect.SharedPath("prefect/cli-2.14.json")
 	require.NoError(t, err)
+	standin, err := filepath.Abs("testdata/pyprefect")
+	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, os.CopyFS(dir, os.DirFS("testdata/repo")))
-	log := filepath.Join(t.TempDir(), "calls.jsonl")
-	env := append([]string{"PATH=" + os.Getenv("PATH"), "FAKE_PREFECT_CLI_SPEC=" + spec, "FAKE_PREFECT_LOG=" + log}, extraEnv...)
-	return &harness{t: t, dir: dir, log: log, env: env, spec: spec}
+	logs := t.TempDir()
+	log := filepath.Join(logs, "calls.jsonl")
+	standinLog := filepath.Join(logs, "standin.jsonl")
+	env := append([]string{"PATH=" + os.Getenv("PATH"), "FAKE_PREFECT_CLI_SPEC=" + spec, "FAKE_PREFECT_LOG=" + log,
+		"PYTHONPATH=" + standin, "FAKE_PREFECT_BIN=" + fakeBin, "STANDIN_LOG=" + standinLog}, extraEnv...)
+	return &harness{t: t, dir: dir, log: log, env: env, spec: spec, standinLog: standinLog}
+}
+
+// newRunnerHarness is newHarness for one --runner.
+func newRunnerHarness(t testing.TB, runner string, extraEnv ...string) *harness {
+	h := newHarness(t, extraEnv...)
+	h.runner = runner
+	return h
+}
+
+// batchJobs are the jobs the stand-in prefect.cli ran: deployment name → the runner
+// processes (pids) that ran it, one entry per run.
+func (h *harness) batchJobs() map[string][]int {
+	h.t.Helper()
+	out := map[string][]int{}
+	b, err := os.ReadFile(h.standinLog)
+	if os.IsNotExist(err) {
+		return out
+	}
+	require.NoError(h.t, err)
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var rec struct {
+			PID  int    `json:"pid"`
+			Name string `json:"name"`
+		}
+		require.NoError(h.t, json.Unmarshal([]byte(line), &rec), line)
+		out[rec.Name] = append(out[rec.Name], rec.PID)
+	}
+	return out
+}
+
+// checkRunner asserts that the deployments ran where the runner says: each exactly
+// once in a batch runner process and never through the CLI fallback (batch), or
+// never in one (cli). Without it a batch test could pass on the fallback alone.
+func (h *harness) checkRunner(stdout, stderr string, names ...string) {
+	h.t.Helper()
+	jobs := h.batchJobs()
+	switch h.runner {
+	case "cli":
+		assert.Empty(h.t, jobs, "--runner cli ran jobs in the batch runner")
+		assert.Contains(h.t, stdout, ", runner cli, ")
+	default:
+		for _, n := range names {
+			assert.Len(h.t, jobs[n], 1, "%s: runs in a batch runner process", n)
+		}
+		assert.NotContains(h.t, stderr, "with the prefect CLI", "a job fell back to the CLI")
+		assert.Contains(h.t, stdout, ", runner batch (python ")
+	}
+}
+
+// forRunners runs f once per --runner, as a subtest.
+func forRunners(t *testing.T, f func(t *testing.T, runner string)) {
+	for _, r := range runners {
+		t.Run(r, func(t *testing.T) { f(t, r) })
+	}
 }
 
 func (h *harness) file(name string) string { return filepath.Join(h.dir, name) }
@@ -73,12 +142,23 @@ func (h *harness) file(name string) string { return filepath.Join(h.dir, name) }
 // run calls the CLI in-process; apply and plan get --prefect pointing at the fake.
 func (h *harness) run(ctx context.Context, args ...string) (int, string, string) {
 	h.t.Helper()
-	if len(args) > 0 && (args[0] == "apply" || args[0] == "plan") {
-		args = append([]string{args[0], "--prefect", fakeBin}, args[1:]...)
-	}
+	args = h.withFlags(args)
 	var stdout, stderr bytes.Buffer
 	code := deploycli.Main(ctx, args, &stdout, &stderr, h.env)
 	return code, stdout.String(), stderr.String()
+}
+
+// withFlags gives apply and plan --prefect pointing at the fake, and apply the
+// harness's --runner.
+func (h *harness) withFlags(args []string) []string {
+	if len(args) == 0 || (args[0] != "apply" && args[0] != "plan") {
+		return args
+	}
+	extra := []string{args[0], "--prefect", fakeBin}
+	if args[0] == "apply" && h.runner != "" {
+		extra = append(extra, "--runner", h.runner)
+	}
+	return append(extra, args[1:]...)
 }
 
 // calls are the fake's finished calls, by deployment name.
@@ -218,74 +298,124 @@ func TestHelpRunsNothing(t *testing.T) {
 }
 
 func TestApplySucceeds(t *testing.T) {
-	summary := filepath.Join(t.TempDir(), "step-summary.md")
-	require.NoError(t, os.WriteFile(summary, []byte("earlier step\n"), 0o644))
-	h := newHarness(t, "GITHUB_STEP_SUMMARY="+summary, "PREFECT_API_KEY=pnu_secret_value")
-	// flags after the file work too
-	code, stdout, stderr := h.run(context.Background(), "apply", h.file("prefect-deployments-dev.yaml"), "--concurrency", "2")
+	forRunners(t, func(t *testing.T, runner string) {
+		summary := filepath.Join(t.TempDir(), "step-summary.md")
+		require.NoError(t, os.WriteFile(summary, []byte("earlier step\n"), 0o644))
+		h := newRunnerHarness(t, runner, "GITHUB_STEP_SUMMARY="+summary, "PREFECT_API_KEY=pnu_secret_value")
+		// flags after the file work too
+		code, stdout, stderr := h.run(context.Background(), "apply", h.file("prefect-deployments-dev.yaml"), "--concurrency", "2")
+		require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+		h.checkRunner(stdout, stderr, "sales-eu", "sales-us", "hello-weekly", "hello-manual")
+
+		calls := h.calls()
+		assert.Equal(t, []string{"hello-manual", "hello-weekly", "sales-eu", "sales-us"}, keys(calls))
+		for name, c := range calls {
+			assert.Equal(t, h.dir, c.Cwd, "prefect runs in the file's directory")
+			assert.Equal(t, 0, c.Exit, name)
+			assert.Contains(t, c.Env, "PREFECT_API_KEY")
+		}
+		// the ownership tag comes last among the tags, before the schedule options
+		assert.Equal(t, []string{"--tag", "managed-by:prefect-flows:dev", "--no-schedule"}, calls["hello-manual"].Argv[9:12])
+		for name, c := range calls {
+			if tags := tagsOf(c.Argv); assert.NotEmpty(t, tags, name) {
+				assert.Equal(t, "managed-by:prefect-flows:dev", tags[len(tags)-1], name)
+			}
+		}
+		assert.Equal(t, []string{"dev", "sales", "managed-by:prefect-flows:dev"}, tagsOf(calls["sales-eu"].Argv))
+		assert.Equal(t, "5400", argValue(calls["sales-us"].Argv, "--interval"))
+
+		assert.Contains(t, stdout, ": 2 at once, runner "+runner)
+		for _, name := range []string{"sales-eu", "sales-us", "hello-weekly", "hello-manual"} {
+			assert.Contains(t, stdout, "▶ "+name+"\n")
+			assert.Regexp(t, "✔ "+name+` \d+\.\ds\n`, stdout)
+			flow := "hello"
+			if strings.HasPrefix(name, "sales") {
+				flow = "daily-sales-etl"
+			}
+			row := summaryRow(t, stdout, name)
+			assert.Equal(t, []string{"succeeded", row[1], fakeprefect.DeploymentID(flow, name)}, row)
+		}
+		// the summary follows the file's order
+		assert.Less(t, strings.Index(stdout, "\nsales-eu "), strings.Index(stdout, "\nhello-manual "))
+		assert.Contains(t, stdout, "4 deployment(s), 4 succeeded")
+		assert.NotContains(t, stdout+stderr, "pnu_secret_value")
+
+		md, err := os.ReadFile(summary)
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(string(md), "earlier step\n### Prefect deployments\n"), string(md))
+		assert.Contains(t, string(md), "| sales-eu | ✅ succeeded |")
+		assert.Contains(t, string(md), "`"+fakeprefect.DeploymentID("hello", "hello-manual")+"`")
+	})
+}
+
+func TestDefaultRunnerIsBatch(t *testing.T) {
+	h := newHarness(t)
+	code, stdout, stderr := h.run(context.Background(), "apply", h.file("prefect-deployments-dev.yaml"))
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-
-	calls := h.calls()
-	assert.Equal(t, []string{"hello-manual", "hello-weekly", "sales-eu", "sales-us"}, keys(calls))
-	for name, c := range calls {
-		assert.Equal(t, h.dir, c.Cwd, "prefect runs in the file's directory")
-		assert.Equal(t, 0, c.Exit, name)
-		assert.Contains(t, c.Env, "PREFECT_API_KEY")
-	}
-	// the ownership tag comes last among the tags, before the schedule options
-	assert.Equal(t, []string{"--tag", "managed-by:prefect-flows:dev", "--no-schedule"}, calls["hello-manual"].Argv[9:12])
-	for name, c := range calls {
-		if tags := tagsOf(c.Argv); assert.NotEmpty(t, tags, name) {
-			assert.Equal(t, "managed-by:prefect-flows:dev", tags[len(tags)-1], name)
-		}
-	}
-	assert.Equal(t, []string{"dev", "sales", "managed-by:prefect-flows:dev"}, tagsOf(calls["sales-eu"].Argv))
-	assert.Equal(t, "5400", argValue(calls["sales-us"].Argv, "--interval"))
-
-	for _, name := range []string{"sales-eu", "sales-us", "hello-weekly", "hello-manual"} {
-		assert.Contains(t, stdout, "▶ "+name+"\n")
-		assert.Regexp(t, "✔ "+name+` \d+\.\ds\n`, stdout)
-		flow := "hello"
-		if strings.HasPrefix(name, "sales") {
-			flow = "daily-sales-etl"
-		}
-		row := summaryRow(t, stdout, name)
-		assert.Equal(t, []string{"succeeded", row[1], fakeprefect.DeploymentID(flow, name)}, row)
-	}
-	// the summary follows the file's order
-	assert.Less(t, strings.Index(stdout, "\nsales-eu "), strings.Index(stdout, "\nhello-manual "))
-	assert.Contains(t, stdout, "4 deployment(s), 4 succeeded")
-	assert.NotContains(t, stdout+stderr, "pnu_secret_value")
-
-	md, err := os.ReadFile(summary)
-	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(string(md), "earlier step\n### Prefect deployments\n"), string(md))
-	assert.Contains(t, string(md), "| sales-eu | ✅ succeeded |")
-	assert.Contains(t, string(md), "`"+fakeprefect.DeploymentID("hello", "hello-manual")+"`")
+	h.checkRunner(stdout, stderr, "sales-eu", "sales-us", "hello-weekly", "hello-manual")
+	assert.Contains(t, stdout, fmt.Sprintf(": %d at once, runner batch (python ", batch.DefaultProcesses()))
 }
 
 func TestHostileValuesArriveByteForByte(t *testing.T) {
-	h := newHarness(t)
-	// hostile.yaml is not named for an environment: --env names it
-	code, stdout, stderr := h.run(context.Background(), "apply", "--env", "test", h.file("hostile.yaml"))
-	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	c, ok := h.calls()["hostile"]
-	require.True(t, ok)
+	forRunners(t, func(t *testing.T, runner string) {
+		h := newRunnerHarness(t, runner)
+		// hostile.yaml is not named for an environment: --env names it
+		code, stdout, stderr := h.run(context.Background(), "apply", "--env", "test", h.file("hostile.yaml"))
+		require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+		h.checkRunner(stdout, stderr, "hostile")
+		c, ok := h.calls()["hostile"]
+		require.True(t, ok)
 
-	var got map[string]any
-	require.NoError(t, json.Unmarshal([]byte(argValue(c.Argv, "--params")), &got))
-	want := map[string]any{
-		"single": "it's", "double": `say "hi"`, "dollar": "$HOME ${PATH} $(id)", "backtick": "`id`",
-		"newline": "line one\nline two\n", "unicode": "ünïcödé 🚀 ✓ \u2028",
-		"html": "<script>alert('x')</script> & <>", "backslash": `C:\temp\new`, "glob": "* ? [a-z] ~",
-		"semicolon": "a; rm -rf / | cat && echo",
-		"nested":    map[string]any{"list": []any{"-n", "--cron", "-o x.yml"}, "number": 1.5, "whole": 2.0, "int": 7.0, "null": nil, "bool": true},
+		var got map[string]any
+		require.NoError(t, json.Unmarshal([]byte(argValue(c.Argv, "--params")), &got))
+		want := map[string]any{
+			"single": "it's", "double": `say "hi"`, "dollar": "$HOME ${PATH} $(id)", "backtick": "`id`",
+			"newline": "line one\nline two\n", "unicode": "ünïcödé 🚀 ✓ \u2028",
+			"html": "<script>alert('x')</script> & <>", "backslash": `C:\temp\new`, "glob": "* ? [a-z] ~",
+			"semicolon": "a; rm -rf / | cat && echo",
+			"nested":    map[string]any{"list": []any{"-n", "--cron", "-o x.yml"}, "number": 1.5, "whole": 2.0, "int": 7.0, "null": nil, "bool": true},
+		}
+		assert.Equal(t, want, got)
+		assert.Contains(t, argValue(c.Argv, "--params"), `"whole":2.0`, "a YAML float stays a float for Python")
+		assert.Equal(t, "it's \"quoted\" $HOME `id` $(touch /tmp/pwned) <b>&amp;</b>", argValue(c.Argv, "-d"))
+		assert.Equal(t, []string{"$PATH", "`id`", "ünï 🚀", "managed-by:prefect-flows:test"}, tagsOf(c.Argv))
+		assert.NoFileExists(t, "/tmp/pwned")
+	})
+}
+
+// TestBothRunnersPassTheSameArgv: what prefect receives is byte for byte the same
+// whichever runner carried it (one golden set for both); only the temporary output
+// directory of -o differs between two applies.
+func TestBothRunnersPassTheSameArgv(t *testing.T) {
+	for _, tc := range []struct{ file, env string }{{"prefect-deployments-dev.yaml", ""}, {"hostile.yaml", "test"}} {
+		t.Run(tc.file, func(t *testing.T) {
+			got := map[string]map[string]fakeprefect.Record{}
+			dirs := map[string]string{}
+			for _, runner := range runners {
+				h := newRunnerHarness(t, runner)
+				args := []string{"apply", h.file(tc.file)}
+				if tc.env != "" {
+					args = append(args, "--env", tc.env)
+				}
+				code, stdout, stderr := h.run(context.Background(), args...)
+				require.Equal(t, deploycli.ExitOK, code, "%s\nstdout:\n%s\nstderr:\n%s", runner, stdout, stderr)
+				got[runner], dirs[runner] = h.calls(), h.dir
+				h.checkRunner(stdout, stderr, keys(got[runner])...)
+			}
+			b, c := got["batch"], got["cli"]
+			require.Equal(t, keys(c), keys(b))
+			for name := range c {
+				x, y := b[name].Argv, c[name].Argv
+				require.Equal(t, len(y), len(x), name)
+				assert.Equal(t, y[:len(y)-1], x[:len(x)-1], name)
+				assert.Equal(t, filepath.Base(y[len(y)-1]), filepath.Base(x[len(x)-1]), name)
+				assert.Equal(t, dirs["cli"], c[name].Cwd, name)
+				assert.Equal(t, dirs["batch"], b[name].Cwd, name)
+				// The fake records the names of the variables it saw (never values).
+				assert.Subset(t, b[name].Env, c[name].Env, name)
+			}
+		})
 	}
-	assert.Equal(t, want, got)
-	assert.Contains(t, argValue(c.Argv, "--params"), `"whole":2.0`, "a YAML float stays a float for Python")
-	assert.Equal(t, "it's \"quoted\" $HOME `id` $(touch /tmp/pwned) <b>&amp;</b>", argValue(c.Argv, "-d"))
-	assert.Equal(t, []string{"$PATH", "`id`", "ünï 🚀", "managed-by:prefect-flows:test"}, tagsOf(c.Argv))
-	assert.NoFileExists(t, "/tmp/pwned")
 }
 
 // maxOverlap is the largest number of calls running at one instant.
@@ -313,45 +443,114 @@ func maxOverlap(calls map[string]fakeprefect.Record) int {
 }
 
 func TestConcurrencyIsBoundedAndReallyParallel(t *testing.T) {
-	h := newHarness(t, "FAKE_PREFECT_DELAY=400ms")
-	file := writeDeployments(t, h.dir, 8)
-	code, stdout, stderr := h.run(context.Background(), "apply", "--concurrency", "3", file)
-	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-	calls := h.calls()
-	require.Len(t, calls, 8)
-	assert.Equal(t, 3, maxOverlap(calls), "at most 3 at once, and 3 did run together")
+	forRunners(t, func(t *testing.T, runner string) {
+		h := newRunnerHarness(t, runner, "FAKE_PREFECT_DELAY=400ms")
+		file := writeDeployments(t, h.dir, 8)
+		code, stdout, stderr := h.run(context.Background(), "apply", "--concurrency", "3", file)
+		require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+		calls := h.calls()
+		require.Len(t, calls, 8)
+		h.checkRunner(stdout, stderr, keys(calls)...)
+		assert.Equal(t, 3, maxOverlap(calls), "at most 3 at once, and 3 did run together")
 
-	// every build wrote its own output file: none collided
-	outs := map[string]bool{}
-	for _, c := range calls {
-		o := argValue(c.Argv, "-o")
-		assert.False(t, outs[o], "shared output %s", o)
-		outs[o] = true
-	}
+		if runner == "batch" {
+			// --concurrency 3 means 3 runner processes, each taking job after job.
+			pids := map[int]int{}
+			for _, ps := range h.batchJobs() {
+				for _, p := range ps {
+					pids[p]++
+				}
+			}
+			assert.Len(t, pids, 3, "runner processes: %v", pids)
+		}
+
+		// every build wrote its own output file: none collided
+		outs := map[string]bool{}
+		for _, c := range calls {
+			o := argValue(c.Argv, "-o")
+			assert.False(t, outs[o], "shared output %s", o)
+			outs[o] = true
+		}
+	})
 }
 
 func TestOneFailureDoesNotStopTheOthers(t *testing.T) {
-	h := newHarness(t, "FAKE_PREFECT_FAIL=sales-us")
+	forRunners(t, func(t *testing.T, runner string) {
+		h := newRunnerHarness(t, runner, "FAKE_PREFECT_FAIL=sales-us")
+		code, stdout, stderr := h.run(context.Background(), "apply", "--concurrency", "1", h.file("prefect-deployments-dev.yaml"))
+		assert.Equal(t, deploycli.ExitFailed, code, stderr)
+		assert.Equal(t, []string{"hello-manual", "hello-weekly", "sales-eu", "sales-us"}, keys(h.calls()))
+		h.checkRunner(stdout, stderr, "hello-manual", "hello-weekly", "sales-eu", "sales-us")
+		assert.Regexp(t, `✖ sales-us \d+\.\ds \(exit 1\)\n`, stdout)
+		// the full prefect output of the failed one
+		assert.Contains(t, stdout, "    │ Found flow 'daily-sales-etl'\n    │ An exception occurred.\n")
+		assert.Contains(t, stdout, "    │ httpx.HTTPStatusError: Server error '500 Internal Server Error'")
+		assert.Equal(t, "failed", summaryRow(t, stdout, "sales-us")[0])
+		assert.Equal(t, "-", summaryRow(t, stdout, "sales-us")[2])
+		assert.Equal(t, "succeeded", summaryRow(t, stdout, "hello-manual")[0])
+		assert.Contains(t, stdout, "4 deployment(s), 3 succeeded, 1 failed")
+	})
+}
+
+// TestBatchRunnerCrashFallsBackToTheCLI: a runner process that dies in the middle of a
+// job is replaced; that job runs once more with the prefect CLI, with a warning line,
+// and the other jobs are not disturbed.
+func TestBatchRunnerCrashFallsBackToTheCLI(t *testing.T) {
+	h := newRunnerHarness(t, "batch", "STANDIN_CRASH=sales-us")
 	code, stdout, stderr := h.run(context.Background(), "apply", "--concurrency", "1", h.file("prefect-deployments-dev.yaml"))
-	assert.Equal(t, deploycli.ExitFailed, code, stderr)
-	assert.Equal(t, []string{"hello-manual", "hello-weekly", "sales-eu", "sales-us"}, keys(h.calls()))
-	assert.Regexp(t, `✖ sales-us \d+\.\ds \(exit 1\)\n`, stdout)
-	// the full prefect output of the failed one
-	assert.Contains(t, stdout, "    │ Found flow 'daily-sales-etl'\n    │ An exception occurred.\n")
-	assert.Contains(t, stdout, "    │ httpx.HTTPStatusError: Server error '500 Internal Server Error'")
-	assert.Equal(t, "failed", summaryRow(t, stdout, "sales-us")[0])
-	assert.Equal(t, "-", summaryRow(t, stdout, "sales-us")[2])
-	assert.Equal(t, "succeeded", summaryRow(t, stdout, "hello-manual")[0])
-	assert.Contains(t, stdout, "4 deployment(s), 3 succeeded, 1 failed")
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Regexp(t, `(?m)^! sales-us: batch runner failed \(.*died.*\); running it once more with the prefect CLI$`, stderr)
+	assert.Equal(t, 1, strings.Count(stderr, "running it once more"), stderr)
+	jobs := h.batchJobs()
+	for _, n := range []string{"sales-eu", "sales-us", "hello-weekly", "hello-manual"} {
+		assert.Len(t, jobs[n], 1, n)
+		assert.Equal(t, "succeeded", summaryRow(t, stdout, n)[0], n)
+	}
+	// one process until the crash, a fresh one after it
+	assert.Equal(t, jobs["sales-eu"], jobs["sales-us"])
+	assert.NotEqual(t, jobs["sales-us"], jobs["hello-weekly"])
+	assert.Equal(t, jobs["hello-weekly"], jobs["hello-manual"])
+	// The crashed job reached prefect only through the fallback: once.
+	recs, err := fakeprefect.ReadLog(h.log)
+	require.NoError(t, err)
+	n := 0
+	for _, r := range recs {
+		if r.Event == "start" && argValue(r.Argv, "-n") == "sales-us" {
+			n++
+		}
+	}
+	assert.Equal(t, 1, n)
+	assert.Contains(t, stdout, "4 deployment(s), 4 succeeded")
+}
+
+// TestBatchRunnerWithoutPrefect: a Python without Prefect is not fatal: every job runs
+// with the CLI, the import error is shown once, one warning line per job.
+func TestBatchRunnerWithoutPrefect(t *testing.T) {
+	h := newRunnerHarness(t, "batch")
+	for i, kv := range h.env {
+		if strings.HasPrefix(kv, "PYTHONPATH=") {
+			h.env[i] = "PYTHONPATH="
+		}
+	}
+	code, stdout, stderr := h.run(context.Background(), "apply", h.file("prefect-deployments-dev.yaml"))
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Empty(t, h.batchJobs())
+	assert.Len(t, h.calls(), 4)
+	assert.Equal(t, 1, strings.Count(stderr, "cannot import prefect.cli"), stderr)
+	assert.Contains(t, stderr, "No module named 'prefect'")
+	assert.Equal(t, 4, strings.Count(stderr, "running it with the prefect CLI"), stderr)
+	assert.Contains(t, stdout, "4 deployment(s), 4 succeeded")
 }
 
 func TestFailFast(t *testing.T) {
-	h := newHarness(t, "FAKE_PREFECT_FAIL=sales-us")
-	code, stdout, _ := h.run(context.Background(), "apply", "--concurrency", "1", "--fail-fast", h.file("prefect-deployments-dev.yaml"))
-	assert.Equal(t, deploycli.ExitFailed, code)
-	assert.Equal(t, []string{"sales-eu", "sales-us"}, keys(h.calls()))
-	assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, stdout, "hello-weekly"))
-	assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, stdout, "hello-manual"))
+	forRunners(t, func(t *testing.T, runner string) {
+		h := newRunnerHarness(t, runner, "FAKE_PREFECT_FAIL=sales-us")
+		code, stdout, _ := h.run(context.Background(), "apply", "--concurrency", "1", "--fail-fast", h.file("prefect-deployments-dev.yaml"))
+		assert.Equal(t, deploycli.ExitFailed, code)
+		assert.Equal(t, []string{"sales-eu", "sales-us"}, keys(h.calls()))
+		assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, stdout, "hello-weekly"))
+		assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, stdout, "hello-manual"))
+	})
 }
 
 func TestOnlyGlobs(t *testing.T) {
@@ -369,13 +568,59 @@ func TestOnlyGlobs(t *testing.T) {
 }
 
 func TestPerDeploymentTimeout(t *testing.T) {
-	h := newHarness(t, "FAKE_PREFECT_HANG=hello-weekly")
-	code, stdout, _ := h.run(context.Background(), "apply", "--timeout", "500ms", h.file("prefect-deployments-dev.yaml"))
-	assert.Equal(t, deploycli.ExitFailed, code)
-	assert.Equal(t, "timed", summaryRow(t, stdout, "hello-weekly")[0])
-	assert.Equal(t, "succeeded", summaryRow(t, stdout, "hello-manual")[0])
-	assert.Equal(t, "SIGTERM", h.calls()["hello-weekly"].Signal, "the build was stopped with SIGTERM")
-	assert.Contains(t, stdout, "deployment timed out after 500ms")
+	forRunners(t, func(t *testing.T, runner string) {
+		h := newRunnerHarness(t, runner, "FAKE_PREFECT_HANG=hello-weekly")
+		code, stdout, stderr := h.run(context.Background(), "apply", "--timeout", "500ms", h.file("prefect-deployments-dev.yaml"))
+		assert.Equal(t, deploycli.ExitFailed, code)
+		assert.Equal(t, "timed", summaryRow(t, stdout, "hello-weekly")[0])
+		assert.Equal(t, "succeeded", summaryRow(t, stdout, "hello-manual")[0])
+		assert.Contains(t, stdout, "deployment timed out after 500ms")
+		if runner == "cli" {
+			assert.Equal(t, "SIGTERM", h.calls()["hello-weekly"].Signal, "the build was stopped with SIGTERM")
+			return
+		}
+		// The batch runner kills the process group of the runner that held the job:
+		// the build (a child of that runner here) is gone, and no job was retried.
+		assertGone(t, h, "hello-weekly")
+		assert.NotContains(t, stderr, "with the prefect CLI")
+	})
+}
+
+// assertGone checks that the fake prefect processes of these deployments no longer
+// run (a killed child may linger as a zombie until it is reaped).
+func assertGone(t *testing.T, h *harness, names ...string) {
+	t.Helper()
+	recs, err := fakeprefect.ReadLog(h.log)
+	require.NoError(t, err)
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	for _, r := range recs {
+		if r.Event != "start" || !want[argValue(r.Argv, "-n")] {
+			continue
+		}
+		delete(want, argValue(r.Argv, "-n"))
+		deadline := time.Now().Add(5 * time.Second)
+		for processRuns(r.PID) {
+			require.True(t, time.Now().Before(deadline), "%s (pid %d) still runs", argValue(r.Argv, "-n"), r.PID)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	assert.Empty(t, want, "never started")
+}
+
+// processRuns says whether pid is a live process (not gone, not a zombie).
+func processRuns(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		// No /proc (or the process is gone): ask the kernel directly.
+		return syscall.Kill(pid, 0) == nil
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses, so cut at the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 // waitForStarts waits until n builds have started, by the fake's log.
@@ -389,58 +634,74 @@ func waitForStarts(t *testing.T, h *harness, n int) {
 }
 
 func TestInterruptInProcess(t *testing.T) {
-	h := newHarness(t, "FAKE_PREFECT_HANG=*")
-	file := writeDeployments(t, h.dir, 5)
-	ctx, cancel := context.WithCancel(context.Background())
-	type out struct {
-		code           int
-		stdout, stderr string
-	}
-	done := make(chan out)
-	go func() {
-		code, stdout, stderr := h.run(ctx, "apply", "--concurrency", "2", "--grace", "200ms", file)
-		done <- out{code, stdout, stderr}
-	}()
-	waitForStarts(t, h, 2)
-	cancel()
-	o := <-done
-	assert.Equal(t, deploycli.ExitInterrupted, o.code)
-	assert.Contains(t, o.stderr, "interrupted: starting nothing new")
-	assert.Equal(t, []string{"d00", "d01"}, h.started())
-	for _, n := range []string{"d00", "d01"} {
-		assert.Equal(t, "cancelled", summaryRow(t, o.stdout, n)[0])
-		assert.Equal(t, "SIGTERM", h.calls()[n].Signal)
-	}
-	for _, n := range []string{"d02", "d03", "d04"} {
-		assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, o.stdout, n))
-	}
-	assert.Contains(t, o.stdout, "5 deployment(s), 2 cancelled, 3 not started")
+	forRunners(t, func(t *testing.T, runner string) {
+		h := newRunnerHarness(t, runner, "FAKE_PREFECT_HANG=*")
+		file := writeDeployments(t, h.dir, 5)
+		ctx, cancel := context.WithCancel(context.Background())
+		type out struct {
+			code           int
+			stdout, stderr string
+		}
+		done := make(chan out)
+		go func() {
+			code, stdout, stderr := h.run(ctx, "apply", "--concurrency", "2", "--grace", "200ms", file)
+			done <- out{code, stdout, stderr}
+		}()
+		waitForStarts(t, h, 2)
+		cancel()
+		o := <-done
+		assert.Equal(t, deploycli.ExitInterrupted, o.code)
+		assert.Contains(t, o.stderr, "interrupted: starting nothing new")
+		assert.Equal(t, []string{"d00", "d01"}, h.started())
+		for _, n := range []string{"d00", "d01"} {
+			assert.Equal(t, "cancelled", summaryRow(t, o.stdout, n)[0])
+			if runner == "cli" {
+				assert.Equal(t, "SIGTERM", h.calls()[n].Signal)
+			}
+		}
+		if runner == "batch" {
+			// After the grace period the runners' process groups are killed, builds
+			// included; nothing is retried through the CLI.
+			assertGone(t, h, "d00", "d01")
+			assert.NotContains(t, o.stderr, "with the prefect CLI")
+		}
+		for _, n := range []string{"d02", "d03", "d04"} {
+			assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, o.stdout, n))
+		}
+		assert.Contains(t, o.stdout, "5 deployment(s), 2 cancelled, 3 not started")
+	})
 }
 
 // TestSignalToTheBinary sends SIGTERM to a real prefect-deploy process: the running
 // build that finishes within the grace period succeeds, the hung one is stopped, the
 // rest never start.
 func TestSignalToTheBinary(t *testing.T) {
-	h := newHarness(t, "FAKE_PREFECT_HANG=d01")
-	file := writeDeployments(t, h.dir, 4)
-	cmd := exec.Command(cliBin, "apply", "--prefect", fakeBin, "--concurrency", "2", "--grace", "1s", file)
-	cmd.Env = append(h.env, "FAKE_PREFECT_DELAY=600ms")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Start())
-	waitForStarts(t, h, 2)
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	err := cmd.Wait()
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
-	assert.Equal(t, deploycli.ExitInterrupted, ee.ExitCode())
-	out := stdout.String()
-	assert.Equal(t, "succeeded", summaryRow(t, out, "d00")[0], out)
-	assert.Equal(t, "cancelled", summaryRow(t, out, "d01")[0], out)
-	assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, out, "d02"))
-	assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, out, "d03"))
-	assert.Equal(t, []string{"d00", "d01"}, h.started())
-	assert.Contains(t, stderr.String(), "interrupted")
+	forRunners(t, func(t *testing.T, runner string) {
+		h := newRunnerHarness(t, runner, "FAKE_PREFECT_HANG=d01")
+		file := writeDeployments(t, h.dir, 4)
+		cmd := exec.Command(cliBin, "apply", "--prefect", fakeBin, "--runner", runner, "--concurrency", "2", "--grace", "1s", file)
+		cmd.Env = append(h.env, "FAKE_PREFECT_DELAY=600ms")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		require.NoError(t, cmd.Start())
+		waitForStarts(t, h, 2)
+		require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+		err := cmd.Wait()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+		assert.Equal(t, deploycli.ExitInterrupted, ee.ExitCode())
+		out := stdout.String()
+		assert.Equal(t, "succeeded", summaryRow(t, out, "d00")[0], out)
+		assert.Equal(t, "cancelled", summaryRow(t, out, "d01")[0], out)
+		assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, out, "d02"))
+		assert.Equal(t, []string{"not", "started", "-", "-"}, summaryRow(t, out, "d03"))
+		assert.Equal(t, []string{"d00", "d01"}, h.started())
+		assert.Contains(t, stderr.String(), "interrupted")
+		if runner == "batch" {
+			assert.Len(t, h.batchJobs(), 2, "both ran in the batch runner")
+			assertGone(t, h, "d01")
+		}
+	})
 }
 
 func TestPlanPastesIntoAShell(t *testing.T) {

@@ -51,9 +51,7 @@ func newLive(t *testing.T, builds bool, extraEnv ...string) *liveHarness {
 // runWith runs the CLI with a stdin; interactive says whether it is a terminal.
 func (h *harness) runWith(stdin string, interactive bool, args ...string) (int, string, string) {
 	h.t.Helper()
-	if len(args) > 0 && (args[0] == "apply" || args[0] == "plan") {
-		args = append([]string{args[0], "--prefect", fakeBin}, args[1:]...)
-	}
+	args = h.withFlags(args)
 	var stdout, stderr bytes.Buffer
 	app := &deploycli.App{Stdout: &stdout, Stderr: &stderr, Stdin: strings.NewReader(stdin), Interactive: interactive, Env: h.env}
 	code := app.Run(context.Background(), args)
