@@ -12,7 +12,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/prefect"
 )
 
-// BenchmarkApply applies 50 deployments through the whole CLI against the fake
+// BenchmarkApply applies 50 deployments with --runner cli through the whole CLI against the fake
 // prefect, each call taking 200 ms (FAKE_PREFECT_DELAY), at concurrency 1 and at the
 // default. The "cpu" variants also burn 140 ms of CPU per call first, a tenth of a
 // real build's import, to show where the machine's cores become the limit.
@@ -39,7 +39,7 @@ func BenchmarkApply(b *testing.B) {
 			start := time.Now()
 			for range b.N {
 				code := deploycli.Main(context.Background(),
-					[]string{"apply", "--prefect", fakeBin, "--concurrency", strconv.Itoa(c.concurrency), file},
+					[]string{"apply", "--prefect", fakeBin, "--runner", "cli", "--concurrency", strconv.Itoa(c.concurrency), file},
 					io.Discard, io.Discard, h.env)
 				if code != 0 {
 					b.Fatalf("apply exited %d", code)
