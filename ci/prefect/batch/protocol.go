@@ -128,13 +128,20 @@ var ErrNoAnswer = errors.New("the batch runner gave no result for this job")
 // could not be imported: the ready line says why).
 func DecodeResults(jobs []prefect.Job, stdout []byte) (results []prefect.Result, missing []int, err error) {
 	got := make(map[int]wireResult, len(jobs))
-	for _, line := range bytes.Split(stdout, []byte("\n")) {
+	lines := bytes.Split(stdout, []byte("\n"))
+	for k, line := range lines {
 		line = bytes.TrimSpace(line)
 		if len(line) == 0 {
 			continue
 		}
 		w, err := decodeLine(line)
 		if err != nil {
+			if k == len(lines)-1 && k > 0 && line[0] == '{' {
+				// A result line without its newline, after the ready line: the runner
+				// was killed while writing it. Its job counts as missing, the lines
+				// before it stand.
+				continue
+			}
 			return nil, nil, err
 		}
 		if w.Ready != nil {

@@ -126,6 +126,24 @@ func TestJobsFileMode(t *testing.T) {
 	}
 }
 
+// A runner killed while writing a result line leaves it without its newline: that
+// job is missing, the complete lines before it stand. The same text with its newline
+// is not a runner's output.
+func TestDecodeResultsTruncatedLastLine(t *testing.T) {
+	jobs := []prefect.Job{build("a", "hello"), build("b", "hello")}
+	full := `{"ready": true, "pid": 1, "python": "3.11.7"}` + "\n" +
+		`{"id": "0", "exit_code": 0, "stdout": "ok\n", "stderr": "", "seconds": 0.1}` + "\n"
+	cut := `{"id": "1", "exit_code": 0, "stdout": "Deployment 'x/b' succ`
+	results, missing, err := batch.DecodeResults(jobs, []byte(full+cut))
+	require.NoError(t, err)
+	assert.Equal(t, []int{1}, missing)
+	assert.Equal(t, prefect.StatusSucceeded, results[0].Status)
+	assert.ErrorIs(t, results[1].Err, batch.ErrNoAnswer)
+
+	_, _, err = batch.DecodeResults(jobs, []byte(full+cut+"\n"))
+	assert.Error(t, err)
+}
+
 func TestDecodeResultsRejectsForeignOutput(t *testing.T) {
 	jobs := []prefect.Job{build("a", "hello")}
 	for _, out := range []string{
