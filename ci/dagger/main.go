@@ -80,7 +80,15 @@ func (m *PrefectFlows) Deploy(
 	// AWS secret access key for the credentials block, e.g. env://AWS_SECRET_ACCESS_KEY.
 	// +optional
 	awsSecretAccessKey *dagger.Secret,
-	// Deployments built at once (default 4).
+	// How the deployments are built in the image: batch runs them through Prefect's own
+	// CLI application (prefect.cli.app) in a few warm Python processes, paying Prefect's
+	// import once per process (on a real Prefect 2.14 server the same argv gave
+	// field-for-field identical deployments); cli runs one prefect process per deployment.
+	// A deployment whose batch runner breaks runs once more with the prefect CLI.
+	// +default="batch"
+	runner string,
+	// With runner batch: runner.py execs at once, each with its share of the deployments
+	// (default 2); with runner cli: deployments built at once (default 4).
 	// +optional
 	concurrency int,
 	// Only these deployment names (default all).
@@ -103,7 +111,7 @@ func (m *PrefectFlows) Deploy(
 	}
 	o.BaseImage, o.Registry, o.ImageRepository, o.RegistryUsername, o.GitSHA = baseImage, registry, imageRepository, registryUsername, gitSha
 	o.ECS = pipeline.ECS{Cluster: ecsCluster, VPCID: ecsVpcId, ExecutionRoleARN: ecsExecutionRoleArn, TaskRoleARN: ecsTaskRoleArn, CPU: ecsCpu, Memory: ecsMemory, Region: awsRegion}
-	o.Concurrency, o.Only, o.Prune = concurrency, only, prune
+	o.Runner, o.Concurrency, o.Only, o.Prune = runner, concurrency, only, prune
 	for _, s := range []struct {
 		from *dagger.Secret
 		to   **lib.Secret

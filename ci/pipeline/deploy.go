@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"dagger.io/dagger"
 
 	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefect/batch"
 )
 
 type deployStep struct{}
@@ -23,11 +26,28 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 		return Skip("the deployments file lists no deployment")
 	}
 	o := st.Opts
-	fmt.Fprintf(st.out, "    %d deployment(s), at most %d at once\n", len(st.Jobs), o.concurrency())
+	cli := &daggerRunner{base: st.Registered}
+	// The fallback's warning lines and the reporter's lines come from many goroutines.
+	out := &lockedWriter{w: st.out}
+	rep := &prefect.TextReporter{W: out}
 	start := time.Now()
-	st.Results = prefect.Apply(ctx, st.Jobs, &daggerRunner{base: st.Registered},
-		prefect.ApplyOptions{Concurrency: o.concurrency(), Timeout: o.timeout()},
-		&prefect.TextReporter{W: st.out})
+	if o.runner() == RunnerBatch {
+		shares := min(o.concurrency(), len(st.Jobs))
+		perShare := (len(st.Jobs) + shares - 1) / shares
+		fmt.Fprintf(st.out, "    %d deployment(s), runner batch: %d runner.py exec(s) at once, each building its share through prefect.cli.app; a share's results come when it ends\n",
+			len(st.Jobs), shares)
+		st.Results = batch.RunShares(ctx, st.Jobs, batchShare(st.Registered), batch.SharesOptions{
+			Shares: shares,
+			// Each deployment of a share gets the per-deployment limit.
+			Timeout:  o.timeout() * time.Duration(perShare),
+			Fallback: &fallbackRunner{cli: cli, timeout: o.timeout(), out: out},
+			Reporter: rep,
+		})
+	} else {
+		fmt.Fprintf(st.out, "    %d deployment(s), runner cli, at most %d at once\n", len(st.Jobs), o.concurrency())
+		st.Results = prefect.Apply(ctx, st.Jobs, cli,
+			prefect.ApplyOptions{Concurrency: o.concurrency(), Timeout: o.timeout()}, rep)
+	}
 	st.Report.Deployments, st.Report.DeployWall = st.Results, time.Since(start)
 	var failed []string
 	for _, r := range st.Results {
@@ -39,6 +59,72 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 		return fmt.Errorf("%d of %d deployment(s) did not succeed: %s", len(failed), len(st.Results), strings.Join(failed, ", "))
 	}
 	return nil
+}
+
+// batchShare runs one share of the jobs as `python -u runner.py --jobs FILE` in the
+// registered container. The execs are siblings of the registered image, like the CLI
+// runner's, so they carry the run's cache buster and are never answered from Dagger's
+// cache. Expect ANY: a runner that crashed mid-share still hands back the results it
+// wrote, and batch.RunShares sends the rest to the fallback.
+func batchShare(registered *dagger.Container) batch.ShareFunc {
+	script := string(batch.Script())
+	return func(ctx context.Context, share int, jobsFile []byte) ([]byte, error) {
+		jobs := fmt.Sprintf("%s/jobs-%d.jsonl", BatchDir, share)
+		out, err := registered.
+			WithNewFile(BatchDir+"/runner.py", script).
+			WithNewFile(jobs, string(jobsFile)).
+			WithExec(BatchArgs(jobs), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}).
+			Stdout(ctx)
+		if err != nil {
+			return []byte(out), fmt.Errorf("engine: %w", err)
+		}
+		return []byte(out), nil
+	}
+}
+
+// BatchArgs is the argv of one batch share's exec: the image's Python runs runner.py
+// on a jobs file (Dagger execs have no stdin to feed jobs to while they run).
+func BatchArgs(jobsFile string) []string {
+	return []string{"python", "-u", BatchDir + "/runner.py", "--jobs", jobsFile}
+}
+
+// fallbackRunner runs, in its own `prefect deployment build` exec, a job that a batch
+// share gave no result for, with the per-deployment time limit, and says so in the log.
+type fallbackRunner struct {
+	cli     prefect.Runner
+	timeout time.Duration
+	out     io.Writer
+}
+
+func (f *fallbackRunner) Run(ctx context.Context, job prefect.Job) prefect.Result {
+	fmt.Fprintf(f.out, "! %s: the batch runner gave no result for it; running it once more with the prefect CLI\n", job.Name)
+	jctx, cancel := context.WithTimeoutCause(ctx, f.timeout, prefect.ErrTimedOut)
+	defer cancel()
+	res := f.cli.Run(jctx, job)
+	if res.Status != prefect.StatusSucceeded && jctx.Err() != nil {
+		why := fmt.Errorf("%w after %s", prefect.ErrTimedOut, f.timeout)
+		res.Status = prefect.StatusTimedOut
+		if ctx.Err() != nil {
+			why, res.Status = prefect.ErrInterrupted, prefect.StatusCancelled
+		}
+		if res.Err != nil {
+			why = fmt.Errorf("%w: %w", why, res.Err)
+		}
+		res.Err = why
+	}
+	return res
+}
+
+// lockedWriter serialises writes from concurrent goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // daggerRunner runs a job as an exec in the registered container, so the same executor

@@ -33,8 +33,8 @@ func TestDeployLocal(t *testing.T) {
 	if err := DeployLocal(context.Background(), s, &out); err != nil {
 		t.Fatalf("DeployLocal: %v\n%s", err, out.String())
 	}
-	if n := len(execsWith(srv, isDeploy)); n != 2 {
-		t.Errorf("deploy execs = %d, want 2", n)
+	if got := deployNames(t, srv); len(got) != 2 {
+		t.Errorf("deployments built = %v, want 2", got)
 	}
 	if !strings.Contains(out.String(), "2 deployment(s), 2 succeeded") {
 		t.Errorf("no summary in the output:\n%s", out.String())

@@ -42,7 +42,13 @@ type Options struct {
 	AWSAccessKeyID     *dagger.Secret
 	AWSSecretAccessKey *dagger.Secret
 
-	// Concurrency bounds the deployments in flight; 0 means DefaultConcurrency.
+	// Runner is how the deploy step builds the deployments: RunnerBatch ("" too) runs
+	// them through Prefect's CLI application in a few runner.py execs, RunnerCLI runs
+	// one `prefect deployment build` exec per deployment.
+	Runner string
+	// Concurrency bounds the deployments in flight (RunnerCLI) or the runner.py execs,
+	// each with its share of the deployments (RunnerBatch); 0 means DefaultConcurrency
+	// or DefaultBatchShares.
 	Concurrency int
 	// Timeout bounds each deployment's build; 0 means DefaultTimeout.
 	Timeout time.Duration
@@ -73,10 +79,27 @@ type ECS struct {
 	Region           string // AWS_REGION
 }
 
-// DefaultConcurrency is how many deployments are built at once when Options say nothing.
-// Each `prefect deployment build` spends seconds importing Prefect, so a few in parallel
-// pay off without flooding the API.
+// DefaultConcurrency is how many deployments are built at once by RunnerCLI when Options
+// say nothing. Each `prefect deployment build` spends seconds importing Prefect, so a
+// few in parallel pay off without flooding the API.
 const DefaultConcurrency = 4
+
+// The deploy step's runners (DEPLOY_RUNNER).
+const (
+	RunnerBatch = "batch"
+	RunnerCLI   = "cli"
+)
+
+// DefaultBatchShares is how many runner.py execs RunnerBatch runs at once when Options
+// say nothing. Once Prefect's import is paid, a job is one Python thread's CPU work plus
+// API waits: on 2 cores, 50 CPU-bound jobs took 12.8 s in 2 runners and 14.3 s in 4
+// (ci/prefect/batch's benchmark), and every runner holds a whole Prefect in memory. The
+// engine's CPU count is not known here (it may be a remote engine), so the figure is
+// fixed at the 2 cores of a standard CI runner rather than this process's NumCPU.
+const DefaultBatchShares = 2
+
+// BatchDir is where the deploy step writes runner.py and the jobs files in the container.
+const BatchDir = "/tmp/prefect-batch"
 
 // DefaultTimeout bounds one deployment build: a healthy one takes seconds, a hung API
 // call should not hold the pipeline for an hour.
@@ -116,7 +139,17 @@ func (o *Options) concurrency() int {
 	if o.Concurrency > 0 {
 		return o.Concurrency
 	}
+	if o.runner() == RunnerBatch {
+		return DefaultBatchShares
+	}
 	return DefaultConcurrency
+}
+
+func (o *Options) runner() string {
+	if o.Runner == "" {
+		return RunnerBatch
+	}
+	return o.Runner
 }
 
 func (o *Options) timeout() time.Duration {
@@ -142,6 +175,9 @@ func (o *Options) check() error {
 	}
 	if o.Concurrency < 0 {
 		return fmt.Errorf("concurrency %d: want a positive number", o.Concurrency)
+	}
+	if r := o.runner(); r != RunnerBatch && r != RunnerCLI {
+		return fmt.Errorf("runner %q: want %s or %s", o.Runner, RunnerBatch, RunnerCLI)
 	}
 	if o.Prune && len(o.Only) > 0 {
 		// A partial deploy proves nothing about the deployments left out.

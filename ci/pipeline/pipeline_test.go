@@ -42,11 +42,16 @@ func repoDir(t *testing.T, name string) string {
 	return dir
 }
 
-// handler plays the commands the pipeline runs like the image would.
+// handler plays the commands the pipeline runs like the image would. fail[name] makes
+// that deployment's build fail; fail["crash:"+name] and fail["cut:"+name] make a batch
+// runner die on it (see playRunner).
 func handler(fail map[string]bool) fakedagger.ExecHandler {
-	return func(ex fakedagger.Exec) fakedagger.ExecResult {
+	var h fakedagger.ExecHandler
+	h = func(ex fakedagger.Exec) fakedagger.ExecResult {
 		a := ex.Args
 		switch {
+		case isBatch(a):
+			return playRunner(ex, h, fail)
 		case len(a) >= 3 && a[0] == "prefect" && a[1] == "deployment" && a[2] == "build":
 			name := argAfter(a, "-n")
 			if fail[name] {
@@ -81,6 +86,7 @@ func handler(fail map[string]bool) fakedagger.ExecHandler {
 		}
 		return fakedagger.ExecResult{ExitCode: 127, Stderr: "unexpected command " + strings.Join(a, " ")}
 	}
+	return h
 }
 
 // fakeTool stands for the prefect-deploy binary that `go build` writes.
@@ -213,9 +219,13 @@ func TestEmbeddedDev(t *testing.T) {
 	}
 
 	// Everything that talks to Prefect talks to that server, from the Dockerfile's WORKDIR.
-	talk := execsWith(srv, func(a []string) bool { return isRegister(a) || isInfra(a) || isDeploy(a) })
-	if len(talk) != 2+5 {
-		t.Fatalf("register+infra+deploy execs = %d, want 7", len(talk))
+	talk := execsWith(srv, func(a []string) bool { return isRegister(a) || isInfra(a) || isDeploy(a) || isBatch(a) })
+	// The default runner: register, infra, and one runner.py exec per share.
+	if len(talk) != 2+DefaultBatchShares || len(execsWith(srv, isBatch)) != DefaultBatchShares {
+		t.Fatalf("register+infra+deploy execs = %d, want %d: %v", len(talk), 2+DefaultBatchShares, talk)
+	}
+	if got := deployNames(t, srv); !slices.Equal(got, []string{"etl-all", "etl-eu", "etl-us", "hello-a", "hello-b"}) {
+		t.Errorf("deployments built: %v", got)
 	}
 	for _, ex := range talk {
 		if ex.Services["prefect"] == nil || ex.Services["prefect"].Recipe != svc.Recipe {
@@ -276,10 +286,18 @@ func TestEmbeddedDev(t *testing.T) {
 }
 
 func TestRemoteProdPublishAndSecrets(t *testing.T) {
+	for _, runner := range []string{RunnerBatch, RunnerCLI} {
+		t.Run(runner, func(t *testing.T) { testRemoteProd(t, runner) })
+	}
+}
+
+func testRemoteProd(t *testing.T, runner string) {
 	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
 	c := connect(t, srv)
 	var out bytes.Buffer
-	rep, err := Run(context.Background(), c, prodOptions(t, c, &out))
+	o := prodOptions(t, c, &out)
+	o.Runner = runner
+	rep, err := Run(context.Background(), c, o)
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
@@ -323,7 +341,10 @@ func TestRemoteProdPublishAndSecrets(t *testing.T) {
 
 	// Secrets reach the commands only as secret variables, by name.
 	wantSecrets := map[string]string{"PREFECT_API_URL": "prefect-api-url", "PREFECT_API_KEY": "prefect-api-key"}
-	talk := execsWith(srv, func(a []string) bool { return isRegister(a) || isInfra(a) || isDeploy(a) })
+	talk := execsWith(srv, func(a []string) bool { return isRegister(a) || isInfra(a) || isDeploy(a) || isBatch(a) })
+	if n := len(execsWith(srv, isBatch)); (runner == RunnerBatch) != (n > 0) || (runner == RunnerCLI) != (len(execsWith(srv, isDeploy)) > 0) {
+		t.Errorf("runner %s: %d batch execs, %d deploy execs", runner, n, len(execsWith(srv, isDeploy)))
+	}
 	for _, ex := range talk {
 		for env, name := range wantSecrets {
 			if ex.Secrets[env] != name {
@@ -366,21 +387,21 @@ func TestRemoteProdPublishAndSecrets(t *testing.T) {
 		t.Errorf("no setSecret reached the engine: the leak checks above prove nothing")
 	}
 
-	golden(t, "prod-execs.json", execArgvs(srv))
+	// One golden set for both runners.
+	golden(t, "prod-execs.json", execArgvs(t, srv))
 }
 
-// execArgvs is every register, infra and deploy argv, deploys sorted by name (they run
-// concurrently, so their order is not part of the contract).
-func execArgvs(srv *fakedagger.Server) []byte {
-	var reg, deploys [][]string
+// execArgvs is every register and infra argv, then every deployment's `prefect` argv
+// sorted by name (they run concurrently, so their order is not part of the contract):
+// the exec's argv for the CLI runner, the jobs file's argv for the batch runner.
+func execArgvs(t *testing.T, srv *fakedagger.Server) []byte {
+	var reg [][]string
 	for _, r := range srv.Execs() {
-		switch a := r.Exec.Args; {
-		case isRegister(a), isInfra(a):
+		if a := r.Exec.Args; isRegister(a) || isInfra(a) {
 			reg = append(reg, a)
-		case isDeploy(a):
-			deploys = append(deploys, a)
 		}
 	}
+	deploys := deployArgvs(t, srv)
 	sort.Slice(deploys, func(i, j int) bool { return argAfter(deploys[i], "-n") < argAfter(deploys[j], "-n") })
 	var b bytes.Buffer
 	for _, a := range append(reg, deploys...) {
@@ -412,24 +433,40 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestDevGoldenArgv(t *testing.T) {
-	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
-	var out bytes.Buffer
-	if _, err := Run(context.Background(), connect(t, srv), devOptions(t, &out)); err != nil {
-		t.Fatalf("Run: %v\n%s", err, out.String())
-	}
-	golden(t, "dev-execs.json", execArgvs(srv))
-	// Each deployment runs once, from the registered image (after register and infra),
-	// with its own output file.
-	seen := map[string]bool{}
-	for _, ex := range execsWith(srv, isDeploy) {
-		if len(ex.Execs) != 2 || !isRegister(ex.Execs[0]) || !isInfra(ex.Execs[1]) {
-			t.Errorf("%s does not start from the registered image: earlier execs %v", argAfter(ex.Args, "-n"), ex.Execs)
-		}
-		o := argAfter(ex.Args, "-o")
-		if seen[o] {
-			t.Errorf("output file %s shared", o)
-		}
-		seen[o] = true
+	for _, runner := range []string{RunnerBatch, RunnerCLI} {
+		t.Run(runner, func(t *testing.T) {
+			srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+			var out bytes.Buffer
+			o := devOptions(t, &out)
+			o.Runner = runner
+			if _, err := Run(context.Background(), connect(t, srv), o); err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			// One golden set for both runners: what the batch runner hands
+			// prefect.cli.app is the argv the CLI runner execs.
+			golden(t, "dev-execs.json", execArgvs(t, srv))
+			// Each deployment runs once, with its own output file; every exec starts
+			// from the registered image (after register and infra).
+			seen := map[string]bool{}
+			for _, a := range deployArgvs(t, srv) {
+				o := argAfter(a, "-o")
+				if seen[o] {
+					t.Errorf("output file %s shared", o)
+				}
+				seen[o] = true
+			}
+			if len(seen) != 5 {
+				t.Errorf("%d deployments built, want 5", len(seen))
+			}
+			for _, ex := range execsWith(srv, func(a []string) bool { return isDeploy(a) || isBatch(a) }) {
+				if len(ex.Execs) != 2 || !isRegister(ex.Execs[0]) || !isInfra(ex.Execs[1]) {
+					t.Errorf("%v does not start from the registered image: earlier execs %v", ex.Args, ex.Execs)
+				}
+				if runner == RunnerCLI && isBatch(ex.Args) || runner == RunnerBatch && isDeploy(ex.Args) {
+					t.Errorf("runner %s ran %v", runner, ex.Args)
+				}
+			}
+		})
 	}
 }
 
@@ -474,13 +511,13 @@ func TestCacheBusting(t *testing.T) {
 			if n := srv.ExecCalls("python", "infrastructure/ecs-task-"+env+".py"); n != tc.wantCalls {
 				t.Errorf("infra script ran %d times, want %d", n, tc.wantCalls)
 			}
-			deploys := execsWith(srv, isDeploy)
+			deploys := execsWith(srv, func(a []string) bool { return isDeploy(a) || isBatch(a) })
 			if len(deploys) == 0 {
 				t.Fatal("no deployment ran")
 			}
 			for _, ex := range deploys {
 				if n := srv.ExecCalls(ex.Args...); n != tc.wantCalls {
-					t.Errorf("%s ran %d times, want %d", argAfter(ex.Args, "-n"), n, tc.wantCalls)
+					t.Errorf("%v ran %d times, want %d", ex.Args, n, tc.wantCalls)
 				}
 			}
 		})
@@ -488,14 +525,22 @@ func TestCacheBusting(t *testing.T) {
 }
 
 func TestConcurrencyBound(t *testing.T) {
-	// The first two builds wait for each other, so the bound is reached for certain;
+	for _, runner := range []string{RunnerBatch, RunnerCLI} {
+		t.Run(runner, func(t *testing.T) { testConcurrencyBound(t, runner) })
+	}
+}
+
+// testConcurrencyBound: with the CLI runner at most 2 builds run at once; with the
+// batch runner, 2 runner.py execs (shares) run at once, each with its share.
+func testConcurrencyBound(t *testing.T, runner string) {
+	// The first two execs wait for each other, so the bound is reached for certain;
 	// a third one in flight at once would break the bound of 2.
 	var mu sync.Mutex
 	arrived := 0
 	both := make(chan struct{})
 	h := handler(nil)
 	srv := fakedagger.Start(t, fakedagger.WithHandler(func(ex fakedagger.Exec) fakedagger.ExecResult {
-		if isDeploy(ex.Args) {
+		if isDeploy(ex.Args) || isBatch(ex.Args) {
 			mu.Lock()
 			arrived++
 			if arrived == 2 {
@@ -517,12 +562,20 @@ func TestConcurrencyBound(t *testing.T) {
 	}))
 	var out bytes.Buffer
 	o := devOptions(t, &out)
-	o.Concurrency = 2
+	o.Concurrency, o.Runner = 2, runner
 	if _, err := Run(context.Background(), connect(t, srv), o); err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
-	if got := len(execsWith(srv, isDeploy)); got != 5 {
-		t.Fatalf("deploy execs = %d, want 5", got)
+	if got := deployNames(t, srv); len(got) != 5 {
+		t.Fatalf("deployments built = %v, want 5", got)
+	}
+	if runner == RunnerBatch {
+		if n := len(execsWith(srv, isBatch)); n != 2 {
+			t.Errorf("runner.py execs = %d, want 2 (one per share)", n)
+		}
+		if n := len(execsWith(srv, isDeploy)); n != 0 {
+			t.Errorf("%d prefect execs: nothing should have needed the fallback", n)
+		}
 	}
 	if got := srv.MaxConcurrentExecs(); got != 2 {
 		t.Errorf("max execs in flight = %d, want 2", got)
@@ -530,17 +583,28 @@ func TestConcurrencyBound(t *testing.T) {
 }
 
 func TestFailingDeployment(t *testing.T) {
+	for _, runner := range []string{RunnerBatch, RunnerCLI} {
+		t.Run(runner, func(t *testing.T) { testFailingDeployment(t, runner) })
+	}
+}
+
+func testFailingDeployment(t *testing.T, runner string) {
 	srv := fakedagger.Start(t, fakedagger.WithHandler(handler(map[string]bool{"etl-us": true})))
 	var out bytes.Buffer
-	rep, err := Run(context.Background(), connect(t, srv), devOptions(t, &out))
+	o := devOptions(t, &out)
+	o.Runner = runner
+	rep, err := Run(context.Background(), connect(t, srv), o)
 	if err == nil {
 		t.Fatalf("Run succeeded with a failing deployment")
 	}
 	if !strings.Contains(err.Error(), "step deploy") || !strings.Contains(err.Error(), "etl-us") {
 		t.Errorf("error %q does not name the step and the deployment", err)
 	}
-	if got := len(execsWith(srv, isDeploy)); got != 5 {
-		t.Errorf("deploy execs = %d, want all 5 to run", got)
+	if got := deployNames(t, srv); len(got) != 5 {
+		t.Errorf("deployments built = %v, want all 5", got)
+	}
+	if strings.Contains(out.String(), "running it once more") {
+		t.Errorf("a failed build is the build's result, not a reason to retry:\n%s", out.String())
 	}
 	statuses := map[string]prefect.Status{}
 	for _, r := range rep.Deployments {
@@ -599,6 +663,9 @@ func TestNoEngineCallBeforeConfigIsValid(t *testing.T) {
 		{"remote without ECS cluster", func(t *testing.T, c *dagger.Client) Options {
 			return Options{Env: "prod", SourceDir: repoDir(t, "repo"), PrefectAPIURL: c.SetSecret("prefect-api-url", secretURL)}
 		}, "ECS_CLUSTER is not set"},
+		{"unknown runner", func(t *testing.T, _ *dagger.Client) Options {
+			return Options{Env: "dev", SourceDir: repoDir(t, "repo"), Runner: "ssh"}
+		}, `runner "ssh": want batch or cli`},
 		{"unknown DEPLOY_ONLY name", func(t *testing.T, _ *dagger.Client) Options {
 			return Options{Env: "dev", SourceDir: repoDir(t, "repo"), Only: []string{"hello-a", "nope"}}
 		}, "DEPLOY_ONLY names no deployment of this file: nope"},
@@ -670,11 +737,7 @@ func TestOnlyLimitsDeployments(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
-	var names []string
-	for _, ex := range execsWith(srv, isDeploy) {
-		names = append(names, argAfter(ex.Args, "-n"))
-	}
-	sort.Strings(names)
+	names := deployNames(t, srv)
 	if !slices.Equal(names, []string{"etl-eu", "hello-b"}) || len(rep.Deployments) != 2 {
 		t.Errorf("deployed %v, want etl-eu and hello-b", names)
 	}
@@ -698,29 +761,50 @@ func TestBuildOnly(t *testing.T) {
 }
 
 func TestDeploymentTimeout(t *testing.T) {
-	release := make(chan struct{})
-	h := handler(nil)
-	srv := fakedagger.Start(t, fakedagger.WithHandler(func(ex fakedagger.Exec) fakedagger.ExecResult {
-		if isDeploy(ex.Args) && argAfter(ex.Args, "-n") == "etl-eu" {
-			<-release // hangs like a build stuck on an unreachable API
-		}
-		return h(ex)
-	}))
-	t.Cleanup(func() { close(release) }) // runs before the server stops
-	var out bytes.Buffer
-	o := devOptions(t, &out)
-	o.Timeout = 300 * time.Millisecond
-	rep, err := Run(context.Background(), connect(t, srv), o)
-	if err == nil || !strings.Contains(err.Error(), "etl-eu (timed out)") {
-		t.Fatalf("err = %v, want etl-eu timed out", err)
-	}
-	for _, r := range rep.Deployments {
-		want := prefect.StatusSucceeded
-		if r.Name == "etl-eu" {
-			want = prefect.StatusTimedOut
-		}
-		if r.Status != want {
-			t.Errorf("%s = %s, want %s", r.Name, r.Status, want)
-		}
+	for _, tc := range []struct {
+		name, runner string
+		crash        bool // the batch runner dies on etl-eu, so its fallback exec hangs
+		timedOut     []string
+	}{
+		{"cli", RunnerCLI, false, []string{"etl-eu"}},
+		// A share's results come when its exec ends: the hung share's deployments all
+		// time out, after the per-deployment limit times the share's size.
+		{"batch", RunnerBatch, false, []string{"hello-a", "etl-eu", "etl-all"}},
+		{"batch fallback", RunnerBatch, true, []string{"etl-eu"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			release := make(chan struct{})
+			h := handler(map[string]bool{"crash:etl-eu": tc.crash})
+			srv := fakedagger.Start(t, fakedagger.WithHandler(func(ex fakedagger.Exec) fakedagger.ExecResult {
+				hang := isDeploy(ex.Args) && argAfter(ex.Args, "-n") == "etl-eu"
+				if isBatch(ex.Args) && !tc.crash {
+					jobs, _ := jobsOf(ex)
+					for _, j := range jobs {
+						hang = hang || argAfter(j.Argv, "-n") == "etl-eu"
+					}
+				}
+				if hang {
+					<-release // hangs like a build stuck on an unreachable API
+				}
+				return h(ex)
+			}))
+			t.Cleanup(func() { close(release) }) // runs before the server stops
+			var out bytes.Buffer
+			o := devOptions(t, &out)
+			o.Timeout, o.Runner = 300*time.Millisecond, tc.runner
+			rep, err := Run(context.Background(), connect(t, srv), o)
+			if err == nil || !strings.Contains(err.Error(), "etl-eu (timed out)") {
+				t.Fatalf("err = %v, want etl-eu timed out", err)
+			}
+			for _, r := range rep.Deployments {
+				want := prefect.StatusSucceeded
+				if slices.Contains(tc.timedOut, r.Name) {
+					want = prefect.StatusTimedOut
+				}
+				if r.Status != want {
+					t.Errorf("%s = %s, want %s (%v)", r.Name, r.Status, want, r.Err)
+				}
+			}
+		})
 	}
 }

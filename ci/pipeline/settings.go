@@ -37,6 +37,7 @@ type Settings struct {
 	ECS             ECS
 	AWSAccessKeyID  Secret        // AWS_ACCESS_KEY_ID
 	AWSSecretKey    Secret        // AWS_SECRET_ACCESS_KEY
+	Runner          string        // DEPLOY_RUNNER: batch (default) or cli
 	Concurrency     int           // DEPLOY_CONCURRENCY
 	Timeout         time.Duration // DEPLOY_TIMEOUT
 	Only            []string
@@ -84,6 +85,12 @@ func SettingsFromEnv(env, sourceDir string, getenv func(string) string) (Setting
 			return Settings{}, fmt.Errorf("DEPLOY_CONCURRENCY=%q: want a whole number of at least 1", v)
 		}
 		s.Concurrency = n
+	}
+	switch v := get("DEPLOY_RUNNER"); v {
+	case "", RunnerBatch, RunnerCLI:
+		s.Runner = v
+	default:
+		return Settings{}, fmt.Errorf("DEPLOY_RUNNER=%q: want %s or %s", v, RunnerBatch, RunnerCLI)
 	}
 	if v := get("DEPLOY_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -158,6 +165,7 @@ func (s Settings) Options(client *dagger.Client, out io.Writer) Options {
 		ECS:                s.ECS,
 		AWSAccessKeyID:     secret("aws-access-key-id", s.AWSAccessKeyID),
 		AWSSecretAccessKey: secret("aws-secret-access-key", s.AWSSecretKey),
+		Runner:             s.Runner,
 		Concurrency:        s.Concurrency,
 		Timeout:            s.Timeout,
 		Only:               s.Only,

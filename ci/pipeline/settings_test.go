@@ -50,6 +50,19 @@ func TestSettingsFromEnv(t *testing.T) {
 		{name: "AWS secret without key id", env: "dev", vars: map[string]string{"AWS_SECRET_ACCESS_KEY": "a"}, wantErr: "AWS_ACCESS_KEY_ID is not set"},
 		{name: "bad concurrency", env: "dev", vars: map[string]string{"DEPLOY_CONCURRENCY": "0"}, wantErr: "DEPLOY_CONCURRENCY"},
 		{name: "bad timeout", env: "dev", vars: map[string]string{"DEPLOY_TIMEOUT": "10"}, wantErr: "DEPLOY_TIMEOUT"},
+		{name: "bad runner", env: "dev", vars: map[string]string{"DEPLOY_RUNNER": "ssh"}, wantErr: `DEPLOY_RUNNER="ssh": want batch or cli`},
+		{name: "runner cli", env: "dev", vars: map[string]string{"DEPLOY_RUNNER": " cli "}, check: func(t *testing.T, s Settings) {
+			o := s.Options(nil, nil)
+			if s.Runner != RunnerCLI || o.Runner != RunnerCLI || o.concurrency() != DefaultConcurrency {
+				t.Errorf("runner %q, options %q, concurrency %d", s.Runner, o.Runner, o.concurrency())
+			}
+		}},
+		{name: "runner batch by default", env: "dev", vars: map[string]string{"DEPLOY_CONCURRENCY": ""}, check: func(t *testing.T, s Settings) {
+			o := s.Options(nil, nil)
+			if o.runner() != RunnerBatch || o.concurrency() != DefaultBatchShares {
+				t.Errorf("runner %q, concurrency %d", o.runner(), o.concurrency())
+			}
+		}},
 		{name: "everything", env: "prod", vars: with(remote,
 			"PREFECT_API_KEY", "key", "REGISTRY", "ghcr.io", "IMAGE_REPOSITORY", "acme/flows",
 			"REGISTRY_USERNAME", "bot", "REGISTRY_PASSWORD", "tok", "GITHUB_SHA", "0123456789abcdef",

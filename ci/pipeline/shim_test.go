@@ -132,7 +132,7 @@ func TestDaggerModuleShape(t *testing.T) {
 		calls   string
 		params  map[string]string
 	}{
-		"Deploy":   {[]string{"string", "error"}, "Run", map[string]string{"source": "*dagger.Directory", "env": "string", "prefectApiUrl": "*dagger.Secret", "prefectApiKey": "*dagger.Secret", "registryPassword": "*dagger.Secret", "awsAccessKeyId": "*dagger.Secret", "awsSecretAccessKey": "*dagger.Secret", "registry": "string", "gitSha": "string", "concurrency": "int", "only": "[]string", "prune": "bool"}},
+		"Deploy":   {[]string{"string", "error"}, "Run", map[string]string{"source": "*dagger.Directory", "env": "string", "prefectApiUrl": "*dagger.Secret", "prefectApiKey": "*dagger.Secret", "registryPassword": "*dagger.Secret", "awsAccessKeyId": "*dagger.Secret", "awsSecretAccessKey": "*dagger.Secret", "registry": "string", "gitSha": "string", "runner": "string", "concurrency": "int", "only": "[]string", "prune": "bool"}},
 		"Plan":     {[]string{"string", "error"}, "PlanAll", map[string]string{"source": "*dagger.Directory"}},
 		"PlanLive": {[]string{"string", "error"}, "PlanLive", map[string]string{"source": "*dagger.Directory", "env": "string", "prefectApiUrl": "*dagger.Secret", "prefectApiKey": "*dagger.Secret"}},
 		"Image":    {[]string{"*dagger.Container", "error"}, "Build", map[string]string{"source": "*dagger.Directory", "env": "string"}},
