@@ -311,3 +311,42 @@ func TestBatchSecrets(t *testing.T) {
 		t.Errorf("deployments: %+v", rep.Deployments)
 	}
 }
+
+// TestBatchInterrupt: an interrupt while the shares run reports their deployments as
+// cancelled and sends none of them to the fallback.
+func TestBatchInterrupt(t *testing.T) {
+	arrived := make(chan struct{}, 2)
+	release := make(chan struct{})
+	h := handler(nil)
+	srv := fakedagger.Start(t, fakedagger.WithHandler(func(ex fakedagger.Exec) fakedagger.ExecResult {
+		if isBatch(ex.Args) {
+			arrived <- struct{}{}
+			<-release
+		}
+		return h(ex)
+	}))
+	t.Cleanup(func() { close(release) })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-arrived
+		<-arrived
+		cancel()
+	}()
+	var out bytes.Buffer
+	rep, err := Run(ctx, connect(t, srv), devOptions(t, &out))
+	if err == nil {
+		t.Fatalf("Run succeeded after an interrupt:\n%s", out.String())
+	}
+	if len(rep.Deployments) != 5 {
+		t.Fatalf("%d results, want 5", len(rep.Deployments))
+	}
+	for _, r := range rep.Deployments {
+		if r.Status != prefect.StatusCancelled {
+			t.Errorf("%s = %s, want cancelled", r.Name, r.Status)
+		}
+	}
+	if n := len(execsWith(srv, isDeploy)); n != 0 {
+		t.Errorf("%d fallback execs after an interrupt", n)
+	}
+}
