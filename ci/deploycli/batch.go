@@ -157,5 +157,10 @@ func (a *App) python(flagValue, prefectBin string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("--runner batch needs the Python that has Prefect installed: %w (give --python PATH, or use --runner cli)", err)
 	}
+	// The runner processes start in --workdir, where a relative path would mean
+	// something else.
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
 	return path, nil
 }

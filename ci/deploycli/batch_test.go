@@ -69,6 +69,22 @@ func TestBatchUsesThePrefectScriptsPython(t *testing.T) {
 	b, err = os.ReadFile(pyLog)
 	require.NoError(t, err)
 	assert.Len(t, strings.Fields(string(b)), 2, "the script's interpreter was not used again")
+
+	// A relative --python means relative to where the command runs, not to --workdir.
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	rel, err := filepath.Rel(wd, py)
+	require.NoError(t, err)
+	h = newHarness(t)
+	stdout.Reset()
+	stderr.Reset()
+	code = deploycli.Main(context.Background(), []string{"apply", "--prefect", prefectScript, "--python", rel, "--concurrency", "1", h.file("prefect-deployments-dev.yaml")}, &stdout, &stderr, h.env)
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+	assert.Contains(t, stdout.String(), "runner batch (python "+py+")")
+	h.checkRunner(stdout.String(), stderr.String(), "sales-eu", "sales-us", "hello-weekly", "hello-manual")
+	b, err = os.ReadFile(pyLog)
+	require.NoError(t, err)
+	assert.Len(t, strings.Fields(string(b)), 3)
 }
 
 func TestPythonFlagErrors(t *testing.T) {
