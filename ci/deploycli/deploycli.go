@@ -394,6 +394,9 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	if !ok {
 		return a.usageError(fs, "unknown --runner %q", o.runner)
 	}
+	if o.python != "" && o.runner != "batch" {
+		return a.usageError(fs, "--python goes with --runner batch")
+	}
 	if o.concurrency < 0 {
 		return a.usageError(fs, "--concurrency must be positive")
 	}
@@ -448,8 +451,6 @@ func (a *App) apply(ctx context.Context, args []string) int {
 			return ExitFailed
 		}
 		runnerDesc += " (python " + o.python + ")"
-	} else if o.python != "" {
-		return a.usageError(fs, "--python goes with --runner batch")
 	}
 	runner, err := factory(RunnerConfig{Prefect: bin, Workdir: workdir, Env: env, Concurrency: o.concurrency, Stderr: a.Stderr, Python: o.python})
 	if err != nil {
