@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,15 +40,56 @@ func TestEndToEndEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Minute)
 	defer cancel()
-	var out bytes.Buffer
-	err = DeployLocal(ctx, s, &out)
-	t.Log(out.String())
-	if err != nil {
-		t.Fatalf("DeployLocal: %v", err)
+	// Two identical runs: each must really deploy into its own fresh embedded server, so
+	// the Prefect deployment ids differ. Ids served from Dagger's cache would repeat.
+	var ids [2][]string
+	for i := range ids {
+		var out bytes.Buffer
+		err = DeployLocal(ctx, s, &out)
+		t.Log(out.String())
+		if err != nil {
+			t.Fatalf("run %d: DeployLocal: %v", i+1, err)
+		}
+		if !strings.Contains(out.String(), "deployment(s) on the embedded server") {
+			t.Errorf("run %d: the embedded server's deployments were not listed", i+1)
+		}
+		ids[i] = summaryIDs(out.String())
+		if len(ids[i]) == 0 {
+			t.Fatalf("run %d: no deployment ids in the summary", i+1)
+		}
 	}
-	if !strings.Contains(out.String(), "deployment(s) on the embedded server") {
-		t.Errorf("the embedded server's deployments were not listed")
+	seen := map[string]bool{}
+	for _, id := range ids[0] {
+		seen[id] = true
+	}
+	for _, id := range ids[1] {
+		if seen[id] {
+			t.Errorf("deployment id %s came back in the second run: the deploy was served from cache", id)
+		}
+	}
+}
+
+var summaryID = regexp.MustCompile(`(?m)^\S+\s+succeeded\s+[0-9.]+\s+([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\s*$`)
+
+// summaryIDs are the Prefect deployment ids of the summary table's succeeded rows.
+func summaryIDs(out string) []string {
+	var ids []string
+	for _, m := range summaryID.FindAllStringSubmatch(out, -1) {
+		ids = append(ids, m[1])
+	}
+	return ids
+}
+
+func TestSummaryIDs(t *testing.T) {
+	out := "DEPLOYMENT  RESULT     SECONDS  PREFECT DEPLOYMENT ID\n" +
+		"sales-eu    succeeded  3.1      5c65a7a2-cc90-5875-91bc-b3f5e68a5b05\n" +
+		"sales-us    failed     1.0      -\n" +
+		"hello       succeeded  0.4      0de157dc-9686-584b-8ea4-e5e29d6d947a\n"
+	got := summaryIDs(out)
+	want := []string{"5c65a7a2-cc90-5875-91bc-b3f5e68a5b05", "0de157dc-9686-584b-8ea4-e5e29d6d947a"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("summaryIDs = %v, want %v", got, want)
 	}
 }
