@@ -48,6 +48,12 @@
 // (registry auth left out). Files an exec writes (ExecResult.Files) can be read
 // back with Container.File(path).Contents.
 //
+// Exec.DirExists(path) says whether a directory exists in the exec's
+// container: the image's (DefaultImageDirs plus WithImageDirs), or one the
+// chain made (withWorkdir, withDirectory, withMounted*, parents of files).
+// Handlers use it to fail a command that writes into a missing directory, as
+// the real one would.
+//
 // # Assertions
 //
 //   - srv.Requests() / srv.Queries(): raw query texts with timings, status,
@@ -68,6 +74,6 @@
 //     service is shared by the execs bound to it, as on the engine.
 //
 // Not modelled: the Dagger API outside schema.graphqls, real filesystems
-// inside containers, host-directory content hashes (a host directory's recipe
+// inside containers (beyond DirExists), host-directory content hashes (a host directory's recipe
 // is its path and filters), service health checks.
 package fakedagger

@@ -29,8 +29,12 @@ type Container struct {
 	RegistryAuth []RegistryAuth
 	Execs        [][]string // argv of the execs earlier in the chain, in order
 	Recipe       string     // canonical call chain up to this point
+	// Dirs are directories the chain created (withWorkdir, parents of written
+	// files); DirExists also counts the image's own and copied or mounted ones.
+	Dirs map[string]bool
 
-	last *execOutcome // the latest exec, once it has run
+	imageDirs []string     // the base image's directories (none for scratch)
+	last      *execOutcome // the latest exec, once it has run
 }
 
 // Base is where a container's filesystem starts: an image (From), a
@@ -110,6 +114,7 @@ func (c *Container) clone() *Container {
 	n.ExposedPorts = slices.Clone(c.ExposedPorts)
 	n.RegistryAuth = slices.Clone(c.RegistryAuth)
 	n.Execs = slices.Clone(c.Execs)
+	n.Dirs = maps.Clone(c.Dirs)
 	return &n
 }
 
@@ -117,7 +122,7 @@ func newContainer() *Container {
 	return &Container{
 		Env: map[string]string{}, Secrets: map[string]string{}, Labels: map[string]string{},
 		Files: map[string]string{}, Directories: map[string]*Directory{}, Mounts: map[string]Mount{},
-		Services: map[string]*Service{}, Workdir: "/",
+		Services: map[string]*Service{}, Workdir: "/", Dirs: map[string]bool{},
 	}
 }
 
@@ -227,6 +232,7 @@ func (s *Server) directoryStep(d *Directory, c call, recipe string, run bool, ar
 		n := newContainer()
 		n.Base = Base{Build: b}
 		n.Recipe = recipe
+		n.imageDirs = s.allImageDirs()
 		return n, nil
 	case "file":
 		f := &File{Path: path.Base(c.str("path"))}
@@ -296,6 +302,7 @@ func (s *Server) containerStep(ctx context.Context, o *Container, c call, chain 
 		n = newContainer()
 		n.Recipe = recipe
 		n.Base = Base{From: c.str("address")}
+		n.imageDirs = s.allImageDirs()
 	case "withEnvVariable":
 		v := c.str("value")
 		if c.bool("expand") {
@@ -313,7 +320,9 @@ func (s *Server) containerStep(ctx context.Context, o *Container, c call, chain 
 	case "withoutSecretVariable":
 		delete(n.Secrets, c.str("name"))
 	case "withWorkdir":
+		// The engine creates a missing workdir when an exec runs in it.
 		n.Workdir = o.abs(c.str("path"))
+		n.addDir(n.Workdir)
 	case "withUser":
 		n.User = c.str("name")
 	case "withEntrypoint":
@@ -340,6 +349,7 @@ func (s *Server) containerStep(ctx context.Context, o *Container, c call, chain 
 		n.RegistryAuth = slices.DeleteFunc(n.RegistryAuth, func(a RegistryAuth) bool { return a.Address == c.str("address") })
 	case "withNewFile":
 		n.Files[o.abs(c.str("path"))] = c.str("contents")
+		n.addDir(path.Dir(o.abs(c.str("path"))))
 	case "withFile":
 		src, err := argObj("source")
 		if err != nil {
@@ -348,6 +358,7 @@ func (s *Server) containerStep(ctx context.Context, o *Container, c call, chain 
 		if f := src.(*File); f.Known {
 			n.Files[o.abs(c.str("path"))] = f.Contents
 		}
+		n.addDir(path.Dir(o.abs(c.str("path"))))
 	case "withDirectory", "withMountedDirectory", "withMountedFile", "withMountedCache", "withMountedSecret", "withMountedTemp":
 		return s.mountStep(n, c, argObj)
 	case "withoutFile", "withoutDirectory":

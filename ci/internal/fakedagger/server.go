@@ -47,6 +47,7 @@ type Server struct {
 	secrets       []SecretRecord
 	secretValues  map[string]string
 	services      []*ServiceRecord
+	imageDirs     []string // WithImageDirs
 }
 
 // Option configures Start.
