@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -54,6 +55,9 @@ func handler(fail map[string]bool) fakedagger.ExecHandler {
 			return playRunner(ex, h, fail)
 		case len(a) >= 3 && a[0] == "prefect" && a[1] == "deployment" && a[2] == "build":
 			name := argAfter(a, "-n")
+			if res, ok := outputDirMissing(ex, argAfter(a, "-o")); ok {
+				return res
+			}
 			if fail[name] {
 				return fakedagger.ExecResult{ExitCode: 1, Stdout: "Flow function with name 'nope' not found in 'flows/hello.py'.\n"}
 			}
@@ -87,6 +91,23 @@ func handler(fail map[string]bool) fakedagger.ExecHandler {
 		return fakedagger.ExecResult{ExitCode: 127, Stderr: "unexpected command " + strings.Join(a, " ")}
 	}
 	return h
+}
+
+// outputDirMissing plays Prefect 2.14's `deployment build -o FILE` when FILE's directory
+// does not exist: it writes the YAML with a bare open(FILE, "w") before it applies, so
+// the build dies with an unexpected exception (exit 1).
+func outputDirMissing(ex fakedagger.Exec, file string) (fakedagger.ExecResult, bool) {
+	if file == "" || ex.DirExists(path.Dir(file)) {
+		return fakedagger.ExecResult{}, false
+	}
+	return fakedagger.ExecResult{
+		ExitCode: 1,
+		Stdout:   "An exception occurred.\n",
+		Stderr: "Traceback (most recent call last):\n" +
+			"  File \"/usr/local/lib/python3.11/site-packages/prefect/cli/deployment.py\", line 1188, in build\n" +
+			"    with open(output_file, \"w\") as f:\n" +
+			"FileNotFoundError: [Errno 2] No such file or directory: '" + file + "'\n",
+	}, true
 }
 
 // fakeTool stands for the prefect-deploy binary that `go build` writes.

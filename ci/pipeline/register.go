@@ -49,7 +49,9 @@ func (registerStep) Run(ctx context.Context, st *State) error {
 		return fmt.Errorf("python %s: %w", script, execDetail(err))
 	}
 	printIndented(st.out, out)
-	st.Registered = infra
+	// Prefect writes each build's -o file with a bare open() before it applies, so the
+	// directory must exist; an empty directory does that without another exec.
+	st.Registered = infra.WithDirectory(DeployOutDir, st.Client.Directory())
 	return nil
 }
 
