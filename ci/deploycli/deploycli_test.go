@@ -615,7 +615,7 @@ func processRuns(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		// No /proc (or the process is gone): ask the kernel directly.
-		return syscall.Kill(pid, 0) == nil
+		return processExists(pid)
 	}
 	// pid (comm) state ...: comm may hold spaces and parentheses, so cut at the last ')'.
 	s := string(b)

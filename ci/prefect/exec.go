@@ -52,19 +52,13 @@ func (r *ExecRunner) Run(ctx context.Context, job Job) Result {
 	cmd.Dir = r.Workdir
 	cmd.Env = r.Env
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	setProcessGroup(cmd)
 	var killTimer atomic.Pointer[time.Timer]
 	cmd.Cancel = func() error {
-		pgid := cmd.Process.Pid
-		killTimer.Store(time.AfterFunc(stop, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) }))
-		if err := syscall.Kill(-pgid, syscall.SIGTERM); err != nil {
-			if errors.Is(err, syscall.ESRCH) {
-				// It exited just now: let Wait report its own status.
-				return os.ErrProcessDone
-			}
-			return err
-		}
-		return nil
+		proc := cmd.Process
+		killTimer.Store(time.AfterFunc(stop, func() { killProcessGroup(proc) }))
+		// os.ErrProcessDone (it exited just now) lets Wait report its own status.
+		return terminateProcessGroup(proc)
 	}
 	// After SIGKILL, stop waiting for pipes a stray grandchild may hold open.
 	cmd.WaitDelay = stop + time.Second

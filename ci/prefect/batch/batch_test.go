@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -311,10 +310,6 @@ func TestStuckRunnerIsKilledAndItsJobRetried(t *testing.T) {
 	assert.Equal(t, prefect.StatusSucceeded, ok.Status)
 }
 
-func gone(pid int) bool {
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
-}
-
 func TestImportFailureSendsEveryJobToTheFallback(t *testing.T) {
 	e := newEnv(t)
 	broken := t.TempDir()
@@ -466,7 +461,7 @@ func TestProcessDeadWhileIdleIsReplaced(t *testing.T) {
 	require.Equal(t, prefect.StatusSucceeded, r.Run(context.Background(), build("first", "hello")).Status)
 	pids := pidsOf(readRecords(t, e.RecordDir))
 	require.Len(t, pids, 1)
-	require.NoError(t, syscall.Kill(pids[0], syscall.SIGKILL))
+	require.NoError(t, killPID(pids[0]))
 	waitFor(t, func() bool { return gone(pids[0]) || zombie(pids[0]) })
 	// Its pipes closed as it died; give the runner's reader a moment to see the EOF.
 	time.Sleep(200 * time.Millisecond)
