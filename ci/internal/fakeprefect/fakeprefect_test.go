@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -226,12 +227,14 @@ func TestLogRecordsCallsWithoutEnvValues(t *testing.T) {
 
 func TestConcurrentBuildsOfOneOutputFileCollide(t *testing.T) {
 	dir := copyRepo(t)
-	env := fakeEnv(t, "FAKE_PREFECT_DELAY=300ms")
+	env := fakeEnv(t)
 	args := []string{"deployment", "build", "flows/hello.py:hello", "-n", "x", "-a", "-ib", "process/dev"}
+	// The first build holds hello-deployment.yaml until it is stopped, so the second
+	// meets it however slowly either starts.
 	a := exec.Command(fakeBin, args...)
-	a.Dir, a.Env = dir, env
+	a.Dir, a.Env = dir, fakeEnv(t, "FAKE_PREFECT_HANG=x")
 	require.NoError(t, a.Start())
-	// the second one starts once the first holds hello-deployment.yaml
+	t.Cleanup(func() { _ = a.Process.Kill() })
 	lock := filepath.Join(dir, "hello-deployment.yaml.fake-prefect-lock")
 	for i := 0; i < 500; i++ {
 		if _, err := os.Stat(lock); err == nil {
@@ -240,14 +243,19 @@ func TestConcurrentBuildsOfOneOutputFileCollide(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	require.FileExists(t, lock)
-	var errA, errB error
+
 	b := exec.Command(fakeBin, args...)
 	b.Dir, b.Env = dir, env
 	var out strings.Builder
 	b.Stderr = &out
-	errB = b.Run()
-	errA = a.Wait()
-	assert.NoError(t, errA)
-	assert.Error(t, errB)
+	assert.Error(t, b.Run())
 	assert.Contains(t, out.String(), "being written by another build")
+
+	require.NoError(t, a.Process.Signal(syscall.SIGTERM))
+	assert.Error(t, a.Wait(), "the held build was stopped")
+	assert.NoFileExists(t, lock, "a stopped build releases the output file")
+	c := exec.Command(fakeBin, args...)
+	c.Dir, c.Env = dir, env
+	outC, err := c.CombinedOutput()
+	assert.NoError(t, err, "once the first build is gone the file is free:\n%s", outC)
 }

@@ -463,8 +463,9 @@ func TestProcessDeadWhileIdleIsReplaced(t *testing.T) {
 	require.Len(t, pids, 1)
 	require.NoError(t, killPID(pids[0]))
 	waitFor(t, func() bool { return gone(pids[0]) || zombie(pids[0]) })
-	// Its pipes closed as it died; give the runner's reader a moment to see the EOF.
-	time.Sleep(200 * time.Millisecond)
+	// Its pipes closed as it died; the next job must find it known dead, else the
+	// job would be sent to it and the fallback used by the test's own timing.
+	waitFor(t, func() bool { return r.ExitedProcesses() == 1 })
 
 	res := r.Run(context.Background(), build("second", "hello"))
 	assert.Equal(t, stubID("second"), res.DeploymentID)
