@@ -32,6 +32,7 @@ var (
 	deploySteps = []Step{
 		planStep{},     // load and validate prefect-deployments-<env>.yaml: local only, no engine
 		imageStep{},    // docker build of the repository
+		checkStep{},    // every entrypoint loads in the image: a bad flow stops the run before any push
 		publishStep{},  // push <env> and <env>-<sha>; the digest becomes PREFECT_IMAGE
 		serverStep{},   // dev without PREFECT_API_URL: throwaway Prefect server from the same image
 		registerStep{}, // block register + infrastructure/ecs-task-<env>.py, never cached
@@ -41,7 +42,7 @@ var (
 		pruneStep{},    // --prune: prefect-deploy prune --yes in the image, after a clean deploy
 		reportStep{},   // summary lines and GitHub step summary
 	}
-	imageSteps = []Step{planStep{}, imageStep{}, publishStep{}, reportStep{}}
+	imageSteps = []Step{planStep{}, imageStep{}, checkStep{}, publishStep{}, reportStep{}}
 )
 
 // State is what the steps hand each other.
@@ -97,7 +98,7 @@ func Run(ctx context.Context, client *dagger.Client, opts Options) (*Report, err
 	return run(ctx, client, opts, deploySteps, false)
 }
 
-// Build runs plan, image and publish only and returns the built image: the Dagger
+// Build runs plan, image, check and publish only and returns the built image: the Dagger
 // module's `image` and `publish` functions and mage's Image target use it.
 func Build(ctx context.Context, client *dagger.Client, opts Options) (*dagger.Container, *Report, error) {
 	var img *dagger.Container

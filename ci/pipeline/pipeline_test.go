@@ -53,6 +53,8 @@ func handler(fail map[string]bool) fakedagger.ExecHandler {
 		switch {
 		case isBatch(a):
 			return playRunner(ex, h, fail)
+		case isCheck(a):
+			return playCheck(ex, fail)
 		case len(a) >= 3 && a[0] == "prefect" && a[1] == "deployment" && a[2] == "build":
 			name := argAfter(a, "-n")
 			if res, ok := outputDirMissing(ex, argAfter(a, "-o")); ok {
@@ -773,8 +775,9 @@ func TestBuildOnly(t *testing.T) {
 	if err != nil || img == nil {
 		t.Fatalf("Build: %v\n%s", err, out.String())
 	}
-	if len(srv.Execs()) != 0 {
-		t.Errorf("Build ran %d execs, want none", len(srv.Execs()))
+	// The flow check is the only command: nothing talks to Prefect.
+	if n, checks := len(srv.Execs()), len(execsWith(srv, isCheck)); n != 1 || checks != 1 {
+		t.Errorf("Build ran %d execs (%d flow checks), want the flow check only", n, checks)
 	}
 	if len(srv.Publishes()) != 2 || !strings.Contains(rep.ImageRef, "@sha256:") {
 		t.Errorf("publishes %d, image %q", len(srv.Publishes()), rep.ImageRef)
