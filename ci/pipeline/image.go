@@ -34,7 +34,7 @@ func (imageStep) Run(ctx context.Context, st *State) error {
 type publishStep struct{}
 
 func (publishStep) String() string {
-	return "publish: push <env> and <env>-<sha> tags; the digest becomes PREFECT_IMAGE"
+	return "publish: push <env>-<sha>; its digest becomes PREFECT_IMAGE"
 }
 
 func (publishStep) Run(ctx context.Context, st *State) error {
@@ -44,27 +44,63 @@ func (publishStep) Run(ctx context.Context, st *State) error {
 		st.Report.ImageRef = st.ImageRef
 		return Skip("REGISTRY is not set: the image was NOT published; PREFECT_IMAGE=%s names a local image only", st.ImageRef)
 	}
+	ctr, base := publishable(st)
+	ref, err := ctr.Publish(ctx, base+":"+o.Env+"-"+st.GitSHA)
+	if err != nil {
+		return fmt.Errorf("push %s:%s-%s: %w", base, o.Env, st.GitSHA, err)
+	}
+	fmt.Fprintf(st.out, "    pushed %s\n", ref)
+	// The engine answers with <address>@sha256:...; ECS must run exactly that digest, not a
+	// tag that the next push moves.
+	if !strings.Contains(ref, "@sha256:") {
+		return fmt.Errorf("push %s:%s-%s: the registry returned %q, not a digest reference", base, o.Env, st.GitSHA, ref)
+	}
+	st.Published = append(st.Published, ref)
+	st.ImageRef = ref
+	st.Report.ImageRef = ref
+	st.Report.Published = true
+	return nil
+}
+
+// publishable is the image with the registry's credentials, and the address it goes to
+// without a tag.
+func publishable(st *State) (*dagger.Container, string) {
+	o := st.Opts
 	ctr := st.Image
 	if o.RegistryPassword != nil {
 		ctr = ctr.WithRegistryAuth(o.Registry, o.RegistryUsername, o.RegistryPassword)
 	}
-	base := strings.TrimSuffix(o.Registry, "/") + "/" + strings.TrimPrefix(o.repository(), "/")
-	for _, tag := range []string{o.Env, o.Env + "-" + st.GitSHA} {
-		ref, err := ctr.Publish(ctx, base+":"+tag)
-		if err != nil {
-			return fmt.Errorf("push %s:%s: %w", base, tag, err)
-		}
-		fmt.Fprintf(st.out, "    pushed %s\n", ref)
-		st.Published = append(st.Published, ref)
+	return ctr, strings.TrimSuffix(o.Registry, "/") + "/" + strings.TrimPrefix(o.repository(), "/")
+}
+
+type promoteStep struct{}
+
+func (promoteStep) String() string {
+	return "promote: move the <env> tag to the image just deployed"
+}
+
+// Run pushes the published image once more under <env>. It comes after deploy and
+// verify and runs only when every step before it succeeded, so :<env> always names an
+// image that deployed cleanly; an image-only run (nothing to deploy) promotes right
+// after its check and publish.
+func (promoteStep) Run(ctx context.Context, st *State) error {
+	o := st.Opts
+	if o.Registry == "" {
+		return Skip("REGISTRY is not set: no tag to move")
 	}
-	// The engine answers with <address>@sha256:...; ECS must run exactly that digest, not a
-	// tag that the next push moves.
-	ref := st.Published[0]
-	if !strings.Contains(ref, "@sha256:") {
-		return fmt.Errorf("push %s:%s: the registry returned %q, not a digest reference", base, o.Env, ref)
+	if len(o.Only) > 0 {
+		return Skip("DEPLOY_ONLY deployed part of the file: the %s tag stays where it was", o.Env)
 	}
-	st.ImageRef = ref
-	st.Report.ImageRef = ref
-	st.Report.Published = true
+	ctr, base := publishable(st)
+	ref, err := ctr.Publish(ctx, base+":"+o.Env)
+	if err != nil {
+		return fmt.Errorf("push %s:%s: %w", base, o.Env, err)
+	}
+	_, want, _ := strings.Cut(st.ImageRef, "@")
+	if _, got, _ := strings.Cut(ref, "@"); got != want {
+		return fmt.Errorf("push %s:%s: the registry returned %q, not the deployed %s", base, o.Env, ref, want)
+	}
+	fmt.Fprintf(st.out, "    pushed %s\n", ref)
+	st.Published = append(st.Published, ref)
 	return nil
 }

@@ -33,16 +33,17 @@ var (
 		planStep{},     // load and validate prefect-deployments-<env>.yaml: local only, no engine
 		imageStep{},    // docker build of the repository
 		checkStep{},    // every entrypoint loads in the image: a bad flow stops the run before any push
-		publishStep{},  // push <env> and <env>-<sha>; the digest becomes PREFECT_IMAGE
+		publishStep{},  // push <env>-<sha>; its digest becomes PREFECT_IMAGE
 		serverStep{},   // dev without PREFECT_API_URL: throwaway Prefect server from the same image
 		registerStep{}, // block register + infrastructure/ecs-task-<env>.py, never cached
 		deployStep{},   // one `prefect deployment build` per deployment, bounded, never cached
 		readBackStep{}, // embedded server: list what was deployed
 		verifyStep{},   // real API: prefect-deploy read-back in the image; drift fails the run
 		pruneStep{},    // --prune: prefect-deploy prune --yes in the image, after a clean deploy
+		promoteStep{},  // move the <env> tag to that digest, only when everything above succeeded
 		reportStep{},   // summary lines and GitHub step summary
 	}
-	imageSteps = []Step{planStep{}, imageStep{}, checkStep{}, publishStep{}, reportStep{}}
+	imageSteps = []Step{planStep{}, imageStep{}, checkStep{}, publishStep{}, promoteStep{}, reportStep{}}
 )
 
 // State is what the steps hand each other.
@@ -62,7 +63,7 @@ type State struct {
 	Image *dagger.Container
 	// ImageRef is what the infrastructure block gets as PREFECT_IMAGE.
 	ImageRef string
-	// Published lists the pushed references, digest first.
+	// Published lists the pushed references: <env>-<sha>, then <env> once promoted.
 	Published []string
 
 	// Server is the embedded Prefect server, started by serverStep.
@@ -98,7 +99,7 @@ func Run(ctx context.Context, client *dagger.Client, opts Options) (*Report, err
 	return run(ctx, client, opts, deploySteps, false)
 }
 
-// Build runs plan, image, check and publish only and returns the built image: the Dagger
+// Build runs plan, image, check, publish and promote only and returns the built image: the Dagger
 // module's `image` and `publish` functions and mage's Image target use it.
 func Build(ctx context.Context, client *dagger.Client, opts Options) (*dagger.Container, *Report, error) {
 	var img *dagger.Container

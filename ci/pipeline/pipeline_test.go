@@ -340,9 +340,10 @@ func testRemoteProd(t *testing.T, runner string) {
 	if want := []string{"registry.example:5000/acme/prefect-flows:prod", "registry.example:5000/acme/prefect-flows:prod-abc1234"}; !slices.Equal(addrs, want) {
 		t.Errorf("published %v, want %v", addrs, want)
 	}
+	// PREFECT_IMAGE is the digest ref of <env>-<sha>, pushed first (promote moves <env> later).
 	var envRef string
 	for _, p := range pubs {
-		if p.Address == "registry.example:5000/acme/prefect-flows:prod" {
+		if p.Address == "registry.example:5000/acme/prefect-flows:prod-abc1234" {
 			envRef = p.Ref
 		}
 	}
