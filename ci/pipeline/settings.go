@@ -74,6 +74,9 @@ func SettingsFromEnv(env, sourceDir string, getenv func(string) string) (Setting
 		AWSSecretKey:    Secret(getenv("AWS_SECRET_ACCESS_KEY")),
 		StepSummaryPath: get("GITHUB_STEP_SUMMARY"),
 	}
+	if err := s.ECS.checkNumbers(); err != nil {
+		return Settings{}, err
+	}
 	if s.GitSHA == "" {
 		if full := get("GITHUB_SHA"); full != "" {
 			s.GitSHA = shortSHA(full)
@@ -184,4 +187,21 @@ func (s Settings) plaintexts() []string {
 		}
 	}
 	return out
+}
+
+// checkNumbers rejects task sizes that the ECS API would refuse only when a flow runs,
+// long after the deploy looked fine.
+func (e ECS) checkNumbers() error {
+	for _, v := range []struct{ name, value, unit string }{
+		{"ECS_CPU", e.CPU, "CPU units, e.g. 1024"},
+		{"ECS_MEMORY", e.Memory, "MiB, e.g. 2048"},
+	} {
+		if v.value == "" {
+			continue
+		}
+		if n, err := strconv.Atoi(v.value); err != nil || n < 1 {
+			return fmt.Errorf("%s=%q: want a positive whole number (%s)", v.name, v.value, v.unit)
+		}
+	}
+	return nil
 }

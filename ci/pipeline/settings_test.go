@@ -50,6 +50,16 @@ func TestSettingsFromEnv(t *testing.T) {
 		{name: "AWS secret without key id", env: "dev", vars: map[string]string{"AWS_SECRET_ACCESS_KEY": "a"}, wantErr: "AWS_ACCESS_KEY_ID is not set"},
 		{name: "bad concurrency", env: "dev", vars: map[string]string{"DEPLOY_CONCURRENCY": "0"}, wantErr: "DEPLOY_CONCURRENCY"},
 		{name: "bad timeout", env: "dev", vars: map[string]string{"DEPLOY_TIMEOUT": "10"}, wantErr: "DEPLOY_TIMEOUT"},
+		{name: "ECS_CPU not a number", env: "dev", vars: map[string]string{"ECS_CPU": "1 vCPU"}, wantErr: `ECS_CPU="1 vCPU": want a positive whole number`},
+		{name: "ECS_CPU zero", env: "prod", vars: with(remote, "ECS_CPU", "0"), wantErr: `ECS_CPU="0": want a positive whole number`},
+		{name: "ECS_CPU fraction", env: "dev", vars: map[string]string{"ECS_CPU": "0.5"}, wantErr: `ECS_CPU="0.5"`},
+		{name: "ECS_MEMORY with a unit", env: "dev", vars: map[string]string{"ECS_MEMORY": "2GB"}, wantErr: `ECS_MEMORY="2GB": want a positive whole number`},
+		{name: "ECS_MEMORY negative", env: "prod", vars: with(remote, "ECS_MEMORY", "-512"), wantErr: `ECS_MEMORY="-512"`},
+		{name: "ECS_CPU and ECS_MEMORY set", env: "prod", vars: with(remote, "ECS_CPU", "256", "ECS_MEMORY", " 512 "), check: func(t *testing.T, s Settings) {
+			if s.ECS.CPU != "256" || s.ECS.Memory != "512" {
+				t.Errorf("ECS %+v", s.ECS)
+			}
+		}},
 		{name: "bad runner", env: "dev", vars: map[string]string{"DEPLOY_RUNNER": "ssh"}, wantErr: `DEPLOY_RUNNER="ssh": want batch or cli`},
 		{name: "runner cli", env: "dev", vars: map[string]string{"DEPLOY_RUNNER": " cli "}, check: func(t *testing.T, s Settings) {
 			o := s.Options(nil, nil)
