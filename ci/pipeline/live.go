@@ -134,8 +134,8 @@ func globQuote(name string) string {
 // the plan text. The deployments file is checked here first, so a config error costs
 // no engine work.
 func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string, error) {
-	if !envName.MatchString(opts.Env) {
-		return "", fmt.Errorf("environment %q: want letters, digits, '.', '_' or '-'", opts.Env)
+	if err := checkEnvName(opts.Env); err != nil {
+		return "", err
 	}
 	if opts.PrefectAPIURL == nil {
 		return "", fmt.Errorf("PREFECT_API_URL is not set: the live plan compares the file with that Prefect API")

@@ -169,7 +169,7 @@ func TestPruneRefusesOnly(t *testing.T) {
 	c := connect(t, srv)
 	o := prodOptions(t, c, &bytes.Buffer{})
 	o.Prune, o.Only = true, []string{"hello-prod"}
-	if _, err := Run(context.Background(), c, o); err == nil || !strings.Contains(err.Error(), "prune cannot be combined with DEPLOY_ONLY") {
+	if _, err := Run(context.Background(), c, o); err == nil || !strings.Contains(err.Error(), "PREFECT_PRUNE=1 cannot be combined with DEPLOY_ONLY") {
 		t.Fatalf("err = %v", err)
 	}
 	_, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string {

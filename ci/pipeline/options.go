@@ -1,10 +1,8 @@
 package pipeline
 
 import (
-	"fmt"
 	"io"
 	"regexp"
-	"strings"
 	"time"
 
 	"dagger.io/dagger"
@@ -161,52 +159,14 @@ func (o *Options) timeout() time.Duration {
 
 // check rejects options that cannot work, before any file is read or engine call made.
 func (o *Options) check() error {
-	if !envName.MatchString(o.Env) {
-		return fmt.Errorf("environment %q: want letters, digits, '.', '_' or '-'", o.Env)
-	}
-	if o.SourceDir == "" {
-		return fmt.Errorf("no source directory")
-	}
-	if o.embedded() && o.Env != "dev" {
-		return fmt.Errorf("PREFECT_API_URL is not set: only dev may deploy into the embedded throwaway server, %q must name its Prefect API", o.Env)
-	}
-	if o.Timeout < 0 {
-		return fmt.Errorf("timeout %s: want a positive duration", o.Timeout)
-	}
-	if o.Concurrency < 0 {
-		return fmt.Errorf("concurrency %d: want a positive number", o.Concurrency)
-	}
-	if r := o.runner(); r != RunnerBatch && r != RunnerCLI {
-		return fmt.Errorf("runner %q: want %s or %s", o.Runner, RunnerBatch, RunnerCLI)
-	}
-	if o.Prune && len(o.Only) > 0 {
-		// A partial deploy proves nothing about the deployments left out.
-		return fmt.Errorf("prune cannot be combined with DEPLOY_ONLY: prune needs the whole file deployed")
-	}
-	if !o.embedded() {
-		for _, req := range []struct{ name, value string }{
-			{"ECS_CLUSTER", o.ECS.Cluster},
-			{"ECS_EXECUTION_ROLE_ARN", o.ECS.ExecutionRoleARN},
-			{"AWS_REGION", o.ECS.Region},
-		} {
-			if strings.TrimSpace(req.value) == "" {
-				return fmt.Errorf("%s is not set: infrastructure/ecs-task-%s.py needs it", req.name, o.Env)
-			}
-		}
-	}
-	if (o.RegistryUsername == "") != (o.RegistryPassword == nil) {
-		if o.RegistryUsername == "" {
-			return fmt.Errorf("REGISTRY_USERNAME is not set but a registry password is")
-		}
-		return fmt.Errorf("REGISTRY_PASSWORD is not set but a registry username is")
-	}
-	if (o.AWSAccessKeyID == nil) != (o.AWSSecretAccessKey == nil) {
-		if o.AWSAccessKeyID == nil {
-			return fmt.Errorf("AWS_ACCESS_KEY_ID is not set but AWS_SECRET_ACCESS_KEY is")
-		}
-		return fmt.Errorf("AWS_SECRET_ACCESS_KEY is not set but AWS_ACCESS_KEY_ID is")
-	}
-	return nil
+	return config{
+		env: o.Env, sourceDir: o.SourceDir,
+		runner: o.Runner, concurrency: o.Concurrency, timeout: o.Timeout,
+		only: len(o.Only) > 0, prune: o.Prune,
+		apiURL: o.PrefectAPIURL != nil, apiKey: o.PrefectAPIKey != nil, ecs: o.ECS,
+		registry: o.Registry, registryUser: o.RegistryUsername, registryPass: o.RegistryPassword != nil,
+		awsID: o.AWSAccessKeyID != nil, awsSecret: o.AWSSecretAccessKey != nil,
+	}.check()
 }
 
 // ecsEnv is the plain environment of the infrastructure script, in a fixed order so the

@@ -689,7 +689,7 @@ func TestNoEngineCallBeforeConfigIsValid(t *testing.T) {
 		}, "ECS_CLUSTER is not set"},
 		{"unknown runner", func(t *testing.T, _ *dagger.Client) Options {
 			return Options{Env: "dev", SourceDir: repoDir(t, "repo"), Runner: "ssh"}
-		}, `runner "ssh": want batch or cli`},
+		}, `DEPLOY_RUNNER="ssh": want batch or cli`},
 		{"unknown DEPLOY_ONLY name", func(t *testing.T, _ *dagger.Client) Options {
 			return Options{Env: "dev", SourceDir: repoDir(t, "repo"), Only: []string{"hello-a", "nope"}}
 		}, "DEPLOY_ONLY names no deployment of this file: nope"},

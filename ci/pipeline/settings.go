@@ -49,6 +49,24 @@ type Settings struct {
 // getenv (os.Getenv in mage). A missing or malformed variable is a one-line error that
 // names it. sourceDir is the repository root.
 func SettingsFromEnv(env, sourceDir string, getenv func(string) string) (Settings, error) {
+	s, err := parseSettings(env, sourceDir, getenv)
+	if err != nil {
+		return Settings{}, err
+	}
+	// The same rules as Options.check, which the Dagger module goes through.
+	if err := s.config().check(); err != nil {
+		return Settings{}, err
+	}
+	if s.PrefectAPIURL.Set() && !strings.HasPrefix(string(s.PrefectAPIURL), "http://") && !strings.HasPrefix(string(s.PrefectAPIURL), "https://") {
+		// The value itself stays out of the message: a URL can carry credentials.
+		return Settings{}, fmt.Errorf("PREFECT_API_URL does not start with http:// or https://")
+	}
+	return s, nil
+}
+
+// parseSettings reads the variables and rejects values that do not parse; whether they
+// fit together is config.check's business.
+func parseSettings(env, sourceDir string, getenv func(string) string) (Settings, error) {
 	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
 	s := Settings{
 		Env:             env,
@@ -72,10 +90,8 @@ func SettingsFromEnv(env, sourceDir string, getenv func(string) string) (Setting
 		},
 		AWSAccessKeyID:  Secret(getenv("AWS_ACCESS_KEY_ID")),
 		AWSSecretKey:    Secret(getenv("AWS_SECRET_ACCESS_KEY")),
+		Runner:          get("DEPLOY_RUNNER"),
 		StepSummaryPath: get("GITHUB_STEP_SUMMARY"),
-	}
-	if err := s.ECS.checkNumbers(); err != nil {
-		return Settings{}, err
 	}
 	if s.GitSHA == "" {
 		if full := get("GITHUB_SHA"); full != "" {
@@ -88,12 +104,6 @@ func SettingsFromEnv(env, sourceDir string, getenv func(string) string) (Setting
 			return Settings{}, fmt.Errorf("DEPLOY_CONCURRENCY=%q: want a whole number of at least 1", v)
 		}
 		s.Concurrency = n
-	}
-	switch v := get("DEPLOY_RUNNER"); v {
-	case "", RunnerBatch, RunnerCLI:
-		s.Runner = v
-	default:
-		return Settings{}, fmt.Errorf("DEPLOY_RUNNER=%q: want %s or %s", v, RunnerBatch, RunnerCLI)
 	}
 	if v := get("DEPLOY_TIMEOUT"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -116,33 +126,18 @@ func SettingsFromEnv(env, sourceDir string, getenv func(string) string) (Setting
 	default:
 		return Settings{}, fmt.Errorf("PREFECT_PRUNE=%q: want 1 or 0", v)
 	}
-	if s.Prune && s.Only != nil {
-		return Settings{}, fmt.Errorf("PREFECT_PRUNE=1 cannot be combined with DEPLOY_ONLY: prune needs the whole file deployed")
-	}
-	for _, c := range []struct {
-		cond bool
-		msg  string
-	}{
-		{s.Registry == "" && s.RegistryPass.Set(), "REGISTRY is not set but REGISTRY_PASSWORD is"},
-		{s.RegistryUser != "" && !s.RegistryPass.Set(), "REGISTRY_PASSWORD is not set but REGISTRY_USERNAME is"},
-		{s.RegistryUser == "" && s.RegistryPass.Set(), "REGISTRY_USERNAME is not set but REGISTRY_PASSWORD is"},
-		{!s.PrefectAPIURL.Set() && env != "dev", "PREFECT_API_URL is not set: only dev may use the embedded throwaway Prefect server"},
-		{!s.PrefectAPIURL.Set() && s.PrefectAPIKey.Set(), "PREFECT_API_URL is not set but PREFECT_API_KEY is"},
-		{s.PrefectAPIURL.Set() && s.ECS.Cluster == "", "ECS_CLUSTER is not set (needed with PREFECT_API_URL)"},
-		{s.PrefectAPIURL.Set() && s.ECS.ExecutionRoleARN == "", "ECS_EXECUTION_ROLE_ARN is not set (needed with PREFECT_API_URL)"},
-		{s.PrefectAPIURL.Set() && s.ECS.Region == "", "AWS_REGION is not set (needed with PREFECT_API_URL)"},
-		{s.AWSAccessKeyID.Set() && !s.AWSSecretKey.Set(), "AWS_SECRET_ACCESS_KEY is not set but AWS_ACCESS_KEY_ID is"},
-		{!s.AWSAccessKeyID.Set() && s.AWSSecretKey.Set(), "AWS_ACCESS_KEY_ID is not set but AWS_SECRET_ACCESS_KEY is"},
-	} {
-		if c.cond {
-			return Settings{}, fmt.Errorf("%s", c.msg)
-		}
-	}
-	if s.PrefectAPIURL.Set() && !strings.HasPrefix(string(s.PrefectAPIURL), "http://") && !strings.HasPrefix(string(s.PrefectAPIURL), "https://") {
-		// The value itself stays out of the message: a URL can carry credentials.
-		return Settings{}, fmt.Errorf("PREFECT_API_URL does not start with http:// or https://")
-	}
 	return s, nil
+}
+
+func (s Settings) config() config {
+	return config{
+		env: s.Env, sourceDir: s.SourceDir,
+		runner: s.Runner, concurrency: s.Concurrency, timeout: s.Timeout,
+		only: len(s.Only) > 0, prune: s.Prune,
+		apiURL: s.PrefectAPIURL.Set(), apiKey: s.PrefectAPIKey.Set(), ecs: s.ECS,
+		registry: s.Registry, registryUser: s.RegistryUser, registryPass: s.RegistryPass.Set(),
+		awsID: s.AWSAccessKeyID.Set(), awsSecret: s.AWSSecretKey.Set(),
+	}
 }
 
 // Options turns the settings into pipeline options. client.SetSecret sends nothing by
@@ -187,21 +182,4 @@ func (s Settings) plaintexts() []string {
 		}
 	}
 	return out
-}
-
-// checkNumbers rejects task sizes that the ECS API would refuse only when a flow runs,
-// long after the deploy looked fine.
-func (e ECS) checkNumbers() error {
-	for _, v := range []struct{ name, value, unit string }{
-		{"ECS_CPU", e.CPU, "CPU units, e.g. 1024"},
-		{"ECS_MEMORY", e.Memory, "MiB, e.g. 2048"},
-	} {
-		if v.value == "" {
-			continue
-		}
-		if n, err := strconv.Atoi(v.value); err != nil || n < 1 {
-			return fmt.Errorf("%s=%q: want a positive whole number (%s)", v.name, v.value, v.unit)
-		}
-	}
-	return nil
 }

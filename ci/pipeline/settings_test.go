@@ -2,9 +2,12 @@ package pipeline
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
 )
 
 func TestSettingsFromEnv(t *testing.T) {
@@ -132,5 +135,62 @@ func TestRedactor(t *testing.T) {
 	fmt.Fprintf(r, "url https://x/hunter22/y and abc stays (too short to mask safely)\n")
 	if got, want := b.String(), "url https://x/***/y and abc stays (too short to mask safely)\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestSettingsAndOptionsAgree: mage (environment variables, SettingsFromEnv) and the
+// Dagger module (Options straight from function arguments, Options.check) refuse the
+// same configurations with the same words, because one set of rules serves both.
+func TestSettingsAndOptionsAgree(t *testing.T) {
+	remote := map[string]string{
+		"PREFECT_API_URL": "https://api.prefect.example/api", "ECS_CLUSTER": "c",
+		"ECS_EXECUTION_ROLE_ARN": "arn:exec", "AWS_REGION": "eu-west-1",
+	}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		m := maps.Clone(base)
+		if m == nil {
+			m = map[string]string{}
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	srv := fakedagger.Start(t)
+	c := connect(t, srv)
+	for _, tc := range []struct {
+		env  string
+		vars map[string]string
+	}{
+		{"prod", nil},
+		{"dev", map[string]string{"PREFECT_API_KEY": "k"}},
+		{"prod", with(remote, "ECS_CLUSTER", "")},
+		{"prod", with(remote, "ECS_EXECUTION_ROLE_ARN", "")},
+		{"prod", with(remote, "AWS_REGION", "")},
+		{"dev", map[string]string{"ECS_CPU": "1 vCPU"}},
+		{"dev", map[string]string{"ECS_MEMORY": "0"}},
+		{"dev", map[string]string{"REGISTRY": "r", "REGISTRY_PASSWORD": "p"}},
+		{"dev", map[string]string{"REGISTRY": "r", "REGISTRY_USERNAME": "u"}},
+		{"dev", map[string]string{"REGISTRY_USERNAME": "u", "REGISTRY_PASSWORD": "p"}},
+		{"dev", map[string]string{"AWS_ACCESS_KEY_ID": "a"}},
+		{"dev", map[string]string{"AWS_SECRET_ACCESS_KEY": "a"}},
+		{"dev", map[string]string{"DEPLOY_RUNNER": "ssh"}},
+		{"dev", map[string]string{"PREFECT_PRUNE": "1", "DEPLOY_ONLY": "a"}},
+		{"bad/env", nil},
+	} {
+		get := func(k string) string { return tc.vars[k] }
+		_, serr := SettingsFromEnv(tc.env, "/repo", get)
+		s, err := parseSettings(tc.env, "/repo", get)
+		if err != nil {
+			t.Fatalf("%s %v: parse: %v", tc.env, tc.vars, err)
+		}
+		o := s.Options(c, nil)
+		oerr := o.check()
+		if serr == nil || oerr == nil || serr.Error() != oerr.Error() {
+			t.Errorf("%s %v:\n  SettingsFromEnv: %v\n  Options.check:   %v", tc.env, tc.vars, serr, oerr)
+		}
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Errorf("%d engine request(s) while checking options", n)
 	}
 }
