@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/liveplan"
 	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/spec"
@@ -44,7 +45,7 @@ func (planStep) Run(_ context.Context, st *State) error {
 	if !st.OnlyImage {
 		fmt.Fprintf(st.out, "    %s: %d deployment(s) to build\n", st.Report.File, len(jobs))
 		for _, j := range jobs {
-			fmt.Fprintf(st.out, "    prefect %s\n", ShellJoin(j.Args))
+			fmt.Fprintf(st.out, "    prefect %s\n", deploycli.ShellJoin(j.Args))
 		}
 	}
 	if o.Registry != "" {
@@ -144,10 +145,10 @@ func PlanAll(root string, out io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(out, "%s: %d deployment(s), environment %s\n", relTo(root, f.Path), len(jobs), env)
-		fmt.Fprintf(out, "  prefect %s\n", ShellJoin(prefect.RegisterArgs("prefect_aws.ecs")))
-		fmt.Fprintf(out, "  python %s\n", ShellJoin([]string{"infrastructure/ecs-task-" + env + ".py"}))
+		fmt.Fprintf(out, "  prefect %s\n", deploycli.ShellJoin(prefect.RegisterArgs("prefect_aws.ecs")))
+		fmt.Fprintf(out, "  python %s\n", deploycli.ShellJoin([]string{"infrastructure/ecs-task-" + env + ".py"}))
 		for _, j := range jobs {
-			fmt.Fprintf(out, "  prefect %s\n", ShellJoin(j.Args))
+			fmt.Fprintf(out, "  prefect %s\n", deploycli.ShellJoin(j.Args))
 		}
 	}
 	return errors.Join(errs...)
