@@ -374,11 +374,9 @@ func (a *App) plan(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
 	}
-	fmt.Fprintf(a.Stdout, "# %s: %d deployment(s); entrypoints are relative to the cd below\n", f.Path, len(jobs))
-	fmt.Fprintf(a.Stdout, "cd %s\n", ShellQuote(workdir))
-	fmt.Fprintf(a.Stdout, "mkdir -p %s\n", ShellQuote(outDir))
-	for _, j := range jobs {
-		fmt.Fprintln(a.Stdout, ShellJoin(append([]string{o.prefectPath}, j.Args...)))
+	if err := (Plan{File: f.Path, Workdir: workdir, OutDir: outDir, Prefect: o.prefectPath, Jobs: jobs}).Write(a.Stdout); err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return ExitFailed
 	}
 	return ExitOK
 }
