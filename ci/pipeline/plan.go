@@ -125,9 +125,11 @@ func Environments(root string) ([]string, error) {
 	return envs, nil
 }
 
-// PlanAll validates the deployments file of every environment under root and prints the
-// exact commands each deployment would run. It needs no Docker and no Prefect. Every
-// file is checked even when an earlier one fails; the error lists them all.
+// PlanAll validates the deployments file of every environment under root and prints,
+// per environment, the script the pipeline runs inside the agent image: the same
+// rendering as `prefect-deploy plan`, with the image's WORKDIR and output directory and
+// the block registration first. It needs no Docker and no Prefect. Every file is checked
+// even when an earlier one fails; the error lists them all.
 func PlanAll(root string, out io.Writer) error {
 	envs, err := Environments(root)
 	if err != nil {
@@ -137,18 +139,30 @@ func PlanAll(root string, out io.Writer) error {
 		return fmt.Errorf("no prefect-deployments-*.yaml in %s", root)
 	}
 	var errs []error
-	for _, env := range envs {
+	for i, env := range envs {
+		if i > 0 {
+			fmt.Fprintln(out)
+		}
 		f, jobs, err := loadJobs(root, env)
 		if err != nil {
-			fmt.Fprintf(out, "%s: INVALID\n", relTo(root, DeploymentsFile(root, env)))
+			fmt.Fprintf(out, "# %s: INVALID\n", relTo(root, DeploymentsFile(root, env)))
 			errs = append(errs, err)
 			continue
 		}
-		fmt.Fprintf(out, "%s: %d deployment(s), environment %s\n", relTo(root, f.Path), len(jobs), env)
-		fmt.Fprintf(out, "  prefect %s\n", deploycli.ShellJoin(prefect.RegisterArgs("prefect_aws.ecs")))
-		fmt.Fprintf(out, "  python %s\n", deploycli.ShellJoin([]string{"infrastructure/ecs-task-" + env + ".py"}))
-		for _, j := range jobs {
-			fmt.Fprintf(out, "  prefect %s\n", deploycli.ShellJoin(j.Args))
+		fmt.Fprintf(out, "# environment %s, inside the agent image (PREFECT_IMAGE, the API and the ECS settings come from the pipeline)\n", env)
+		p := deploycli.Plan{
+			File:    relTo(root, f.Path),
+			Workdir: Workdir,
+			OutDir:  DeployOutDir,
+			Prefect: "prefect",
+			Setup: [][]string{
+				append([]string{"prefect"}, prefect.RegisterArgs("prefect_aws.ecs")...),
+				{"python", "infrastructure/ecs-task-" + env + ".py"},
+			},
+			Jobs: jobs,
+		}
+		if err := p.Write(out); err != nil {
+			return err
 		}
 	}
 	return errors.Join(errs...)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/acme-data/prefect-flows/ci/deploycli"
 )
 
 func TestPlanAll(t *testing.T) {
@@ -14,6 +16,27 @@ func TestPlanAll(t *testing.T) {
 		t.Fatalf("PlanAll: %v", err)
 	}
 	golden(t, "plan.txt", out.Bytes())
+
+	// Each environment is the script `prefect-deploy plan` prints, with the image's paths:
+	// from the WORKDIR, registration first, and the -o directory made before any build.
+	for _, env := range []string{"dev", "prod"} {
+		_, jobs, err := loadJobs(repoDir(t, "repo"), env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		p := deploycli.Plan{
+			File: "prefect-deployments-" + env + ".yaml", Workdir: "/opt/prefect", OutDir: "/tmp/prefect-deploy", Prefect: "prefect",
+			Setup: [][]string{{"prefect", "block", "register", "-m", "prefect_aws.ecs"}, {"python", "infrastructure/ecs-task-" + env + ".py"}},
+			Jobs:  jobs,
+		}
+		if err := p.Write(&want); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), want.String()) {
+			t.Errorf("mage plan lacks the %s script as prefect-deploy renders it:\n%s\ngot:\n%s", env, want.String(), out.String())
+		}
+	}
 }
 
 func TestPlanAllReportsEveryBadFile(t *testing.T) {
@@ -34,7 +57,7 @@ func TestPlanAllReportsEveryBadFile(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "prefect-deployments-dev.yaml:6:17") {
 		t.Fatalf("err = %v, want the bad entrypoint's position", err)
 	}
-	for _, want := range []string{"prefect-deployments-dev.yaml: INVALID", "prefect-deployments-prod.yaml: 2 deployment(s), environment prod", "-n etl-prod"} {
+	for _, want := range []string{"# prefect-deployments-dev.yaml: INVALID", "# prefect-deployments-prod.yaml: 2 deployment(s)", "-n etl-prod"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
