@@ -30,6 +30,9 @@ type Options struct {
 	RegistryPassword *dagger.Secret
 	// GitSHA tags the published image <env>-<GitSHA>; empty means read it from SourceDir.
 	GitSHA string
+	// GitSHAHint tells the user how to give the commit when it cannot be read, in the
+	// caller's terms: "set GIT_SHA" (mage), "pass --git-sha" (the Dagger module).
+	GitSHAHint string
 
 	// PrefectAPIURL nil selects the embedded throwaway server, which only dev may use.
 	PrefectAPIURL *dagger.Secret

@@ -716,18 +716,36 @@ func TestNoEngineCallBeforeConfigIsValid(t *testing.T) {
 
 func TestPublishNeedsGitCommit(t *testing.T) {
 	// A copy of the fixture without .git and without GIT_SHA: publishing must stop
-	// before the build rather than push an <env>- tag with no commit.
+	// before the build rather than push an <env>- tag with no commit, and say how to
+	// give the commit in the caller's own terms.
 	dir := t.TempDir()
 	copyTree(t, repoDir(t, "repo"), dir)
-	srv := fakedagger.Start(t)
-	c := connect(t, srv)
 	t.Setenv("PATH", "") // no git binary either: the .git/HEAD fallback must fail too
-	_, err := Run(context.Background(), c, Options{Env: "dev", SourceDir: dir, Registry: "r.example"})
-	if err == nil || !strings.Contains(err.Error(), "set GIT_SHA") {
-		t.Fatalf("err = %v, want a request for GIT_SHA", err)
+	for _, tc := range []struct {
+		name, hint, want, notWant string
+	}{
+		{"Dagger module", "pass --git-sha", "pass --git-sha", "GIT_SHA"},
+		{"no hint given", "", "GIT_SHA with mage, --git-sha with dagger call", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakedagger.Start(t)
+			c := connect(t, srv)
+			_, err := Run(context.Background(), c, Options{Env: "dev", SourceDir: dir, Registry: "r.example", GitSHAHint: tc.hint})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.notWant != "" && strings.Contains(err.Error(), tc.notWant)) {
+				t.Fatalf("err = %v, want %q (and not %q)", err, tc.want, tc.notWant)
+			}
+			if n := len(srv.Requests()); n != 0 {
+				t.Errorf("%d engine request(s)", n)
+			}
+		})
 	}
-	if n := len(srv.Requests()); n != 0 {
-		t.Errorf("%d engine request(s)", n)
+	// mage goes through Settings, whose variable is GIT_SHA.
+	s, err := SettingsFromEnv("dev", dir, func(k string) string { return map[string]string{"REGISTRY": "r.example"}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := s.Options(nil, nil); o.GitSHAHint != "set GIT_SHA" {
+		t.Errorf("mage's hint = %q, want %q", o.GitSHAHint, "set GIT_SHA")
 	}
 }
 

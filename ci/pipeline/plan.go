@@ -52,7 +52,11 @@ func (planStep) Run(_ context.Context, st *State) error {
 		sha := o.GitSHA
 		if sha == "" {
 			if sha, err = GitSHA(o.SourceDir); err != nil {
-				return fmt.Errorf("publishing needs the git commit for the <env>-<sha> tag: set GIT_SHA: %w", err)
+				hint := o.GitSHAHint
+				if hint == "" {
+					hint = "give it (GIT_SHA with mage, --git-sha with dagger call)"
+				}
+				return fmt.Errorf("publishing needs the git commit for the <env>-<sha> tag: %s: %w", hint, err)
 			}
 		}
 		if !hexSHA.MatchString(sha) {

@@ -158,6 +158,7 @@ func (s Settings) Options(client *dagger.Client, out io.Writer) Options {
 		RegistryUsername:   s.RegistryUser,
 		RegistryPassword:   secret("registry-password", s.RegistryPass),
 		GitSHA:             s.GitSHA,
+		GitSHAHint:         "set GIT_SHA",
 		PrefectAPIURL:      secret("prefect-api-url", s.PrefectAPIURL),
 		PrefectAPIKey:      secret("prefect-api-key", s.PrefectAPIKey),
 		ECS:                s.ECS,
