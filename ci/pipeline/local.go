@@ -1,12 +1,14 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"dagger.io/dagger"
 )
@@ -31,15 +33,18 @@ func ImageLocal(ctx context.Context, s Settings, out io.Writer) error {
 }
 
 func local(ctx context.Context, s Settings, out io.Writer, do func(context.Context, *dagger.Client, Options) error) error {
-	r := &redactor{w: out, secrets: s.plaintexts()}
-	if err := localRun(ctx, s, r, do); err != nil {
+	m := masker(s.plaintexts())
+	r := &redactor{w: out, m: m}
+	err := localRun(ctx, s, r, do)
+	ferr := r.Flush()
+	if err != nil {
 		// Engine errors can quote what they were sent; mage prints this one.
-		if masked := r.mask(err.Error()); masked != err.Error() {
+		if masked := m.mask(err.Error()); masked != err.Error() {
 			return errors.New(masked)
 		}
 		return err
 	}
-	return nil
+	return ferr
 }
 
 func localRun(ctx context.Context, s Settings, out io.Writer, do func(context.Context, *dagger.Client, Options) error) error {
@@ -58,15 +63,12 @@ func localRun(ctx context.Context, s Settings, out io.Writer, do func(context.Co
 	return do(ctx, client, s.Options(client, out))
 }
 
-// redactor masks secret plaintexts in everything written through it: a second line of
-// defence behind the engine's own scrubbing of exec output.
-type redactor struct {
-	w       io.Writer
-	secrets []string
-}
+// masker lists secret plaintexts to hide in text that leaves the process: a second line
+// of defence behind the engine's own scrubbing of exec output.
+type masker []string
 
-func (r *redactor) mask(s string) string {
-	for _, sec := range r.secrets {
+func (m masker) mask(s string) string {
+	for _, sec := range m {
 		// Very short values would mask ordinary words; no real credential is that short.
 		if len(sec) >= 4 {
 			s = strings.ReplaceAll(s, sec, "***")
@@ -75,9 +77,39 @@ func (r *redactor) mask(s string) string {
 	return s
 }
 
+// redactor masks what is written through it a line at a time, so a secret that arrives
+// in two writes is still seen whole. Flush writes out an unfinished last line.
+type redactor struct {
+	w  io.Writer
+	m  masker
+	mu sync.Mutex
+	// buf holds the unfinished line.
+	buf []byte
+}
+
 func (r *redactor) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(r.w, r.mask(string(p))); err != nil {
-		return 0, err
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buf = append(r.buf, p...)
+	if i := bytes.LastIndexByte(r.buf, '\n'); i >= 0 {
+		lines := string(r.buf[:i+1])
+		r.buf = append(r.buf[:0], r.buf[i+1:]...)
+		if _, err := io.WriteString(r.w, r.m.mask(lines)); err != nil {
+			return 0, err
+		}
 	}
 	return len(p), nil
+}
+
+// Flush writes out what is left after the last newline.
+func (r *redactor) Flush() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.buf) == 0 {
+		return nil
+	}
+	rest := string(r.buf)
+	r.buf = r.buf[:0]
+	_, err := io.WriteString(r.w, r.m.mask(rest))
+	return err
 }

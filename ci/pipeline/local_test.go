@@ -3,6 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -74,5 +76,45 @@ func TestDeployLocalChecksBeforeConnecting(t *testing.T) {
 				t.Errorf("%d engine requests", n)
 			}
 		})
+	}
+}
+
+// TestDeployLocalMasksTheStepSummary: a secret's plaintext that reaches an error (here
+// the flow check, whose exec holds no secrets, so the engine does not scrub it) is
+// masked in the log, in the returned error and in the GitHub step summary alike.
+func TestDeployLocalMasksTheStepSummary(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(func(ex fakedagger.Exec) fakedagger.ExecResult {
+		if isCheck(ex.Args) {
+			return fakedagger.ExecResult{Stdout: `{"entrypoint": "flows/hello.py:hello", "ok": false, "error": "ValueError: bad token ` + secretRegistry + `"}` + "\n" +
+				`{"entrypoint": "flows/etl.py:daily_etl", "ok": true, "error": ""}` + "\n"}
+		}
+		return handler(nil)(ex)
+	}))
+	sessionEnv(t, srv)
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	env := map[string]string{
+		"REGISTRY": "registry.example", "REGISTRY_USERNAME": "bot", "REGISTRY_PASSWORD": secretRegistry,
+		"GIT_SHA": "abc1234", "GITHUB_STEP_SUMMARY": summary,
+	}
+	s, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = DeployLocal(context.Background(), s, &out)
+	if err == nil {
+		t.Fatal("DeployLocal succeeded with a failing flow check")
+	}
+	md, rerr := os.ReadFile(summary)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	for what, text := range map[string]string{"error": err.Error(), "log": out.String(), "step summary": string(md)} {
+		if strings.Contains(text, secretRegistry) {
+			t.Errorf("the %s shows the registry password:\n%s", what, text)
+		}
+		if !strings.Contains(text, "bad token ***") {
+			t.Errorf("the %s lacks the masked error:\n%s", what, text)
+		}
 	}
 }

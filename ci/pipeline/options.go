@@ -64,6 +64,9 @@ type Options struct {
 	Out io.Writer
 	// StepSummaryPath is $GITHUB_STEP_SUMMARY; the Markdown report is appended to it.
 	StepSummaryPath string
+	// Redact masks secret plaintexts in what the pipeline writes itself (the step
+	// summary); nil leaves the text as it is. Settings.Options sets it.
+	Redact func(string) string
 	// RunID returns the per-run cache buster; nil means time plus random bytes. Tests
 	// inject it so two runs are told apart deterministically.
 	RunID func() string

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -52,11 +53,20 @@ func (reportStep) always()        {}
 func (reportStep) Run(_ context.Context, st *State) error {
 	st.Report.WriteText(st.out)
 	if p := st.Opts.StepSummaryPath; p != "" {
+		var md bytes.Buffer
+		if err := st.Report.WriteMarkdown(&md); err != nil {
+			return fmt.Errorf("GitHub step summary: %w", err)
+		}
+		text := md.String()
+		// The summary is published with the run, outside the log's redaction.
+		if st.Opts.Redact != nil {
+			text = st.Opts.Redact(text)
+		}
 		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err != nil {
 			return fmt.Errorf("GitHub step summary: %w", err)
 		}
-		werr := st.Report.WriteMarkdown(f)
+		_, werr := io.WriteString(f, text)
 		if err := errors.Join(werr, f.Close()); err != nil {
 			return fmt.Errorf("GitHub step summary: %w", err)
 		}

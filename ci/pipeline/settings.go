@@ -171,6 +171,7 @@ func (s Settings) Options(client *dagger.Client, out io.Writer) Options {
 		Prune:              s.Prune,
 		Out:                out,
 		StepSummaryPath:    s.StepSummaryPath,
+		Redact:             masker(s.plaintexts()).mask,
 	}
 }
 
