@@ -45,7 +45,7 @@ func Plan() error {
 	return pipeline.PlanAll(root(), os.Stdout)
 }
 
-// Image builds the agent image (env DEPLOY_ENV, default dev) and publishes it when REGISTRY is set.
+// Image builds the agent image (env DEPLOY_ENV, default dev), checks its flows load, and publishes it when REGISTRY is set.
 func Image(ctx context.Context) error {
 	env := os.Getenv("DEPLOY_ENV")
 	if env == "" {
