@@ -305,6 +305,8 @@ func (s *session) options(ctx context.Context, source *dagger.Directory, env str
 		SourceDir: dir,
 		Source:    s.LoadDirectoryFromID(lib.DirectoryID(id)),
 		Out:       os.Stderr,
+		// .git is not uploaded to the module: the commit has to come as an argument.
+		GitSHAHint: "pass --git-sha",
 	}, nil
 }
 
