@@ -4,13 +4,15 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
 // FuzzLoad: whatever the bytes, parse never panics and either returns a File or a
 // *ValidationError with at least one positioned problem.
 func FuzzLoad(f *testing.F) {
-	for _, name := range []string{"valid/seed.yaml", "valid/values.yaml", "valid/defaults.yaml", "invalid/bad_cron.yaml", "invalid/bad_rrule.yaml"} {
+	for _, name := range []string{"valid/seed.yaml", "valid/values.yaml", "valid/defaults.yaml", "invalid/bad_cron.yaml", "invalid/bad_rrule.yaml",
+		"invalid/syntax_unclosed_string.yaml", "invalid/syntax_unclosed_list.yaml", "invalid/syntax_crlf.yaml", "invalid/syntax_error.yaml"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -30,6 +32,14 @@ func FuzzLoad(f *testing.F) {
 		var ve *ValidationError
 		if !errors.As(err, &ve) || len(ve.Errors) == 0 {
 			t.Fatalf("want a *ValidationError with problems, got %v", err)
+		}
+		// A syntax error's position is replayed from prefixes of the input: it must be a
+		// real line and column of it.
+		lines := len(lineEnds(data))
+		for _, fe := range ve.Errors {
+			if strings.HasPrefix(fe.Msg, "YAML syntax:") && (fe.Pos.Line < 1 || fe.Pos.Line > lines || fe.Pos.Col < 1) {
+				t.Fatalf("syntax error outside the input's %d lines: %v", lines, fe)
+			}
 		}
 	})
 }

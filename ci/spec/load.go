@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // timezones must validate the same on a bare CI runner as on a laptop
@@ -58,8 +56,6 @@ func LoadAll(paths []string, opt LoadOptions) ([]*File, error) {
 	return files, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // maxNodes bounds alias expansion; real files use a few hundred nodes.
 const maxNodes = 100000
 
@@ -68,23 +64,21 @@ func parse(file string, data []byte, repoRoot string) (*File, error) {
 	fail := func() (*File, error) {
 		return nil, &ValidationError{File: file, Errors: c.sorted()}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			c.errs = append(c.errs, FieldError{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty file: expected a mapping with ib-block and deployments"})
-			return fail()
-		}
-		c.errs = append(c.errs, yamlSyntaxError(file, err))
+	doc, extra, err := decodeDocs(data)
+	if errors.Is(err, io.EOF) {
+		c.errs = append(c.errs, FieldError{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty file: expected a mapping with ib-block and deployments"})
 		return fail()
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		c.add(&extra, "", "a second YAML document: a deployments file holds exactly one")
-	} else if !errors.Is(err, io.EOF) {
-		c.errs = append(c.errs, yamlSyntaxError(file, err))
+	if err != nil {
+		c.errs = append(c.errs, yamlSyntaxError(file, data, err))
+		if doc == nil {
+			return fail()
+		}
 	}
-	top := &doc
+	if extra != nil {
+		c.add(extra, "", "a second YAML document: a deployments file holds exactly one")
+	}
+	top := doc
 	if top.Kind == yaml.DocumentNode && len(top.Content) == 1 {
 		top = top.Content[0]
 	}
@@ -94,16 +88,6 @@ func parse(file string, data []byte, repoRoot string) (*File, error) {
 	}
 	f.Path = file
 	return f, nil
-}
-
-func yamlSyntaxError(file string, err error) FieldError {
-	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		// yaml.v3 reports no column for syntax errors; column 1 keeps file:line:col usable.
-		return FieldError{Pos: Pos{File: file, Line: line, Col: 1}, Msg: "YAML syntax error: " + m[2]}
-	}
-	return FieldError{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "YAML syntax error: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // fields is one deployment (or the defaults) as written, before defaults are merged.
