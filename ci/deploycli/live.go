@@ -163,24 +163,34 @@ func appendTo(file string, write func(*os.File) error) error {
 // after its deploy step, with the API URL and key as Dagger secrets.
 func (a *App) readBack(ctx context.Context, args []string) int {
 	var o options
-	fs := a.flags("read-back", &o, false)
-	f, _, code := a.load(fs, &o, args)
+	f, env, api, code := a.onAPI("read-back", &o, args)
 	if f == nil {
 		return code
-	}
-	env, _, code := a.marker(fs, f, o.env)
-	if code != ExitOK {
-		return code
-	}
-	api, err := a.client()
-	if err != nil {
-		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
-		return ExitFailed
 	}
 	if _, err := a.readBackAll(ctx, f, api, env); err != nil {
 		return ExitFailed
 	}
 	return ExitOK
+}
+
+// onAPI is the start of the commands that work on the API alone: parse the flags, load
+// the file, resolve its environment and open the client. A nil file means stop with code.
+func (a *App) onAPI(name string, o *options, args []string) (*spec.File, string, *prefectapi.Client, int) {
+	fs := a.flags(name, o, false)
+	f, _, code := a.load(fs, o, args)
+	if f == nil {
+		return nil, "", nil, code
+	}
+	env, _, code := a.marker(fs, f, o.env)
+	if code != ExitOK {
+		return nil, "", nil, code
+	}
+	api, err := a.client()
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return nil, "", nil, ExitFailed
+	}
+	return f, env, api, ExitOK
 }
 
 // readBackAll reads back every deployment of f; the error is drift or a failed read.
@@ -204,19 +214,9 @@ func (a *App) readBackAll(ctx context.Context, f *spec.File, api *prefectapi.Cli
 func (a *App) pruneCmd(ctx context.Context, args []string) int {
 	// Pruning is what this command is for; the flag checks of --prune apply.
 	o := options{prune: true}
-	fs := a.flags("prune", &o, false)
-	f, _, code := a.load(fs, &o, args)
+	f, env, api, code := a.onAPI("prune", &o, args)
 	if f == nil {
 		return code
-	}
-	env, _, code := a.marker(fs, f, o.env)
-	if code != ExitOK {
-		return code
-	}
-	api, err := a.client()
-	if err != nil {
-		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
-		return ExitFailed
 	}
 	if len(f.Deployments) == 0 {
 		fmt.Fprintln(a.Stderr, "prefect-deploy: no prune: the file lists no deployment")
