@@ -25,27 +25,14 @@ import (
 var fakeBin, cliBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "deploycli-test")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fakeBin, err = fakeprefect.Build(dir)
-	if err == nil {
+	fakeprefect.RunTests(m, &fakeBin, func(dir string) error {
 		cliBin = filepath.Join(dir, "prefect-deploy")
-		var out []byte
-		out, err = exec.Command("go", "build", "-o", cliBin, "github.com/acme-data/prefect-flows/ci/cmd/prefect-deploy").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", cliBin, "github.com/acme-data/prefect-flows/ci/cmd/prefect-deploy").CombinedOutput()
 		if err != nil {
-			err = fmt.Errorf("build prefect-deploy: %w\n%s", err, out)
+			return fmt.Errorf("build prefect-deploy: %w\n%s", err, out)
 		}
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+		return nil
+	})
 }
 
 // harness is a copy of testdata/repo, a fake prefect call log, and the environment

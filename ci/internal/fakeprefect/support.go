@@ -2,8 +2,10 @@ package fakeprefect
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"testing"
 
 	"github.com/acme-data/prefect-flows/ci/internal/shareddata"
 )
@@ -17,6 +19,33 @@ func Build(dir string) (string, error) {
 		return "", fmt.Errorf("build fake prefect: %w\n%s", err, b)
 	}
 	return out, nil
+}
+
+// RunTests is a test package's TestMain: it builds the fake once into a temporary
+// directory, stores its path in *bin, runs setup (more tools for the same directory),
+// runs the tests and removes the directory.
+func RunTests(m *testing.M, bin *string, setup ...func(dir string) error) {
+	os.Exit(runTests(m, bin, setup))
+}
+
+func runTests(m *testing.M, bin *string, setup []func(dir string) error) int {
+	dir, err := os.MkdirTemp("", "fakeprefect")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if *bin, err = Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for _, s := range setup {
+		if err := s(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return m.Run()
 }
 
 // SharedPath resolves rel under the shared data folder (see ci/internal/shareddata). A
