@@ -169,20 +169,8 @@ func parseSignature(code string) (*signature, bool) {
 
 // closingParen returns the index of the parenthesis that closes code[0], or -1.
 func closingParen(code string) int {
-	depth := 0
-	for i := 0; i < len(code); i++ {
-		switch code[i] {
-		case '(', '[', '{':
-			depth++
-		case ')', ']', '}':
-			depth--
-			if depth == 0 {
-				if code[i] != ')' {
-					return -1
-				}
-				return i
-			}
-		}
+	if i := closingBracket(code); i >= 0 && code[i] == ')' {
+		return i
 	}
 	return -1
 }
