@@ -516,17 +516,9 @@ func (c *collector) schedule(v *yaml.Node, p string) *Schedule {
 		}
 		switch key {
 		case "cron":
-			text, good := c.str(e.val, kp)
-			if !good {
+			if s.Cron, good = c.checkedStr(e.val, kp, "cron", checkCron); !good {
 				ok = false
-				continue
 			}
-			if msg := checkCron(text); msg != "" {
-				c.add(e.val, kp, "invalid cron %q: %s", text, msg)
-				ok = false
-				continue
-			}
-			s.Cron = text
 		case "interval":
 			r := resolve(e.val)
 			if r.Kind != yaml.ScalarNode || (r.ShortTag() != "!!int" && r.ShortTag() != "!!str") {
@@ -542,29 +534,13 @@ func (c *collector) schedule(v *yaml.Node, p string) *Schedule {
 			}
 			s.IntervalSeconds = secs
 		case "rrule":
-			text, good := c.str(e.val, kp)
-			if !good {
+			if s.RRule, good = c.checkedStr(e.val, kp, "RRULE", checkRRule); !good {
 				ok = false
-				continue
 			}
-			if msg := checkRRule(text); msg != "" {
-				c.add(e.val, kp, "invalid RRULE %q: %s", text, msg)
-				ok = false
-				continue
-			}
-			s.RRule = text
 		case "timezone":
-			text, good := c.str(e.val, kp)
-			if !good {
+			if s.Timezone, good = c.checkedStr(e.val, kp, "", checkTimezone); !good {
 				ok = false
-				continue
 			}
-			if msg := checkTimezone(text); msg != "" {
-				c.add(e.val, kp, "%s", msg)
-				ok = false
-				continue
-			}
-			s.Timezone = text
 		case "anchor-date":
 			anchorNode = e.key
 			r := resolve(e.val)

@@ -204,6 +204,23 @@ func (c *collector) str(n *yaml.Node, path string) (string, bool) {
 	return "", false
 }
 
+// checkedStr reads a string and runs check on it. A problem check finds is reported at n,
+// as "invalid <what> "<text>": <problem>", or as the problem alone when what is empty.
+func (c *collector) checkedStr(n *yaml.Node, path, what string, check func(string) string) (string, bool) {
+	text, ok := c.str(n, path)
+	if !ok {
+		return "", false
+	}
+	if msg := check(text); msg != "" {
+		if what != "" {
+			msg = fmt.Sprintf("invalid %s %q: %s", what, text, msg)
+		}
+		c.add(n, path, "%s", msg)
+		return "", false
+	}
+	return text, true
+}
+
 var integerText = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
 
 // jsonValue turns a YAML node into a JSON-ready value (string, bool, int64, float64,
