@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"io"
-	"regexp"
 	"time"
 
 	"dagger.io/dagger"
@@ -126,8 +125,6 @@ var embeddedECS = ECS{
 	ExecutionRoleARN: "arn:aws:iam::000000000000:role/embedded-placeholder",
 	Region:           "us-east-1",
 }
-
-var envName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 // embedded says whether this run deploys into the throwaway server.
 func (o *Options) embedded() bool { return o.PrefectAPIURL == nil }

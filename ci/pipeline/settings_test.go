@@ -40,6 +40,7 @@ func TestSettingsFromEnv(t *testing.T) {
 			}
 		}},
 		{name: "prod needs PREFECT_API_URL", env: "prod", vars: nil, wantErr: "PREFECT_API_URL is not set"},
+		{name: "environment names follow the ownership tag's rule", env: "Prod.EU", vars: nil, wantErr: `environment "Prod.EU": want lower-case letters, digits, '-' or '_'`},
 		{name: "staging needs PREFECT_API_URL", env: "staging", vars: nil, wantErr: "PREFECT_API_URL is not set"},
 		{name: "remote needs ECS_CLUSTER", env: "prod", vars: with(remote, "ECS_CLUSTER", ""), wantErr: "ECS_CLUSTER is not set"},
 		{name: "remote needs ECS_EXECUTION_ROLE_ARN", env: "prod", vars: with(remote, "ECS_EXECUTION_ROLE_ARN", " "), wantErr: "ECS_EXECUTION_ROLE_ARN is not set"},
