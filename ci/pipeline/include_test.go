@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/acme-data/prefect-flows/ci/internal/shareddata"
 )
 
 // rootModule is the module ci/dagger reaches through its `replace ... => ../..`.
@@ -242,22 +244,11 @@ func TestIncludeMatch(t *testing.T) {
 
 func includeRepoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := shareddata.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(dir, "dagger.json")); err == nil {
-				return dir
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no folder with go.mod and dagger.json above the test")
-		}
-		dir = parent
-	}
+	return dir
 }
 
 func sortedKeys(m map[string]bool) []string {
