@@ -25,7 +25,7 @@ type ExecRunner struct {
 	// StopTimeout is how long a cancelled build has between SIGTERM and SIGKILL;
 	// 0 means 5s.
 	StopTimeout time.Duration
-	// MaxOutput caps the bytes kept per stream (the end is kept); 0 means 1 MiB.
+	// MaxOutput caps the bytes kept per stream (the end is kept); 0 means DefaultMaxOutput.
 	MaxOutput int
 }
 
@@ -44,7 +44,7 @@ func (r *ExecRunner) Run(ctx context.Context, job Job) Result {
 	}
 	limit := r.MaxOutput
 	if limit <= 0 {
-		limit = 1 << 20
+		limit = DefaultMaxOutput
 	}
 	stdout, stderr := &tailBuffer{max: limit}, &tailBuffer{max: limit}
 
@@ -129,7 +129,23 @@ func ParseDeploymentID(stdout string) string {
 	return id
 }
 
-// tailBuffer keeps the last max bytes written: the end of a traceback says most.
+// DefaultMaxOutput is how many bytes of each stream a runner keeps per job by default.
+const DefaultMaxOutput = 1 << 20
+
+// KeepTail keeps the last max bytes of s and says how many it dropped, the way every
+// runner reports a flood of output: the end of a traceback says most.
+func KeepTail(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	return withDropped(len(s)-max, s[len(s)-max:])
+}
+
+func withDropped(n int, tail string) string {
+	return fmt.Sprintf("[... %d bytes dropped ...]\n%s", n, tail)
+}
+
+// tailBuffer keeps the last max bytes written, as KeepTail does, while they stream in.
 type tailBuffer struct {
 	mu      sync.Mutex
 	max     int
@@ -152,7 +168,7 @@ func (b *tailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.dropped > 0 {
-		return fmt.Sprintf("[... %d bytes dropped ...]\n%s", b.dropped, b.buf)
+		return withDropped(b.dropped, string(b.buf))
 	}
 	return string(b.buf)
 }

@@ -63,7 +63,7 @@ type Options struct {
 	// OnRetry, when set, is told each time a job goes to Fallback and why.
 	OnRetry func(job prefect.Job, reason error)
 	// MaxOutput caps the bytes kept per stream of a job (the end is kept, as the CLI
-	// runner keeps it); 0 means 1 MiB.
+	// runner keeps it); 0 means prefect.DefaultMaxOutput.
 	MaxOutput int
 	// StopGrace is how long Close waits for a process to exit on end of input
 	// before killing it; 0 means 5 s.
@@ -103,7 +103,7 @@ func New(opt Options) (*Runner, error) {
 		opt.StopGrace = 5 * time.Second
 	}
 	if opt.MaxOutput <= 0 {
-		opt.MaxOutput = 1 << 20
+		opt.MaxOutput = prefect.DefaultMaxOutput
 	}
 	dir, err := os.MkdirTemp("", "prefect-batch-")
 	if err != nil {
@@ -192,7 +192,7 @@ func (r *Runner) runIn(ctx context.Context, p *proc, job prefect.Job) (prefect.R
 	w, err := p.do(ctx, id, line, r.opt.AnswerTimeout)
 	if err == nil {
 		res := toResult(job.Name, w)
-		res.Stdout, res.Stderr = keepTail(res.Stdout, r.opt.MaxOutput), keepTail(res.Stderr, r.opt.MaxOutput)
+		res.Stdout, res.Stderr = prefect.KeepTail(res.Stdout, r.opt.MaxOutput), prefect.KeepTail(res.Stderr, r.opt.MaxOutput)
 		res.Duration = time.Since(start)
 		return res, p
 	}

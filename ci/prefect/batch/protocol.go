@@ -178,12 +178,3 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
-
-// keepTail keeps the last max bytes of s, marked the way prefect.ExecRunner marks
-// what it dropped, so both runners report a flood of output alike.
-func keepTail(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	return fmt.Sprintf("[... %d bytes dropped ...]\n%s", len(s)-max, s[len(s)-max:])
-}
