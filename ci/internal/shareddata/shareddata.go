@@ -14,8 +14,15 @@ import (
 	"path/filepath"
 )
 
-// Snapshotted are the folders of the shared data the tests read, relative to its root.
-var Snapshotted = []string{"prefect", filepath.Join("dagger", "recorded")}
+// Snapshotted are the files and folders of the shared data the tests read, relative to its
+// root. Not the offline installers (prefect/real: wheels, scripts): only .ci/real-prefect uses
+// them, from ../shared itself, and a fork without ../shared skips that step.
+var Snapshotted = []string{
+	filepath.Join("prefect", "FACTS.md"),
+	filepath.Join("prefect", "cli-2.14.json"),
+	filepath.Join("prefect", "recorded"),
+	filepath.Join("dagger", "recorded"),
+}
 
 // snapshotRel is where the snapshot lives, relative to the repository root.
 const snapshotRel = "ci/internal/shareddata/testdata/shared"
