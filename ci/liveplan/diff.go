@@ -148,12 +148,24 @@ func compareSchedule(want *spec.Schedule, s *prefectapi.Deployment) []Change {
 	if got.Kind == prefectapi.Cron && !got.DayOr {
 		out = append(out, Change{Field: FieldDayOr, Old: "false", New: "true"})
 	}
-	if !s.ScheduleActive {
-		out = append(out, Change{Field: FieldScheduleActive, Old: "paused", New: "active",
-			Patch: map[string]any{"is_schedule_active": true}})
-	} else if !got.Active {
-		// A 2.16+ schedule switched off on its own; the 2.14 PATCH fields cannot reach it.
-		out = append(out, Change{Field: FieldScheduleActive, Old: "inactive", New: "active"})
+	return out
+}
+
+// notes lists the state of s that the file does not declare and apply leaves as it is.
+//
+// A schedule paused by hand (is_schedule_active false on 2.14, paused on 2.16+) stays
+// paused: recorded on a real Prefect 2.14.21 server, `prefect deployment build -a` of a
+// paused deployment writes is_schedule_active: false into its output and keeps the
+// deployment paused, with a changed --cron and with --no-schedule alike. Only the
+// read-back used to switch it on again; it no longer does, since the file has no
+// is_schedule_active to say so.
+func notes(d spec.Deployment, s *prefectapi.Deployment) []string {
+	var out []string
+	switch {
+	case !s.ScheduleActive:
+		out = append(out, "schedule paused on the server: apply leaves it paused (the file does not declare is_schedule_active)")
+	case s.Schedule != nil && !s.Schedule.Active:
+		out = append(out, "schedule switched off on the server: apply leaves it off (the file does not declare it)")
 	}
 	return out
 }

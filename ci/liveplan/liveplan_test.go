@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,7 +22,14 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden want*.txt files")
 
-const marker = "managed-by:prefect-flows:dev"
+// owner is the test repository's owner; marker its ownership tag in dev.
+const (
+	owner  = "acme-data/prefect-flows"
+	marker = "managed-by:prefect-flows:" + owner + ":dev"
+	legacy = "managed-by:prefect-flows:dev"
+)
+
+var opts = liveplan.Options{Owner: owner}
 
 func load(t testing.TB, dir string) *spec.File {
 	t.Helper()
@@ -85,7 +93,7 @@ func TestPlanGolden(t *testing.T) {
 			t.Run(filepath.Base(dir)+"/"+shapeName, func(t *testing.T) {
 				f := load(t, dir)
 				_, c := seed(t, dir, prefectapitest.WithShape(shape))
-				p, err := liveplan.Build(context.Background(), f, c, liveplan.Options{})
+				p, err := liveplan.Build(context.Background(), f, c, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -122,14 +130,22 @@ func TestPlanClassification(t *testing.T) {
 			"hello/RecCron":          liveplan.Update,
 			"hello/defaults-only":    liveplan.Unchanged,
 			"hello/cron-no-timezone": liveplan.Unchanged,
-			"hello/paused":           liveplan.Update,
-			"hello/no-schedule-now":  liveplan.Update,
+			// Paused by hand: the file does not declare is_schedule_active.
+			"hello/paused":          liveplan.Unchanged,
+			"hello/no-schedule-now": liveplan.Update,
+		}},
+		{"testdata/plan/owners", map[string]liveplan.Action{
+			"hello/legacy-listed": liveplan.Update,
+			"hello/theirs-listed": liveplan.Update,
+			"hello/ours-listed":   liveplan.Unchanged,
+			"hello/ours-gone":     liveplan.Delete,
+			"hello/legacy-gone":   liveplan.Keep,
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(filepath.Base(tc.dir), func(t *testing.T) {
 			_, c := seed(t, tc.dir)
-			p, err := liveplan.Build(context.Background(), load(t, tc.dir), c, liveplan.Options{})
+			p, err := liveplan.Build(context.Background(), load(t, tc.dir), c, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -153,7 +169,7 @@ func TestPlanPagesPastTheCap(t *testing.T) {
 	for i := 0; i < 450; i++ {
 		fake.AddDeployment(prefectapitest.Seed{Flow: "hello", Name: fmt.Sprintf("old-%03d", i), Tags: []string{marker}})
 	}
-	p, err := liveplan.Build(context.Background(), load(t, dir), c, liveplan.Options{})
+	p, err := liveplan.Build(context.Background(), load(t, dir), c, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,14 +179,31 @@ func TestPlanPagesPastTheCap(t *testing.T) {
 }
 
 func TestMarkerTag(t *testing.T) {
-	for env, ok := range map[string]bool{"dev": true, "prod-eu": true, "a_b": true, "": false, "Dev": false, "a,b": false, "a b": false} {
-		tag, err := liveplan.MarkerTag(env)
+	for env, ok := range map[string]bool{"dev": true, "prod-eu": true, "a_b": true, "": false, "Dev": false, "a,b": false, "a b": false, "a:b": false} {
+		tag, err := liveplan.MarkerTag(owner, env)
 		if (err == nil) != ok {
 			t.Errorf("%q: err %v", env, err)
 		}
-		if ok && (tag != liveplan.MarkerPrefix+env || strings.ContainsAny(tag, ", ")) {
+		if ok && (tag != liveplan.MarkerPrefix+owner+":"+env || strings.ContainsAny(tag, ", ")) {
 			t.Errorf("%q: tag %q", env, tag)
 		}
+		if ok {
+			if o, e, isTag := liveplan.ParseMarker(tag); !isTag || o != owner || e != env {
+				t.Errorf("ParseMarker(%q) = %q, %q, %v", tag, o, e, isTag)
+			}
+			old, _ := liveplan.LegacyMarkerTag(env)
+			if o, e, isTag := liveplan.ParseMarker(old); !isTag || o != "" || e != env {
+				t.Errorf("ParseMarker(%q) = %q, %q, %v", old, o, e, isTag)
+			}
+		}
+	}
+	for _, bad := range []string{"", "A", "-a", "a:b", "a,b", "a b", strings.Repeat("a", 101)} {
+		if _, err := liveplan.MarkerTag(bad, "dev"); err == nil {
+			t.Errorf("owner %q: no error", bad)
+		}
+	}
+	if _, _, ok := liveplan.ParseMarker("managed-by:other:dev"); ok {
+		t.Error("ParseMarker took a foreign tag")
 	}
 	f := &spec.File{Deployments: []spec.Deployment{{Name: "a", Tags: []string{"x", marker}}, {Name: "b"}}}
 	m := liveplan.Mark(f, marker)
@@ -186,7 +219,7 @@ func TestPrune(t *testing.T) {
 	dir := "testdata/plan/realistic"
 	fake, c := seed(t, dir)
 	ctx := context.Background()
-	p, err := liveplan.Build(ctx, load(t, dir), c, liveplan.Options{})
+	p, err := liveplan.Build(ctx, load(t, dir), c, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +337,7 @@ func TestReadBack(t *testing.T) {
 				}
 				results = append(results, prefect.Result{Name: d.Name, Status: st})
 			}
-			res, err := liveplan.ReadBack(context.Background(), f, c, results, liveplan.Options{})
+			res, err := liveplan.ReadBack(context.Background(), f, c, results, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -356,7 +389,7 @@ func (f filterBlind) ListDeployments(ctx context.Context, _ prefectapi.Deploymen
 func TestPlanNeverDeletesUnmarked(t *testing.T) {
 	dir := "testdata/plan/realistic"
 	_, c := seed(t, dir)
-	p, err := liveplan.Build(context.Background(), load(t, dir), filterBlind{c}, liveplan.Options{})
+	p, err := liveplan.Build(context.Background(), load(t, dir), filterBlind{c}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +406,7 @@ func TestPlanStopsOnAPIError(t *testing.T) {
 	dir := "testdata/plan/realistic"
 	fake, c := seed(t, dir)
 	fake.ForceStatus(403)
-	_, err := liveplan.Build(context.Background(), load(t, dir), c, liveplan.Options{})
+	_, err := liveplan.Build(context.Background(), load(t, dir), c, opts)
 	if err == nil || !strings.Contains(err.Error(), "not allowed (403)") {
 		t.Fatalf("got %v", err)
 	}
@@ -390,8 +423,10 @@ func TestSchedulesList216(t *testing.T) {
 	}{
 		{"two schedules", []prefectapitest.ScheduleEntry{{Schedule: cron, Active: true}, {Schedule: map[string]any{"interval": 60.0, "timezone": "UTC"}, Active: true}},
 			`schedule:  2 schedules → cron "0 12 * * *"`, "schedule"},
+		// A schedule switched off on the server is state the file does not declare:
+		// apply leaves it off, the plan says so, and it is no drift.
 		{"one schedule switched off", []prefectapitest.ScheduleEntry{{Schedule: cron, Active: false}},
-			"schedule.active:  inactive → active", "schedule.active"},
+			"note: schedule switched off on the server: apply leaves it off", ""},
 		{"as in the file", []prefectapitest.ScheduleEntry{{Schedule: cron, Active: true}}, "", ""},
 	}
 	dir := "testdata/plan/adopt-defaults"
@@ -403,7 +438,7 @@ func TestSchedulesList216(t *testing.T) {
 				fake.Update(id, map[string]any{"is_schedule_active": true})
 				fake.SetSchedules(id, tc.list)
 				f := load(t, dir)
-				p, err := liveplan.Build(context.Background(), f, c, liveplan.Options{})
+				p, err := liveplan.Build(context.Background(), f, c, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -415,14 +450,14 @@ func TestSchedulesList216(t *testing.T) {
 				}
 				var buf bytes.Buffer
 				_ = liveplan.Render(&buf, &liveplan.Plan{Marker: marker, Entries: []liveplan.Entry{entry}})
-				if tc.want == "" && entry.Action != liveplan.Unchanged {
+				if (tc.want == "" || strings.HasPrefix(tc.want, "note:")) && entry.Action != liveplan.Unchanged {
 					t.Errorf("want unchanged, got:\n%s", buf.String())
 				}
 				if tc.want != "" && !strings.Contains(buf.String(), tc.want) {
 					t.Errorf("want %q in:\n%s", tc.want, buf.String())
 				}
 				only := &spec.File{Path: f.Path, Deployments: []spec.Deployment{*entry.Spec}}
-				rb, err := liveplan.ReadBack(context.Background(), only, c, nil, liveplan.Options{})
+				rb, err := liveplan.ReadBack(context.Background(), only, c, nil, opts)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -437,5 +472,142 @@ func TestSchedulesList216(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+type stringCase struct{ In, Want string }
+
+func readCases(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+func TestNormalizeOwner(t *testing.T) {
+	var cases []stringCase
+	readCases(t, "testdata/owner/normalize.json", &cases)
+	for _, c := range cases {
+		got := liveplan.NormalizeOwner(c.In)
+		if got != c.Want {
+			t.Errorf("NormalizeOwner(%q) = %q, want %q", c.In, got, c.Want)
+		}
+		if got != "" {
+			if err := liveplan.CheckOwner(got); err != nil {
+				t.Errorf("NormalizeOwner(%q) = %q does not fit the tag: %v", c.In, got, err)
+			}
+		}
+	}
+}
+
+func TestRemoteOwner(t *testing.T) {
+	var cases []stringCase
+	readCases(t, "testdata/owner/remote.json", &cases)
+	for _, c := range cases {
+		if got := liveplan.RemoteOwner(c.In); got != c.Want {
+			t.Errorf("RemoteOwner(%q) = %q, want %q", c.In, got, c.Want)
+		}
+	}
+}
+
+// TestResolveOwner follows the order flag, PREFECT_OWNER, GITHUB_REPOSITORY, git remote,
+// directory name, each case in a fresh directory (with a git remote when it says so).
+func TestResolveOwner(t *testing.T) {
+	var cases []struct {
+		Name, Flag, Remote, Dir, Want, Source, Err string
+		Env                                        map[string]string
+	}
+	readCases(t, "testdata/owner/resolve.json", &cases)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "repo")
+			if c.Dir != "" {
+				dir = filepath.Join(filepath.Dir(dir), c.Dir)
+			}
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if c.Remote != "" {
+				for _, args := range [][]string{{"init", "-q"}, {"remote", "add", "origin", c.Remote}} {
+					cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+					if out, err := cmd.CombinedOutput(); err != nil {
+						t.Skipf("git %v: %v %s", args, err, out)
+					}
+				}
+			}
+			got, err := liveplan.ResolveOwner(c.Flag, func(k string) string { return c.Env[k] }, dir)
+			if c.Err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.Err) {
+					t.Fatalf("err %v, want one containing %q", err, c.Err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Name != c.Want || got.Source != c.Source {
+				t.Errorf("got %+v, want %q from %q", got, c.Want, c.Source)
+			}
+		})
+	}
+}
+
+// TestPruneOwners: two owners share a server and an environment name. A prune deletes
+// only this owner's deployments; legacy-tagged ones only with PruneLegacy, and never one
+// that another owner adopted; another owner's deployment never.
+func TestPruneOwners(t *testing.T) {
+	dir := "testdata/plan/owners"
+	for _, pruneLegacy := range []bool{false, true} {
+		t.Run(fmt.Sprint("PruneLegacy=", pruneLegacy), func(t *testing.T) {
+			fake, c := seed(t, dir)
+			ctx := context.Background()
+			o := opts
+			o.PruneLegacy = pruneLegacy
+			p, err := liveplan.Build(ctx, load(t, dir), c, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := liveplan.Prune(ctx, p, c, func([]liveplan.Entry) bool { return true })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var deleted []string
+			for _, e := range res.Deleted {
+				deleted = append(deleted, e.Key())
+			}
+			want := "[hello/ours-gone]"
+			if pruneLegacy {
+				want = "[hello/legacy-gone hello/ours-gone]"
+			}
+			if fmt.Sprint(deleted) != want {
+				t.Errorf("deleted %v, want %s", deleted, want)
+			}
+			for _, name := range []string{"theirs-gone", "theirs-listed", "theirs-adopted-from-legacy", "ours-prod", "legacy-prod"} {
+				if fake.DeploymentID("hello", name) == "" {
+					t.Errorf("hello/%s was deleted", name)
+				}
+			}
+		})
+	}
+	// The fork's own plan: it sees its deployments, never ours.
+	_, c := seed(t, dir)
+	p, err := liveplan.Build(context.Background(), load(t, dir), c, liveplan.Options{Owner: "forker/prefect-flows"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]liveplan.Action{}
+	for _, e := range p.Entries {
+		got[e.Key()] = e.Action
+	}
+	want := map[string]liveplan.Action{
+		"hello/ours-listed": liveplan.Update, "hello/legacy-listed": liveplan.Update, "hello/theirs-listed": liveplan.Unchanged,
+		"hello/theirs-gone": liveplan.Delete, "hello/theirs-adopted-from-legacy": liveplan.Delete, "hello/legacy-gone": liveplan.Keep,
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("fork's plan %v, want %v", got, want)
 	}
 }

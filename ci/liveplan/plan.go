@@ -27,6 +27,10 @@ const (
 	Update    Action = "update"
 	Unchanged Action = "unchanged"
 	Delete    Action = "delete"
+	// Keep is a deployment that carries only the legacy tag of this environment and that
+	// the file no longer lists: not deleted, because the legacy tag is the same for every
+	// copy of the repository (Options.PruneLegacy turns it into a Delete).
+	Keep Action = "keep"
 )
 
 // Entry is one deployment of the plan.
@@ -44,7 +48,19 @@ type Entry struct {
 	// Adopt is an Update of a deployment that exists without the marker: apply will
 	// overwrite it and mark it as managed from then on.
 	Adopt bool
+	// AdoptFrom is the ownership tag an adopted deployment carries: the legacy tag
+	// (AdoptOwner "") or another owner's tag (a take-over of AdoptOwner's deployment).
+	// Empty for a hand-made deployment.
+	AdoptFrom, AdoptOwner string
+	// Tag is the ownership tag that makes a Delete deletable (the marker, or the legacy
+	// tag with Options.PruneLegacy); Prune checks it again right before deleting.
+	Tag string
+	// Notes are remarks on state the file does not declare and apply leaves alone.
+	Notes []string
 }
+
+// TakeOver says whether apply would take the deployment over from another owner.
+func (e Entry) TakeOver() bool { return e.AdoptOwner != "" }
 
 // Key is "flow/name", the unique name of a deployment in Prefect.
 func (e Entry) Key() string { return e.Flow + "/" + e.Name }
@@ -54,6 +70,10 @@ type Plan struct {
 	File   string
 	Host   string // API host, for the header; may be empty
 	Marker string
+	// Owner and OwnerSource name the owner of Marker and where it came from (may be empty).
+	Owner, OwnerSource string
+	// Legacy is the legacy tag of the environment ("" when not looked at).
+	Legacy string
 	// Entries: the file's deployments in file order, then deletes sorted by key.
 	Entries []Entry
 }
@@ -81,16 +101,16 @@ func (p *Plan) Deletes() []Entry {
 }
 
 // HasChanges says whether applying (with prune) would change anything.
-func (p *Plan) HasChanges() bool { return p.Count(Unchanged) != len(p.Entries) }
+func (p *Plan) HasChanges() bool { return p.Count(Unchanged)+p.Count(Keep) != len(p.Entries) }
 
 // Build reads every deployment of f from the server and every deployment carrying this
 // environment's marker, and classifies them. It changes nothing on the server.
 func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, error) {
-	marker, err := opts.marker(f)
+	marker, legacy, err := opts.tags(f)
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{File: f.Path, Marker: marker}
+	p := &Plan{File: f.Path, Marker: marker, Legacy: legacy, Owner: opts.Owner, OwnerSource: opts.OwnerSource}
 	if h, ok := api.(interface{ Host() string }); ok {
 		p.Host = h.Host()
 	}
@@ -107,7 +127,7 @@ func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, 
 	entries := make([]Entry, len(f.Deployments))
 	if err := forEach(ctx, len(f.Deployments), opts.Concurrency, func(ctx context.Context, i int) error {
 		d := f.Deployments[i]
-		e, err := classify(ctx, d, api, blocks, marker)
+		e, err := classify(ctx, d, api, blocks, marker, legacy)
 		if err != nil {
 			return fmt.Errorf("plan %s/%s: %w", d.FlowName, d.Name, err)
 		}
@@ -118,24 +138,56 @@ func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, 
 	}
 	p.Entries = entries
 
-	managed, err := api.ListDeployments(ctx, prefectapi.DeploymentFilter{TagsAll: []string{marker}})
+	deletes, err := owned(ctx, api, marker, inFile, func(*prefectapi.Deployment) Action { return Delete })
 	if err != nil {
-		return nil, fmt.Errorf("list deployments tagged %s: %w", marker, err)
+		return nil, err
 	}
-	ids := make([]string, 0, len(managed))
-	for _, d := range managed {
+	if legacy != "" {
+		// Legacy-tagged deployments the file no longer lists: the legacy tag does not say
+		// which copy of the repository made them, so they are kept unless asked for.
+		olds, err := owned(ctx, api, legacy, inFile, func(d *prefectapi.Deployment) Action {
+			for _, t := range d.Tags {
+				// Ours already (listed above), or another owner's since it adopted it.
+				if owner, _, ok := ParseMarker(t); ok && owner != "" {
+					return ""
+				}
+			}
+			if opts.PruneLegacy {
+				return Delete
+			}
+			return Keep
+		})
+		if err != nil {
+			return nil, err
+		}
+		deletes = append(deletes, olds...)
+	}
+	sort.SliceStable(deletes, func(i, j int) bool { return deletes[i].Key() < deletes[j].Key() })
+	p.Entries = append(p.Entries, deletes...)
+	return p, nil
+}
+
+// owned lists the deployments tagged tag that the file does not list, as entries with the
+// action decide gives them ("" leaves one out).
+func owned(ctx context.Context, api Reader, tag string, inFile map[string]bool, decide func(*prefectapi.Deployment) Action) ([]Entry, error) {
+	list, err := api.ListDeployments(ctx, prefectapi.DeploymentFilter{TagsAll: []string{tag}})
+	if err != nil {
+		return nil, fmt.Errorf("list deployments tagged %s: %w", tag, err)
+	}
+	ids := make([]string, 0, len(list))
+	for _, d := range list {
 		ids = append(ids, d.FlowID)
 	}
 	flows, err := api.ReadFlowNames(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read flow names: %w", err)
 	}
-	var deletes []Entry
-	for i := range managed {
-		d := &managed[i]
-		// The filter already asked for the marker; a server that ignored the filter
+	var out []Entry
+	for i := range list {
+		d := &list[i]
+		// The filter already asked for the tag; a server that ignored the filter
 		// must not turn into deletes of deployments this repository does not own.
-		if !d.HasTag(marker) {
+		if !d.HasTag(tag) {
 			continue
 		}
 		flow, ok := flows[d.FlowID]
@@ -145,14 +197,16 @@ func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, 
 		if inFile[flow+"/"+d.Name] {
 			continue
 		}
-		deletes = append(deletes, Entry{Action: Delete, Flow: flow, Name: d.Name, ID: d.ID, FlowID: d.FlowID, Server: d})
+		a := decide(d)
+		if a == "" {
+			continue
+		}
+		out = append(out, Entry{Action: a, Flow: flow, Name: d.Name, ID: d.ID, FlowID: d.FlowID, Server: d, Tag: tag})
 	}
-	sort.Slice(deletes, func(i, j int) bool { return deletes[i].Key() < deletes[j].Key() })
-	p.Entries = append(p.Entries, deletes...)
-	return p, nil
+	return out, nil
 }
 
-func classify(ctx context.Context, d spec.Deployment, api Reader, blocks *blockNames, marker string) (Entry, error) {
+func classify(ctx context.Context, d spec.Deployment, api Reader, blocks *blockNames, marker, legacy string) (Entry, error) {
 	sd := d
 	e := Entry{Flow: d.FlowName, Name: d.Name, Spec: &sd}
 	s, err := api.ReadDeploymentByName(ctx, d.FlowName, d.Name)
@@ -169,7 +223,22 @@ func classify(ctx context.Context, d spec.Deployment, api Reader, blocks *blockN
 		return e, err
 	}
 	e.Changes = compare(d, s, ref, marker)
-	e.Adopt = !s.HasTag(marker)
+	e.Notes = notes(d, s)
+	if e.Adopt = !s.HasTag(marker); e.Adopt {
+		for _, t := range s.Tags {
+			owner, _, ok := ParseMarker(t)
+			switch {
+			case !ok:
+			case owner != "":
+				e.AdoptFrom = t
+				if mine, _, _ := ParseMarker(marker); owner != mine {
+					e.AdoptOwner = owner
+				}
+			case t == legacy && e.AdoptFrom == "":
+				e.AdoptFrom = t
+			}
+		}
+	}
 	e.Action = Unchanged
 	if len(e.Changes) > 0 {
 		e.Action = Update

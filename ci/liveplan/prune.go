@@ -99,6 +99,10 @@ func Prune(ctx context.Context, p *Plan, api Deleter, confirm func([]Entry) bool
 	}
 	var errs []error
 	for _, e := range list {
+		tag := e.Tag
+		if tag == "" {
+			tag = p.Marker
+		}
 		d, err := api.ReadDeployment(ctx, e.ID)
 		switch {
 		case errors.Is(err, prefectapi.ErrNotFound):
@@ -107,8 +111,11 @@ func Prune(ctx context.Context, p *Plan, api Deleter, confirm func([]Entry) bool
 		case err != nil:
 			errs = append(errs, fmt.Errorf("prune %s: %w", e.Key(), err))
 			continue
-		case !d.HasTag(p.Marker):
-			res.Skipped = append(res.Skipped, Skip{e, "does not carry " + p.Marker + ": not ours, not touched"})
+		case !d.HasTag(tag):
+			res.Skipped = append(res.Skipped, Skip{e, "does not carry " + tag + ": not ours, not touched"})
+			continue
+		case tag != p.Marker && hasOwnerTag(d):
+			res.Skipped = append(res.Skipped, Skip{e, "another owner adopted it since the plan: not touched"})
 			continue
 		case d.Name != e.Name || d.FlowID != e.FlowID:
 			res.Skipped = append(res.Skipped, Skip{e, "changed since the plan: not touched"})
@@ -123,12 +130,30 @@ func Prune(ctx context.Context, p *Plan, api Deleter, confirm func([]Entry) bool
 	return res, errors.Join(errs...)
 }
 
+// legacyNote marks a delete that carries only the legacy tag.
+func legacyNote(e Entry) string {
+	if isLegacy(e.Tag) {
+		return "; legacy tag " + e.Tag
+	}
+	return ""
+}
+
+// hasOwnerTag says whether d carries an owner's (non-legacy) ownership tag.
+func hasOwnerTag(d *prefectapi.Deployment) bool {
+	for _, t := range d.Tags {
+		if owner, _, ok := ParseMarker(t); ok && owner != "" {
+			return true
+		}
+	}
+	return false
+}
+
 // WritePruneList writes the deployments a prune would delete, for the confirmation.
 func WritePruneList(w io.Writer, list []Entry) error {
 	ew := &errWriter{w: w}
 	ew.printf("Prune will delete %d deployment(s) (and their scheduled runs):\n", len(list))
 	for _, e := range list {
-		ew.printf("  - %s  (id %s)\n", e.Key(), e.ID)
+		ew.printf("  - %s  (id %s%s)\n", e.Key(), e.ID, legacyNote(e))
 	}
 	return ew.err
 }

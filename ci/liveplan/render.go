@@ -13,7 +13,11 @@ func Render(w io.Writer, p *Plan) error {
 	if p.Host != "" {
 		where = " on " + p.Host
 	}
-	ew.printf("Live plan for %s%s (managed deployments carry the tag %s)\n\n", orNone(p.File), where, p.Marker)
+	ew.printf("Live plan for %s%s (managed deployments carry the tag %s)\n", orNone(p.File), where, p.Marker)
+	if p.Owner != "" {
+		ew.printf("Owner: %s%s\n", p.Owner, ownerFrom(p))
+	}
+	ew.printf("\n")
 	var unchanged []string
 	for _, e := range p.Entries {
 		switch e.Action {
@@ -23,7 +27,7 @@ func Render(w io.Writer, p *Plan) error {
 		case Update:
 			note := ""
 			if e.Adopt {
-				note = "  (exists without the marker: apply takes it over)"
+				note = "  (" + adoptNote(e) + ")"
 			}
 			ew.printf("  ~ update    %s%s\n", e.Key(), note)
 			var lines [][2]string
@@ -32,9 +36,18 @@ func Render(w io.Writer, p *Plan) error {
 			}
 			writeFields(ew, lines)
 		case Delete:
-			ew.printf("  - delete    %s  (id %s; only with apply --prune)\n", e.Key(), e.ID)
+			ew.printf("  - delete    %s  (id %s; %s)\n", e.Key(), e.ID, deleteNote(e))
+		case Keep:
+			ew.printf("  ? keep      %s  (id %s; %s)\n", e.Key(), e.ID, keepNote(e))
 		case Unchanged:
+			if len(e.Notes) > 0 {
+				ew.printf("  = unchanged %s\n", e.Key())
+				break
+			}
 			unchanged = append(unchanged, e.Key())
+		}
+		for _, n := range e.Notes {
+			ew.printf("        note: %s\n", n)
 		}
 	}
 	if len(unchanged) > 0 {
@@ -45,7 +58,46 @@ func Render(w io.Writer, p *Plan) error {
 	}
 	ew.printf("\nPlan: %d to create, %d to update, %d to delete, %d unchanged.\n",
 		p.Count(Create), p.Count(Update), p.Count(Delete), p.Count(Unchanged))
+	if n := p.Count(Keep); n > 0 {
+		ew.printf("Kept: %d deployment(s) with only the legacy tag %s (apply --prune --prune-legacy deletes them).\n", n, p.Legacy)
+	}
 	return ew.err
+}
+
+func ownerFrom(p *Plan) string {
+	if p.OwnerSource == "" {
+		return ""
+	}
+	return " (from " + p.OwnerSource + "; set PREFECT_OWNER or --owner to change it)"
+}
+
+// adoptNote says whose deployment an apply takes over.
+func adoptNote(e Entry) string {
+	switch {
+	case e.TakeOver():
+		return "TAKE-OVER: owned by " + e.AdoptOwner + " (tag " + e.AdoptFrom + "); apply makes it ours and their prune will no longer see it"
+	case isLegacy(e.AdoptFrom):
+		return "carries the legacy tag " + e.AdoptFrom + ": apply adopts it and re-tags it with this owner's tag"
+	case e.AdoptFrom != "":
+		return "carries " + e.AdoptFrom + ": apply takes it over"
+	}
+	return "exists without the marker: apply takes it over"
+}
+
+func isLegacy(tag string) bool {
+	owner, _, ok := ParseMarker(tag)
+	return ok && owner == ""
+}
+
+func deleteNote(e Entry) string {
+	if isLegacy(e.Tag) {
+		return "legacy tag " + e.Tag + "; only with apply --prune --prune-legacy"
+	}
+	return "only with apply --prune"
+}
+
+func keepNote(e Entry) string {
+	return "only the legacy tag " + e.Tag + ", not in the file: kept, since every copy of the repository used that tag"
 }
 
 func createFields(e Entry, marker string) [][2]string {
@@ -111,11 +163,17 @@ func (e *errWriter) printf(format string, args ...any) {
 func RenderMarkdown(w io.Writer, p *Plan) error {
 	ew := &errWriter{w: w}
 	ew.printf("### Live plan: %s\n\n", mdEscape(orNone(p.File)))
+	if p.Owner != "" {
+		ew.printf("Owner %s%s, tag %s.\n\n", code(p.Owner), mdEscape(ownerFrom(p)), code(p.Marker))
+	}
 	ew.printf("**Plan: %d to create, %d to update, %d to delete, %d unchanged.**\n\n",
 		p.Count(Create), p.Count(Update), p.Count(Delete), p.Count(Unchanged))
 	if !p.HasChanges() {
 		ew.printf("No changes: the server matches the file.\n")
-		return ew.err
+		if !p.hasRemarks() {
+			return ew.err
+		}
+		ew.printf("\n")
 	}
 	ew.printf("| | Deployment | Details |\n|---|---|---|\n")
 	var unchanged []string
@@ -128,16 +186,23 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 			}
 		case Update:
 			if e.Adopt {
-				lines = append(lines, "exists without the marker: apply takes it over")
+				lines = append(lines, mdEscape(adoptNote(e)))
 			}
 			for _, c := range e.Changes {
 				lines = append(lines, c.Field+": "+code(c.Old)+" → "+code(c.New))
 			}
 		case Delete:
-			lines = append(lines, "only with `apply --prune`")
+			lines = append(lines, mdEscape(deleteNote(e)))
+		case Keep:
+			lines = append(lines, mdEscape(keepNote(e)))
 		case Unchanged:
-			unchanged = append(unchanged, e.Key())
-			continue
+			if len(e.Notes) == 0 {
+				unchanged = append(unchanged, e.Key())
+				continue
+			}
+		}
+		for _, n := range e.Notes {
+			lines = append(lines, "note: "+mdEscape(n))
 		}
 		ew.printf("| %s %s | %s | %s |\n", symbol(e.Action), e.Action, code(e.Key()), strings.Join(lines, "<br>"))
 	}
@@ -155,6 +220,8 @@ func symbol(a Action) string {
 		return "~"
 	case Delete:
 		return "-"
+	case Keep:
+		return "?"
 	}
 	return "="
 }
@@ -171,4 +238,15 @@ func code(s string) string {
 func mdEscape(s string) string {
 	r := strings.NewReplacer("|", "\\|", "<", "&lt;", ">", "&gt;", "*", "\\*", "_", "\\_", "`", "\\`")
 	return r.Replace(s)
+}
+
+// hasRemarks says whether some entry carries a note or is kept, which the Markdown
+// shows even when nothing changes.
+func (p *Plan) hasRemarks() bool {
+	for _, e := range p.Entries {
+		if len(e.Notes) > 0 || e.Action == Keep {
+			return true
+		}
+	}
+	return false
 }
