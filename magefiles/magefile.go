@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/magefile/mage/sh"
@@ -29,20 +30,42 @@ func Deploy(ctx context.Context, env string) error {
 	return pipeline.DeployLocal(ctx, s, os.Stdout)
 }
 
-// PlanLiveDev compares prefect-deployments-dev.yaml with the Prefect API in PREFECT_API_URL.
-func PlanLiveDev(ctx context.Context) error { return PlanLive(ctx, "dev") }
+// PlanDev shows what deployDev would change on the Prefect API in PREFECT_API_URL.
+func PlanDev(ctx context.Context) error { return Plan(ctx, "dev") }
 
-// PlanLiveProd compares prefect-deployments-prod.yaml with the Prefect API in PREFECT_API_URL.
-func PlanLiveProd(ctx context.Context) error { return PlanLive(ctx, "prod") }
+// PlanProd shows what deployProd would change on the Prefect API in PREFECT_API_URL.
+func PlanProd(ctx context.Context) error { return Plan(ctx, "prod") }
 
-// PlanLive compares env's deployments file with PREFECT_API_URL: creates, updates, and what prune would delete; needs no Docker.
-func PlanLive(ctx context.Context, env string) error {
+// Plan compares env's deployments file with PREFECT_API_URL: creates, updates, and what prune would delete; needs no Docker.
+func Plan(ctx context.Context, env string) error {
 	return pipeline.PlanLiveLocal(ctx, root(), env, os.Environ(), os.Stdout, os.Stderr)
 }
 
-// Plan validates every prefect-deployments-*.yaml and prints the commands; needs no Docker.
-func Plan() error {
-	return pipeline.PlanAll(root(), os.Stdout)
+// Script validates every prefect-deployments-*.yaml and prints the commands the pipeline runs; needs no Docker or Prefect.
+func Script() error {
+	return pipeline.ScriptAll(root(), "", os.Stdout)
+}
+
+// PlanLive is the old name of plan (deprecated).
+func PlanLive(ctx context.Context, env string) error {
+	deprecated("planLive", "plan "+env)
+	return Plan(ctx, env)
+}
+
+// PlanLiveDev is the old name of planDev (deprecated).
+func PlanLiveDev(ctx context.Context) error {
+	deprecated("planLiveDev", "planDev")
+	return PlanDev(ctx)
+}
+
+// PlanLiveProd is the old name of planProd (deprecated).
+func PlanLiveProd(ctx context.Context) error {
+	deprecated("planLiveProd", "planProd")
+	return PlanProd(ctx)
+}
+
+func deprecated(old, now string) {
+	fmt.Fprintf(os.Stderr, "mage %s is deprecated: it is called %s now (plan is the diff against the server; script prints the commands)\n", old, now)
 }
 
 // Image builds the agent image (env DEPLOY_ENV, default dev), checks its flows load, and publishes it when REGISTRY is set.

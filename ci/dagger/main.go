@@ -95,11 +95,18 @@ func (m *PrefectFlows) Deploy(
 	// +optional
 	only []string,
 	// After a fully successful deploy that reads back without drift, delete the
-	// deployments tagged managed-by:prefect-flows:<env> that the file no longer lists.
-	// Needs prefectApiUrl; not with only.
+	// deployments tagged managed-by:prefect-flows:<owner>:<env> that the file no longer
+	// lists. Needs prefectApiUrl; not with only.
 	// +optional
 	prune bool,
+	// Owner of the deployments, in their ownership tag managed-by:prefect-flows:<owner>:<env>,
+	// e.g. "$GITHUB_REPOSITORY" or "$CI_PROJECT_PATH". Required: the module sees neither
+	// .git nor the CI's environment, and two repositories sharing a server need different owners.
+	owner string,
 ) (string, error) {
+	if owner == "" {
+		return "", errNoOwner
+	}
 	c, err := connect(ctx)
 	if err != nil {
 		return "", err
@@ -111,7 +118,7 @@ func (m *PrefectFlows) Deploy(
 	}
 	o.BaseImage, o.Registry, o.ImageRepository, o.RegistryUsername, o.GitSHA = baseImage, registry, imageRepository, registryUsername, gitSha
 	o.ECS = pipeline.ECS{Cluster: ecsCluster, VPCID: ecsVpcId, ExecutionRoleARN: ecsExecutionRoleArn, TaskRoleARN: ecsTaskRoleArn, CPU: ecsCpu, Memory: ecsMemory, Region: awsRegion}
-	o.Runner, o.Concurrency, o.Only, o.Prune = runner, concurrency, only, prune
+	o.Runner, o.Concurrency, o.Only, o.Prune, o.Owner = runner, concurrency, only, prune, owner
 	for _, s := range []struct {
 		from *dagger.Secret
 		to   **lib.Secret
@@ -127,29 +134,77 @@ func (m *PrefectFlows) Deploy(
 	return text(rep), err
 }
 
-// Plan validates every prefect-deployments-*.yaml and returns the commands each
+// Script validates every prefect-deployments-*.yaml and returns the commands each
 // deployment would run. It builds nothing and needs no Prefect.
-func (m *PrefectFlows) Plan(
+func (m *PrefectFlows) Script(
 	ctx context.Context,
 	// The repository with its prefect-deployments-<env>.yaml files and flows/.
 	// +defaultPath="/"
 	// +ignore=[".git", ".venv", "venv", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".pytest_cache", "dist", "build", "node_modules", ".dagger"]
 	source *dagger.Directory,
+	// Owner of the deployments, in their ownership tag managed-by:prefect-flows:<owner>:<env>,
+	// e.g. "$GITHUB_REPOSITORY" or "$CI_PROJECT_PATH". Required: the module sees neither
+	// .git nor the CI's environment, and two repositories sharing a server need different owners.
+	owner string,
 ) (string, error) {
+	if owner == "" {
+		return "", errNoOwner
+	}
 	dir, err := export(ctx, source)
 	if err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(dir)
 	var out bytes.Buffer
-	err = pipeline.PlanAll(dir, &out)
+	err = pipeline.ScriptAll(dir, owner, &out)
 	return out.String(), err
 }
 
-// PlanLive compares one environment's deployments file with its Prefect API, Terraform
+// Plan compares one environment's deployments file with its Prefect API, Terraform
 // style: what a deploy would create, update or leave unchanged, and which deployments
 // this repository manages that the file no longer lists (deleted by deploy --prune).
 // It reads the API and changes nothing.
+func (m *PrefectFlows) Plan(
+	ctx context.Context,
+	// The repository with its prefect-deployments-<env>.yaml files and flows/.
+	// +defaultPath="/"
+	// +ignore=[".git", ".venv", "venv", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".pytest_cache", "dist", "build", "node_modules", ".dagger"]
+	source *dagger.Directory,
+	// Environment: selects prefect-deployments-<env>.yaml.
+	env string,
+	// Prefect API URL, e.g. env://PREFECT_API_URL.
+	prefectApiUrl *dagger.Secret,
+	// Prefect API key (Prefect Cloud), e.g. env://PREFECT_API_KEY; read access is enough.
+	// +optional
+	prefectApiKey *dagger.Secret,
+	// Owner of the deployments, in their ownership tag managed-by:prefect-flows:<owner>:<env>,
+	// e.g. "$GITHUB_REPOSITORY" or "$CI_PROJECT_PATH". Required: the module sees neither
+	// .git nor the CI's environment, and two repositories sharing a server need different owners.
+	owner string,
+) (string, error) {
+	if owner == "" {
+		return "", errNoOwner
+	}
+	c, err := connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	o, err := c.options(ctx, source, env)
+	if err != nil {
+		return "", err
+	}
+	o.Owner = owner
+	if o.PrefectAPIURL, err = c.secret(ctx, prefectApiUrl); err != nil {
+		return "", err
+	}
+	if o.PrefectAPIKey, err = c.secret(ctx, prefectApiKey); err != nil {
+		return "", err
+	}
+	return pipeline.PlanLive(ctx, c.Client, o)
+}
+
+// PlanLive is the old name of plan (deprecated: use plan; script prints the commands).
 func (m *PrefectFlows) PlanLive(
 	ctx context.Context,
 	// The repository with its prefect-deployments-<env>.yaml files and flows/.
@@ -163,24 +218,16 @@ func (m *PrefectFlows) PlanLive(
 	// Prefect API key (Prefect Cloud), e.g. env://PREFECT_API_KEY; read access is enough.
 	// +optional
 	prefectApiKey *dagger.Secret,
+	// Owner of the deployments, in their ownership tag managed-by:prefect-flows:<owner>:<env>,
+	// e.g. "$GITHUB_REPOSITORY" or "$CI_PROJECT_PATH". Required: the module sees neither
+	// .git nor the CI's environment, and two repositories sharing a server need different owners.
+	owner string,
 ) (string, error) {
-	c, err := connect(ctx)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	o, err := c.options(ctx, source, env)
-	if err != nil {
-		return "", err
-	}
-	if o.PrefectAPIURL, err = c.secret(ctx, prefectApiUrl); err != nil {
-		return "", err
-	}
-	if o.PrefectAPIKey, err = c.secret(ctx, prefectApiKey); err != nil {
-		return "", err
-	}
-	return pipeline.PlanLive(ctx, c.Client, o)
+	fmt.Fprintln(os.Stderr, "plan-live is deprecated: it is called plan now (and the command-printing plan is script)")
+	return m.Plan(ctx, source, env, prefectApiUrl, prefectApiKey, owner)
 }
+
+var errNoOwner = fmt.Errorf("pass --owner (e.g. --owner \"$GITHUB_REPOSITORY\"): the owner names the ownership tag managed-by:prefect-flows:<owner>:<env>, and the module cannot read it from .git")
 
 // Image builds the agent image from the repository's Dockerfile, after validating the
 // environment's deployments file. Chain it: `dagger call image --env dev terminal`.

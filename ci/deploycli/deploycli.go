@@ -30,7 +30,7 @@ const (
 	ExitOK          = 0
 	ExitFailed      = 1 // validation failed, a deployment did not succeed, drift, or no prune
 	ExitUsage       = 2
-	ExitChanges     = 2 // plan --live --detailed-exitcode: the plan has changes
+	ExitChanges     = 2 // plan --detailed-exitcode: the plan has changes
 	ExitInterrupted = 130
 )
 
@@ -102,22 +102,26 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer, env []st
 
 const usage = `Usage:
   prefect-deploy validate [--workdir DIR] FILE...
-  prefect-deploy plan [--workdir DIR] [--env ENV] [--only NAME]... [--prefect PATH] FILE
-  prefect-deploy plan --live [--detailed-exitcode] [--workdir DIR] [--env ENV] FILE
-  prefect-deploy apply [flags] [--prune [--yes]] FILE
-  prefect-deploy read-back [--workdir DIR] [--env ENV] [--only NAME]... FILE
-  prefect-deploy prune [--workdir DIR] [--env ENV] [--yes] FILE
+  prefect-deploy plan [--detailed-exitcode] [--workdir DIR] [--env ENV] [--owner OWNER] FILE
+  prefect-deploy script [--workdir DIR] [--env ENV] [--owner OWNER] [--only NAME]... [--prefect PATH] FILE
+  prefect-deploy apply [flags] [--prune [--yes] [--prune-legacy]] FILE
+  prefect-deploy read-back [--workdir DIR] [--env ENV] [--owner OWNER] [--only NAME]... FILE
+  prefect-deploy prune [--workdir DIR] [--env ENV] [--owner OWNER] [--yes] [--prune-legacy] FILE
 
 validate     check every file; print every problem with file:line:col; exit 1 if any
-plan         print each deployment's prefect command, shell-quoted, ready to paste
-plan --live  compare the file with the Prefect API (PREFECT_API_URL): create, update,
+plan         compare the file with the Prefect API (PREFECT_API_URL): create, update,
              unchanged, and the managed deployments the file no longer lists (delete)
+script       print each deployment's prefect command, shell-quoted, ready to paste
 apply        run the commands, several at once, print a summary, then read every
              deployment back from PREFECT_API_URL (fix what build cannot, report drift);
              --prune then deletes the managed deployments the file no longer lists
 read-back    the read-back alone: compare the API with the file, fix what build cannot
 prune        the prune alone: delete the managed deployments the file no longer lists,
              only when every deployment of the file reads back without drift
+
+Managed deployments carry the tag ` + liveplan.MarkerPrefix + `<owner>:<env>. The owner is
+--owner, else PREFECT_OWNER, else GITHUB_REPOSITORY, else the git remote's owner/name,
+else the directory's name; every plan shows it.
 
 Run "prefect-deploy COMMAND -h" for a command's flags.
 `
@@ -133,6 +137,8 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		return a.validate(args[1:])
 	case "plan":
 		return a.plan(ctx, args[1:])
+	case "script":
+		return a.script(args[1:])
 	case "apply":
 		return a.apply(ctx, args[1:])
 	case "read-back":
@@ -155,7 +161,11 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
 type options struct {
 	env         string
+	owner       string
+	pruneLegacy bool
+	pythonPath  string
 	live        bool
+	liveFlag    bool // the old spelling plan --live
 	detailed    bool
 	prune       bool
 	yes         bool
@@ -178,24 +188,33 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	if name == "validate" {
 		return fs
 	}
-	fs.StringVar(&o.env, "env", "", "environment, naming the ownership tag "+liveplan.MarkerPrefix+"<env> (default: from the file name prefect-deployments-<env>.yaml)")
+	fs.StringVar(&o.env, "env", "", "environment, ending the ownership tag "+liveplan.MarkerPrefix+"<owner>:<env> (default: from the file name prefect-deployments-<env>.yaml)")
+	fs.StringVar(&o.owner, "owner", "", "owner of the managed deployments, in the ownership tag (default: PREFECT_OWNER, else GITHUB_REPOSITORY, else the git remote's owner/name, else the directory name)")
 	switch name {
 	case "read-back":
 		fs.Var(&o.only, "only", "read back only deployments whose name matches this glob (repeatable)")
 		return fs
 	case "prune":
 		fs.BoolVar(&o.yes, "yes", false, "delete without asking (for CI)")
+		fs.BoolVar(&o.pruneLegacy, "prune-legacy", false, "also delete deployments that carry only the legacy tag "+liveplan.MarkerPrefix+"<env> and that the file no longer lists (every copy of the repository used that tag: only when they are all yours)")
+		return fs
+	case "plan":
+		fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when none, 1 on error")
+		fs.BoolVar(&o.liveFlag, "live", false, "deprecated: plan is the live plan now; the flag does nothing")
+		// The flags of the command-printing plan, now script: a clear error, not "not defined".
+		fs.Var(&o.only, "only", "not for plan (the live plan compares the whole file): see script")
+		fs.StringVar(&o.prefectPath, "prefect", "", "not for plan (it runs no prefect): see script")
 		return fs
 	}
 	fs.Var(&o.only, "only", "deploy only deployments whose name matches this glob (repeatable)")
 	fs.StringVar(&o.prefectPath, "prefect", "prefect", "prefect executable (looked up in PATH)")
 	if !apply {
-		fs.BoolVar(&o.live, "live", false, "compare with the Prefect API at PREFECT_API_URL instead of printing commands")
-		fs.BoolVar(&o.detailed, "detailed-exitcode", false, "with --live: exit 2 when the plan has changes, 0 when none, 1 on error")
 		return fs
 	}
 	fs.BoolVar(&o.prune, "prune", false, "after every deployment succeeded and read back without drift, delete the managed deployments the file no longer lists (needs PREFECT_API_URL)")
 	fs.BoolVar(&o.yes, "yes", false, "with --prune: delete without asking (for CI)")
+	fs.BoolVar(&o.pruneLegacy, "prune-legacy", false, "with --prune: also delete deployments that carry only the legacy tag "+liveplan.MarkerPrefix+"<env> and that the file no longer lists (every copy of the repository used that tag: only when they are all yours)")
+	fs.StringVar(&o.pythonPath, "python-path", DefaultPythonPath, "directory put first on PYTHONPATH for the builds, relative to --workdir, as the image does (ENV PYTHONPATH=/opt/prefect/src); skipped when missing; \"\" for none")
 	fs.BoolVar(&o.noReadBack, "no-read-back", false, "do not read the deployments back from PREFECT_API_URL after the apply")
 	fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("with --runner batch: Python runner processes, each taking the next build when free (default %d: one per CPU); with --runner cli: builds at once (default %d: twice the CPUs, at most 16)", defaultConcurrency("batch"), defaultConcurrency("cli")))
 	fs.BoolVar(&o.failFast, "fail-fast", false, "start no further deployment after the first failure")
@@ -281,11 +300,6 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 		}
 	}
 	switch {
-	case o.live && len(o.only) > 0:
-		// Deployments left out by --only would show as deletes.
-		return nil, "", a.usageError(fs, "--only cannot be combined with --live: the live plan compares the whole file")
-	case o.detailed && !o.live:
-		return nil, "", a.usageError(fs, "--detailed-exitcode goes with --live")
 	case o.prune && len(o.only) > 0:
 		// A partial apply proves nothing about the deployments left out.
 		return nil, "", a.usageError(fs, "--prune cannot be combined with --only: prune needs the whole file applied")
@@ -293,6 +307,8 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 		return nil, "", a.usageError(fs, "--prune needs the read-back: drop --no-read-back")
 	case o.yes && !o.prune:
 		return nil, "", a.usageError(fs, "--yes goes with --prune")
+	case o.pruneLegacy && !o.prune:
+		return nil, "", a.usageError(fs, "--prune-legacy goes with --prune")
 	}
 	workdir := o.workdir
 	if workdir == "" {
@@ -354,6 +370,7 @@ func exitForFlagErr(err error) int {
 	return ExitUsage
 }
 
+// plan is the live plan: what apply would change on the server (Terraform's meaning).
 func (a *App) plan(ctx context.Context, args []string) int {
 	var o options
 	fs := a.flags("plan", &o, false)
@@ -361,15 +378,33 @@ func (a *App) plan(ctx context.Context, args []string) int {
 	if f == nil {
 		return code
 	}
-	env, tag, code := a.marker(fs, f, o.env)
+	if len(o.only) > 0 || o.prefectPath != "" {
+		return a.usageError(fs, "--only and --prefect belong to the command-printing plan, which is now called script (prefect-deploy script ...); plan compares the whole file with the server")
+	}
+	if o.liveFlag {
+		fmt.Fprintln(a.Stderr, "prefect-deploy: plan --live is plain plan now (--live is deprecated and does nothing); the command-printing plan is called script")
+	}
+	own, code := a.marker(fs, f, &o, workdir)
 	if code != ExitOK {
 		return code
 	}
-	if o.live {
-		return a.planLive(ctx, f, env, o.detailed)
+	return a.planLive(ctx, f, own, o.detailed)
+}
+
+// script prints the commands apply runs, ready to paste (plan before it was the live plan).
+func (a *App) script(args []string) int {
+	var o options
+	fs := a.flags("script", &o, false)
+	f, workdir, code := a.load(fs, &o, args)
+	if f == nil {
+		return code
+	}
+	own, code := a.marker(fs, f, &o, workdir)
+	if code != ExitOK {
+		return code
 	}
 	outDir := filepath.Join(os.TempDir(), "prefect-deploy-plan")
-	jobs, err := prefect.Jobs(liveplan.Mark(f, tag), outDir)
+	jobs, err := prefect.Jobs(liveplan.Mark(f, own.tag), outDir)
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
@@ -401,11 +436,11 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	if o.concurrency == 0 {
 		o.concurrency = defaultConcurrency(o.runner)
 	}
-	envName, tag, code := a.marker(fs, f, o.env)
+	own, code := a.marker(fs, f, &o, workdir)
 	if code != ExitOK {
 		return code
 	}
-	env := a.environ()
+	env := LocalEnv(a.environ(), workdir, o.pythonPath)
 	var api *prefectapi.Client
 	if lookupEnv(env, "PREFECT_API_URL") != "" || o.prune {
 		var err error
@@ -419,7 +454,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	var prunePlan *liveplan.Plan
 	if o.prune {
 		var err error
-		if prunePlan, err = liveplan.Build(ctx, f, api, liveplan.Options{Env: envName}); err != nil {
+		if prunePlan, err = liveplan.Build(ctx, f, api, own.options(o.pruneLegacy)); err != nil {
 			fmt.Fprintf(a.Stderr, "prefect-deploy: live plan for --prune: %v\n", err)
 			fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
 			return ExitFailed
@@ -437,7 +472,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	}
 	defer os.RemoveAll(outDir)
 	// Every apply marks what it builds, so that prune and the read-back know it is ours.
-	jobs, err := prefect.Jobs(liveplan.Mark(f, tag), outDir)
+	jobs, err := prefect.Jobs(liveplan.Mark(f, own.tag), outDir)
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
@@ -470,6 +505,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 
 	fmt.Fprintf(a.Stdout, "Applying %d deployment(s) from %s in %s: %d at once, runner %s, prefect %s\n",
 		len(jobs), f.Path, workdir, o.concurrency, runnerDesc, bin)
+	fmt.Fprintf(a.Stdout, "Owner %s: every deployment is tagged %s\n", own.owner, own.tag)
 
 	rep := &prefect.TextReporter{W: a.Stdout}
 	done := make(chan struct{})
@@ -520,7 +556,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		fmt.Fprintln(a.Stdout, "read-back skipped: PREFECT_API_URL is not set")
 	default:
 		fmt.Fprintln(a.Stdout)
-		rb, err := liveplan.ReadBack(ctx, f, api, results, liveplan.Options{Env: envName})
+		rb, err := liveplan.ReadBack(ctx, f, api, results, own.options(false))
 		if err != nil {
 			fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 			driftErr = err

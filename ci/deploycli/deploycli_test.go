@@ -66,7 +66,8 @@ func newHarness(t testing.TB, extraEnv ...string) *harness {
 	log := filepath.Join(logs, "calls.jsonl")
 	standinLog := filepath.Join(logs, "standin.jsonl")
 	env := append([]string{"PATH=" + os.Getenv("PATH"), "FAKE_PREFECT_CLI_SPEC=" + spec, "FAKE_PREFECT_LOG=" + log,
-		"PYTHONPATH=" + standin, "FAKE_PREFECT_BIN=" + fakeBin, "STANDIN_LOG=" + standinLog}, extraEnv...)
+		"PYTHONPATH=" + standin, "FAKE_PREFECT_BIN=" + fakeBin, "STANDIN_LOG=" + standinLog,
+		"PREFECT_OWNER=" + testOwner}, extraEnv...)
 	return &harness{t: t, dir: dir, log: log, env: env, spec: spec, standinLog: standinLog}
 }
 
@@ -126,7 +127,10 @@ func forRunners(t *testing.T, f func(t *testing.T, runner string)) {
 
 func (h *harness) file(name string) string { return filepath.Join(h.dir, name) }
 
-// run calls the CLI in-process; apply and plan get --prefect pointing at the fake.
+// testOwner is the owner of every test run (PREFECT_OWNER in the harness's environment).
+const testOwner = "acme-data/prefect-flows"
+
+// run calls the CLI in-process; apply and script get --prefect pointing at the fake.
 func (h *harness) run(ctx context.Context, args ...string) (int, string, string) {
 	h.t.Helper()
 	args = h.withFlags(args)
@@ -135,10 +139,10 @@ func (h *harness) run(ctx context.Context, args ...string) (int, string, string)
 	return code, stdout.String(), stderr.String()
 }
 
-// withFlags gives apply and plan --prefect pointing at the fake, and apply the
+// withFlags gives apply and script --prefect pointing at the fake, and apply the
 // harness's --runner.
 func (h *harness) withFlags(args []string) []string {
-	if len(args) == 0 || (args[0] != "apply" && args[0] != "plan") {
+	if len(args) == 0 || (args[0] != "apply" && args[0] != "script") {
 		return args
 	}
 	extra := []string{args[0], "--prefect", fakeBin}
@@ -264,7 +268,7 @@ func TestUsageErrors(t *testing.T) {
 		{"apply", "--only", "nope-*", h.file("prefect-deployments-dev.yaml")},
 		{"apply", "--only", "[", h.file("prefect-deployments-dev.yaml")},
 		{"apply", "--runner", "ssh", h.file("prefect-deployments-dev.yaml")},
-		{"plan", h.file("prefect-deployments-dev.yaml"), h.file("hostile.yaml")},
+		{"script", h.file("prefect-deployments-dev.yaml"), h.file("hostile.yaml")},
 		{"validate"},
 	} {
 		code, _, stderr := h.run(context.Background(), args...)
@@ -275,7 +279,7 @@ func TestUsageErrors(t *testing.T) {
 
 func TestHelpRunsNothing(t *testing.T) {
 	h := newHarness(t)
-	for _, cmd := range []string{"validate", "plan", "apply"} {
+	for _, cmd := range []string{"validate", "script", "apply"} {
 		code, stdout, stderr := h.run(context.Background(), cmd, "-h", h.file("prefect-deployments-dev.yaml"))
 		assert.Equal(t, deploycli.ExitOK, code, cmd)
 		assert.Contains(t, stderr, "-workdir", cmd)
@@ -302,13 +306,13 @@ func TestApplySucceeds(t *testing.T) {
 			assert.Contains(t, c.Env, "PREFECT_API_KEY")
 		}
 		// the ownership tag comes last among the tags, before the schedule options
-		assert.Equal(t, []string{"--tag", "managed-by:prefect-flows:dev", "--no-schedule"}, calls["hello-manual"].Argv[9:12])
+		assert.Equal(t, []string{"--tag", "managed-by:prefect-flows:"+testOwner+":dev", "--no-schedule"}, calls["hello-manual"].Argv[9:12])
 		for name, c := range calls {
 			if tags := tagsOf(c.Argv); assert.NotEmpty(t, tags, name) {
-				assert.Equal(t, "managed-by:prefect-flows:dev", tags[len(tags)-1], name)
+				assert.Equal(t, "managed-by:prefect-flows:"+testOwner+":dev", tags[len(tags)-1], name)
 			}
 		}
-		assert.Equal(t, []string{"dev", "sales", "managed-by:prefect-flows:dev"}, tagsOf(calls["sales-eu"].Argv))
+		assert.Equal(t, []string{"dev", "sales", "managed-by:prefect-flows:"+testOwner+":dev"}, tagsOf(calls["sales-eu"].Argv))
 		assert.Equal(t, "5400", argValue(calls["sales-us"].Argv, "--interval"))
 
 		assert.Contains(t, stdout, ": 2 at once, runner "+runner)
@@ -365,7 +369,7 @@ func TestHostileValuesArriveByteForByte(t *testing.T) {
 		assert.Equal(t, want, got)
 		assert.Contains(t, argValue(c.Argv, "--params"), `"whole":2.0`, "a YAML float stays a float for Python")
 		assert.Equal(t, "it's \"quoted\" $HOME `id` $(touch /tmp/pwned) <b>&amp;</b>", argValue(c.Argv, "-d"))
-		assert.Equal(t, []string{"$PATH", "`id`", "ünï 🚀", "managed-by:prefect-flows:test"}, tagsOf(c.Argv))
+		assert.Equal(t, []string{"$PATH", "`id`", "ünï 🚀", "managed-by:prefect-flows:"+testOwner+":test"}, tagsOf(c.Argv))
 		assert.NoFileExists(t, "/tmp/pwned")
 	})
 }
@@ -700,7 +704,7 @@ func TestPlanPastesIntoAShell(t *testing.T) {
 				env = []string{"--env", "test"}
 			}
 			h := newHarness(t)
-			code, plan, stderr := h.run(context.Background(), append(append([]string{"plan"}, env...), h.file(file))...)
+			code, plan, stderr := h.run(context.Background(), append(append([]string{"script"}, env...), h.file(file))...)
 			require.Equal(t, deploycli.ExitOK, code, stderr)
 
 			// run the pasted plan with sh; the fake logs the argv it received
@@ -718,7 +722,7 @@ func TestPlanPastesIntoAShell(t *testing.T) {
 			direct := h2.calls()
 			require.Equal(t, keys(direct), keys(pasted))
 			for name := range direct {
-				assert.Contains(t, tagsOf(pasted[name].Argv), "managed-by:prefect-flows:"+map[bool]string{true: "test", false: "dev"}[env != nil], "plan shows the marked commands")
+				assert.Contains(t, tagsOf(pasted[name].Argv), "managed-by:prefect-flows:"+testOwner+":"+map[bool]string{true: "test", false: "dev"}[env != nil], "plan shows the marked commands")
 				a, b := direct[name].Argv, pasted[name].Argv
 				require.Equal(t, len(a), len(b))
 				assert.Equal(t, a[:len(a)-1], b[:len(b)-1], name)

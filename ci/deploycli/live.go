@@ -28,33 +28,51 @@ func (a *App) client() (*prefectapi.Client, error) {
 	return prefectapi.NewFromEnv(func(name string) string { return lookupEnv(env, name) }, a.APIOptions...)
 }
 
-// marker resolves the environment (--env, else the file name) and its ownership tag.
-// Every apply needs it: a deployment built without it would be invisible to prune and
-// to the read-back.
-func (a *App) marker(fs *flag.FlagSet, f *spec.File, flagEnv string) (string, string, int) {
-	env := flagEnv
+// ownership is the resolved environment, owner and ownership tag of a run.
+type ownership struct {
+	env, tag string
+	owner    liveplan.Owner
+}
+
+func (w ownership) options(pruneLegacy bool) liveplan.Options {
+	return liveplan.Options{Env: w.env, Owner: w.owner.Name, OwnerSource: w.owner.Source, PruneLegacy: pruneLegacy}
+}
+
+// marker resolves the environment (--env, else the file name), the owner (liveplan's
+// one rule, from workdir) and the ownership tag. Every apply needs it: a deployment
+// built without it would be invisible to prune and to the read-back.
+func (a *App) marker(fs *flag.FlagSet, f *spec.File, o *options, workdir string) (ownership, int) {
+	env := o.env
 	if fromName := f.Env(); env == "" {
 		env = fromName
 	} else if fromName != "" && fromName != env {
-		return "", "", a.usageError(fs, "--env %s does not match %s, which is the file of environment %s", env, f.Path, fromName)
+		return ownership{}, a.usageError(fs, "--env %s does not match %s, which is the file of environment %s", env, f.Path, fromName)
 	}
 	if env == "" {
-		return "", "", a.usageError(fs, "cannot tell the environment of %s: name it %s or pass --env ENV (it names the ownership tag %s<env>)", f.Path, spec.EnvFile("<env>"), liveplan.MarkerPrefix)
+		return ownership{}, a.usageError(fs, "cannot tell the environment of %s: name it %s or pass --env ENV (it ends the ownership tag %s<owner>:<env>)", f.Path, spec.EnvFile("<env>"), liveplan.MarkerPrefix)
 	}
-	tag, err := liveplan.MarkerTag(env)
+	environ := a.environ()
+	owner, err := liveplan.ResolveOwner(o.owner, func(k string) string { return lookupEnv(environ, k) }, workdir)
 	if err != nil {
-		return "", "", a.usageError(fs, "%v", err)
+		return ownership{}, a.usageError(fs, "%v", err)
 	}
-	return env, tag, ExitOK
+	tag, err := liveplan.MarkerTag(owner.Name, env)
+	if err != nil {
+		return ownership{}, a.usageError(fs, "%v", err)
+	}
+	return ownership{env: env, tag: tag, owner: owner}, ExitOK
 }
 
-func (a *App) planLive(ctx context.Context, f *spec.File, env string, detailed bool) int {
+func (a *App) planLive(ctx context.Context, f *spec.File, own ownership, detailed bool) int {
 	api, err := a.client()
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		if lookupEnv(a.environ(), "PREFECT_API_URL") == "" {
+			fmt.Fprintln(a.Stderr, "prefect-deploy: plan compares the file with the server at PREFECT_API_URL; to print the commands instead, run prefect-deploy script")
+		}
 		return ExitFailed
 	}
-	p, err := liveplan.Build(ctx, f, api, liveplan.Options{Env: env})
+	p, err := liveplan.Build(ctx, f, api, own.options(false))
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
@@ -163,11 +181,11 @@ func appendTo(file string, write func(*os.File) error) error {
 // after its deploy step, with the API URL and key as Dagger secrets.
 func (a *App) readBack(ctx context.Context, args []string) int {
 	var o options
-	f, env, api, code := a.onAPI("read-back", &o, args)
+	f, own, api, code := a.onAPI("read-back", &o, args)
 	if f == nil {
 		return code
 	}
-	if _, err := a.readBackAll(ctx, f, api, env); err != nil {
+	if _, err := a.readBackAll(ctx, f, api, own); err != nil {
 		return ExitFailed
 	}
 	return ExitOK
@@ -175,27 +193,27 @@ func (a *App) readBack(ctx context.Context, args []string) int {
 
 // onAPI is the start of the commands that work on the API alone: parse the flags, load
 // the file, resolve its environment and open the client. A nil file means stop with code.
-func (a *App) onAPI(name string, o *options, args []string) (*spec.File, string, *prefectapi.Client, int) {
+func (a *App) onAPI(name string, o *options, args []string) (*spec.File, ownership, *prefectapi.Client, int) {
 	fs := a.flags(name, o, false)
-	f, _, code := a.load(fs, o, args)
+	f, workdir, code := a.load(fs, o, args)
 	if f == nil {
-		return nil, "", nil, code
+		return nil, ownership{}, nil, code
 	}
-	env, _, code := a.marker(fs, f, o.env)
+	own, code := a.marker(fs, f, o, workdir)
 	if code != ExitOK {
-		return nil, "", nil, code
+		return nil, ownership{}, nil, code
 	}
 	api, err := a.client()
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
-		return nil, "", nil, ExitFailed
+		return nil, ownership{}, nil, ExitFailed
 	}
-	return f, env, api, ExitOK
+	return f, own, api, ExitOK
 }
 
 // readBackAll reads back every deployment of f; the error is drift or a failed read.
-func (a *App) readBackAll(ctx context.Context, f *spec.File, api *prefectapi.Client, env string) (*liveplan.ReadBackResult, error) {
-	rb, err := liveplan.ReadBack(ctx, f, api, nil, liveplan.Options{Env: env})
+func (a *App) readBackAll(ctx context.Context, f *spec.File, api *prefectapi.Client, own ownership) (*liveplan.ReadBackResult, error) {
+	rb, err := liveplan.ReadBack(ctx, f, api, nil, own.options(false))
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return nil, err
@@ -214,7 +232,7 @@ func (a *App) readBackAll(ctx context.Context, f *spec.File, api *prefectapi.Cli
 func (a *App) pruneCmd(ctx context.Context, args []string) int {
 	// Pruning is what this command is for; the flag checks of --prune apply.
 	o := options{prune: true}
-	f, env, api, code := a.onAPI("prune", &o, args)
+	f, own, api, code := a.onAPI("prune", &o, args)
 	if f == nil {
 		return code
 	}
@@ -222,12 +240,12 @@ func (a *App) pruneCmd(ctx context.Context, args []string) int {
 		fmt.Fprintln(a.Stderr, "prefect-deploy: no prune: the file lists no deployment")
 		return ExitFailed
 	}
-	if _, err := a.readBackAll(ctx, f, api, env); err != nil {
+	if _, err := a.readBackAll(ctx, f, api, own); err != nil {
 		fmt.Fprintln(a.Stderr, "prefect-deploy: no prune: the server does not hold exactly the file")
 		return ExitFailed
 	}
 	fmt.Fprintln(a.Stdout)
-	p, err := liveplan.Build(ctx, f, api, liveplan.Options{Env: env})
+	p, err := liveplan.Build(ctx, f, api, own.options(o.pruneLegacy))
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed

@@ -19,7 +19,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/live/*.golden")
 
-const marker = "managed-by:prefect-flows:dev"
+const marker = "managed-by:prefect-flows:" + testOwner + ":dev"
 
 // liveHarness is a harness whose fake prefect writes into a fake Prefect API (as the real
 // build does), with PREFECT_API_URL pointing the CLI at that API.
@@ -95,7 +95,7 @@ func golden(t *testing.T, name, got string) {
 func TestPlanLive(t *testing.T) {
 	summary := filepath.Join(t.TempDir(), "summary.md")
 	h := newLive(t, false, "GITHUB_STEP_SUMMARY="+summary, "PREFECT_API_KEY=pnu_secret_value")
-	code, stdout, stderr := h.run(context.Background(), "plan", "--live", h.file("prefect-deployments-dev.yaml"))
+	code, stdout, stderr := h.run(context.Background(), "plan", h.file("prefect-deployments-dev.yaml"))
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	host := strings.TrimSuffix(strings.TrimPrefix(h.api.URL, "http://"), "/api")
 	golden(t, "plan.golden", strings.ReplaceAll(strings.ReplaceAll(stdout, host, "<api>"), h.dir, "<repo>"))
@@ -113,19 +113,24 @@ func TestPlanLive(t *testing.T) {
 	}
 	assert.NoFileExists(t, h.log, "plan --live runs no prefect")
 
-	code, _, _ = h.run(context.Background(), "plan", "--live", "--detailed-exitcode", h.file("prefect-deployments-dev.yaml"))
+	code, _, _ = h.run(context.Background(), "plan", "--detailed-exitcode", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitChanges, code)
 }
 
 func TestAPIURLMissing(t *testing.T) {
 	h := newHarness(t)
 	for _, args := range [][]string{
-		{"plan", "--live", h.file("prefect-deployments-dev.yaml")},
+		{"plan", h.file("prefect-deployments-dev.yaml")},
 		{"apply", "--prune", "--yes", h.file("prefect-deployments-dev.yaml")},
 	} {
 		code, stdout, stderr := h.run(context.Background(), args...)
 		assert.Equal(t, deploycli.ExitFailed, code, args)
-		assert.Equal(t, "prefect-deploy: PREFECT_API_URL is not set: point it at the Prefect API, e.g. http://127.0.0.1:4200/api\n", stderr, args)
+		want := "prefect-deploy: PREFECT_API_URL is not set: point it at the Prefect API, e.g. http://127.0.0.1:4200/api\n"
+		if args[0] == "plan" {
+			// plan used to print the commands: say where that went.
+			want += "prefect-deploy: plan compares the file with the server at PREFECT_API_URL; to print the commands instead, run prefect-deploy script\n"
+		}
+		assert.Equal(t, want, stderr, args)
 		assert.Empty(t, stdout, args)
 	}
 	assert.NoFileExists(t, h.log, "nothing ran")
@@ -141,8 +146,10 @@ func TestLiveUsageErrors(t *testing.T) {
 		{[]string{"apply", "--prune", "--yes", "--only", "sales-*", file}, "--prune cannot be combined with --only"},
 		{[]string{"apply", "--prune", "--no-read-back", file}, "--prune needs the read-back"},
 		{[]string{"apply", "--yes", file}, "--yes goes with --prune"},
-		{[]string{"plan", "--live", "--only", "sales-*", file}, "--only cannot be combined with --live"},
-		{[]string{"plan", "--detailed-exitcode", file}, "--detailed-exitcode goes with --live"},
+		{[]string{"plan", "--only", "sales-*", file}, "--only and --prefect belong to the command-printing plan, which is now called script"},
+		{[]string{"plan", "--prefect", "prefect", file}, "now called script"},
+		{[]string{"apply", "--prune-legacy", file}, "--prune-legacy goes with --prune"},
+		{[]string{"plan", "--owner", "Team A", file}, `--owner: owner "Team A"`},
 		{[]string{"apply", h.file("hostile.yaml")}, "cannot tell the environment of"},
 		{[]string{"apply", "--env", "prod", file}, "--env prod does not match"},
 		{[]string{"plan", "--env", "Prod!", h.file("hostile.yaml")}, `environment "Prod!"`},
@@ -187,7 +194,7 @@ func TestApplyPruneYes(t *testing.T) {
 	assert.Equal(t, []any{marker}, us["tags"], "the us-only tag is gone: -t replaces the tags")
 	manual, _ := h.api.Deployment(h.api.DeploymentID("hello", "hello-manual"))
 	assert.Equal(t, map[string]any{}, manual["parameters"])
-	code, stdout, stderr = h.run(context.Background(), "plan", "--live", "--detailed-exitcode", h.file("prefect-deployments-dev.yaml"))
+	code, stdout, stderr = h.run(context.Background(), "plan", "--detailed-exitcode", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Contains(t, stdout, "No changes")
 }
@@ -266,7 +273,7 @@ func TestReadBackSkippedWithoutAPIURL(t *testing.T) {
 
 func TestAPIKeyIsSentNeverShown(t *testing.T) {
 	h := newLive(t, false, "PREFECT_API_KEY=pnu_wrong_key")
-	code, stdout, stderr := h.run(context.Background(), "plan", "--live", h.file("prefect-deployments-dev.yaml"))
+	code, stdout, stderr := h.run(context.Background(), "plan", h.file("prefect-deployments-dev.yaml"))
 	require.Equal(t, deploycli.ExitOK, code, stderr)
 	for _, r := range h.api.Requests() {
 		assert.True(t, r.Auth, r.Path)
@@ -274,7 +281,7 @@ func TestAPIKeyIsSentNeverShown(t *testing.T) {
 	assert.NotContains(t, stdout+stderr, "pnu_wrong_key")
 
 	h.api.ForceStatus(401)
-	code, stdout, stderr = h.run(context.Background(), "plan", "--live", h.file("prefect-deployments-dev.yaml"))
+	code, stdout, stderr = h.run(context.Background(), "plan", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitFailed, code)
 	assert.Contains(t, stderr, "401")
 	assert.Equal(t, 1, strings.Count(stderr, "\n"), "one line: %s", stderr)

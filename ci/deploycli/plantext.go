@@ -7,8 +7,8 @@ import (
 	"github.com/acme-data/prefect-flows/ci/prefect"
 )
 
-// Plan is the shell script that `prefect-deploy plan` prints: pasted into a shell it runs
-// what apply runs. The Dagger pipeline's `mage plan` prints the same script with the
+// Plan is the shell script that `prefect-deploy script` prints: pasted into a shell it runs
+// what apply runs. The Dagger pipeline's `mage script` prints the same script with the
 // image's paths, so both show one thing.
 type Plan struct {
 	File    string        // the deployments file, as the header names it

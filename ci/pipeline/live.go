@@ -72,7 +72,11 @@ func (verifyStep) Run(ctx context.Context, st *State) error {
 	if len(st.Jobs) == 0 {
 		return Skip("no deployment was built")
 	}
-	args := []string{"prefect-deploy", "read-back"}
+	owner, err := st.Opts.owner()
+	if err != nil {
+		return err
+	}
+	args := []string{"prefect-deploy", "read-back", "--owner", owner}
 	for _, n := range st.Opts.Only {
 		args = append(args, "--only", globQuote(n))
 	}
@@ -108,7 +112,11 @@ func (pruneStep) Run(ctx context.Context, st *State) error {
 		return fmt.Errorf("no prune: the read-back did not confirm the deploy")
 	}
 	// --yes: choosing prune for a pipeline run is the confirmation.
-	out, err := inImage(st).WithExec([]string{"prefect-deploy", "prune", "--yes", filepath.Base(st.File.Path)}).Stdout(ctx)
+	owner, err := o.owner()
+	if err != nil {
+		return err
+	}
+	out, err := inImage(st).WithExec([]string{"prefect-deploy", "prune", "--yes", "--owner", owner, filepath.Base(st.File.Path)}).Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("prune: %w", execDetail(err))
 	}
@@ -128,7 +136,7 @@ func globQuote(name string) string {
 	return b.String()
 }
 
-// PlanLive is the Dagger function's live plan: `prefect-deploy plan --live` for
+// PlanLive is the Dagger function's live plan: `prefect-deploy plan` for
 // opts.Env in a Go container, with the API URL and key as secret variables and a fresh
 // cache buster (the answer depends on the server, never on Dagger's cache). It returns
 // the plan text. The deployments file is checked here first, so a config error costs
@@ -140,7 +148,11 @@ func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string,
 	if opts.PrefectAPIURL == nil {
 		return "", fmt.Errorf("PREFECT_API_URL is not set: the live plan compares the file with that Prefect API")
 	}
-	if _, _, err := loadJobs(opts.SourceDir, opts.Env); err != nil {
+	owner, err := opts.owner()
+	if err != nil {
+		return "", err
+	}
+	if _, _, err := loadJobs(opts.SourceDir, opts.Env, owner); err != nil {
 		return "", err
 	}
 	runID := newRunID()
@@ -158,7 +170,7 @@ func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string,
 	}
 	out, err := ctr.
 		WithEnvVariable("CACHEBUSTER", runID).
-		WithExec([]string{"prefect-deploy", "plan", "--live", filepath.Base(DeploymentsFile(opts.SourceDir, opts.Env))}).
+		WithExec([]string{"prefect-deploy", "plan", "--owner", owner, filepath.Base(DeploymentsFile(opts.SourceDir, opts.Env))}).
 		Stdout(ctx)
 	if err != nil {
 		return "", fmt.Errorf("live plan: %w", execDetail(err))
@@ -172,7 +184,7 @@ func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string,
 func PlanLiveLocal(ctx context.Context, root, env string, environ []string, stdout, stderr io.Writer) error {
 	app := &deploycli.App{Stdout: stdout, Stderr: stderr, Env: environ}
 	// The CLI has printed why on stderr.
-	if code := app.Run(ctx, []string{"plan", "--live", "--workdir", root, DeploymentsFile(root, env)}); code != deploycli.ExitOK {
+	if code := app.Run(ctx, []string{"plan", "--workdir", root, DeploymentsFile(root, env)}); code != deploycli.ExitOK {
 		return fmt.Errorf("live plan of %s failed (exit %d)", env, code)
 	}
 	return nil

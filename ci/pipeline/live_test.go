@@ -79,10 +79,10 @@ func TestVerifyAndPrune(t *testing.T) {
 	if len(rb) != 1 || len(pr) != 1 {
 		t.Fatalf("read-back execs %d, prune execs %d, want 1 and 1", len(rb), len(pr))
 	}
-	if want := []string{"prefect-deploy", "read-back", "prefect-deployments-prod.yaml"}; !slices.Equal(rb[0].Args, want) {
+	if want := []string{"prefect-deploy", "read-back", "--owner", testOwner, "prefect-deployments-prod.yaml"}; !slices.Equal(rb[0].Args, want) {
 		t.Errorf("read-back argv %v, want %v", rb[0].Args, want)
 	}
-	if want := []string{"prefect-deploy", "prune", "--yes", "prefect-deployments-prod.yaml"}; !slices.Equal(pr[0].Args, want) {
+	if want := []string{"prefect-deploy", "prune", "--yes", "--owner", testOwner, "prefect-deployments-prod.yaml"}; !slices.Equal(pr[0].Args, want) {
 		t.Errorf("prune argv %v, want %v", pr[0].Args, want)
 	}
 	checkToolExec(t, srv, rb[0], "run-prod")
@@ -211,7 +211,7 @@ func TestPlanLive(t *testing.T) {
 			t.Fatalf("plan execs = %d after run %d: a live plan must never come from the cache", len(plans), i+1)
 		}
 		ex := plans[i]
-		if want := []string{"prefect-deploy", "plan", "--live", "prefect-deployments-prod.yaml"}; !slices.Equal(ex.Args, want) {
+		if want := []string{"prefect-deploy", "plan", "--owner", testOwner, "prefect-deployments-prod.yaml"}; !slices.Equal(ex.Args, want) {
 			t.Errorf("argv %v, want %v", ex.Args, want)
 		}
 		if ex.Base.From != GoImage || ex.Workdir != "/src" || ex.Files[ToolPath] != fakeTool || ex.Env["CACHEBUSTER"] != id {

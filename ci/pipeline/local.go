@@ -48,7 +48,11 @@ func local(ctx context.Context, s Settings, out io.Writer, do func(context.Conte
 }
 
 func localRun(ctx context.Context, s Settings, out io.Writer, do func(context.Context, *dagger.Client, Options) error) error {
-	if _, jobs, err := loadJobs(s.SourceDir, s.Env); err != nil {
+	owner, err := (&Options{SourceDir: s.SourceDir, Owner: s.Owner}).owner()
+	if err != nil {
+		return fmt.Errorf("step plan: %w", err)
+	}
+	if _, jobs, err := loadJobs(s.SourceDir, s.Env, owner); err != nil {
 		return fmt.Errorf("step plan: %w", err)
 	} else if len(s.Only) > 0 {
 		if _, err := selectJobs(jobs, s.Only); err != nil {

@@ -58,6 +58,9 @@ type Options struct {
 	// carry this environment's ownership tag but are no longer in the file. It cannot
 	// be combined with Only.
 	Prune bool
+	// Owner is the owner in the ownership tag managed-by:prefect-flows:<owner>:<env>;
+	// empty means liveplan.ResolveOwner on this process's environment and SourceDir.
+	Owner string
 
 	// Out receives the log lines; nil discards them.
 	Out io.Writer

@@ -31,7 +31,11 @@ func (planStep) String() string { return "plan: load and validate the deployment
 
 func (planStep) Run(_ context.Context, st *State) error {
 	o := st.Opts
-	f, jobs, err := loadJobs(o.SourceDir, o.Env)
+	owner, err := o.owner()
+	if err != nil {
+		return err
+	}
+	f, jobs, err := loadJobs(o.SourceDir, o.Env, owner)
 	if err != nil {
 		return err
 	}
@@ -67,7 +71,16 @@ func (planStep) Run(_ context.Context, st *State) error {
 	return nil
 }
 
-func loadJobs(root, env string) (*spec.File, []prefect.Job, error) {
+// owner is Owner, else liveplan's rule on this process's environment and SourceDir.
+func (o *Options) owner() (string, error) {
+	if o.Owner != "" {
+		return o.Owner, liveplan.CheckOwner(o.Owner)
+	}
+	own, err := liveplan.ResolveOwner("", os.Getenv, o.SourceDir)
+	return own.Name, err
+}
+
+func loadJobs(root, env, owner string) (*spec.File, []prefect.Job, error) {
 	path := DeploymentsFile(root, env)
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("environment %q has no deployments file: %w", env, err)
@@ -78,7 +91,7 @@ func loadJobs(root, env string) (*spec.File, []prefect.Job, error) {
 	}
 	// Every deploy marks what it builds with the environment's ownership tag, so that
 	// the read-back and prune know which deployments are this repository's.
-	tag, err := liveplan.MarkerTag(env)
+	tag, err := liveplan.MarkerTag(owner, env)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -129,12 +142,17 @@ func Environments(root string) ([]string, error) {
 	return envs, nil
 }
 
-// PlanAll validates the deployments file of every environment under root and prints,
+// ScriptAll validates the deployments file of every environment under root and prints,
 // per environment, the script the pipeline runs inside the agent image: the same
-// rendering as `prefect-deploy plan`, with the image's WORKDIR and output directory and
+// rendering as `prefect-deploy script`, with the image's WORKDIR and output directory and
 // the block registration first. It needs no Docker and no Prefect. Every file is checked
-// even when an earlier one fails; the error lists them all.
-func PlanAll(root string, out io.Writer) error {
+// even when an earlier one fails; the error lists them all. owner "" means liveplan's rule.
+func ScriptAll(root, owner string, out io.Writer) error {
+	o := Options{SourceDir: root, Owner: owner}
+	owner, err := o.owner()
+	if err != nil {
+		return err
+	}
 	envs, err := Environments(root)
 	if err != nil {
 		return err
@@ -147,7 +165,7 @@ func PlanAll(root string, out io.Writer) error {
 		if i > 0 {
 			fmt.Fprintln(out)
 		}
-		f, jobs, err := loadJobs(root, env)
+		f, jobs, err := loadJobs(root, env, owner)
 		if err != nil {
 			fmt.Fprintf(out, "# %s: INVALID\n", relTo(root, DeploymentsFile(root, env)))
 			errs = append(errs, err)

@@ -10,17 +10,17 @@ import (
 	"github.com/acme-data/prefect-flows/ci/deploycli"
 )
 
-func TestPlanAll(t *testing.T) {
+func TestScriptAll(t *testing.T) {
 	var out bytes.Buffer
-	if err := PlanAll(repoDir(t, "repo"), &out); err != nil {
-		t.Fatalf("PlanAll: %v", err)
+	if err := ScriptAll(repoDir(t, "repo"), testOwner, &out); err != nil {
+		t.Fatalf("ScriptAll: %v", err)
 	}
 	golden(t, "plan.txt", out.Bytes())
 
 	// Each environment is the script `prefect-deploy plan` prints, with the image's paths:
 	// from the WORKDIR, registration first, and the -o directory made before any build.
 	for _, env := range []string{"dev", "prod"} {
-		_, jobs, err := loadJobs(repoDir(t, "repo"), env)
+		_, jobs, err := loadJobs(repoDir(t, "repo"), env, testOwner)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -34,12 +34,12 @@ func TestPlanAll(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), want.String()) {
-			t.Errorf("mage plan lacks the %s script as prefect-deploy renders it:\n%s\ngot:\n%s", env, want.String(), out.String())
+			t.Errorf("mage script lacks the %s script as prefect-deploy renders it:\n%s\ngot:\n%s", env, want.String(), out.String())
 		}
 	}
 }
 
-func TestPlanAllReportsEveryBadFile(t *testing.T) {
+func TestScriptAllReportsEveryBadFile(t *testing.T) {
 	// Two environments: one bad, one good. The good one is still planned and the
 	// error names the bad one's place.
 	dir := t.TempDir()
@@ -53,7 +53,7 @@ func TestPlanAllReportsEveryBadFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	err = PlanAll(dir, &out)
+	err = ScriptAll(dir, testOwner, &out)
 	if err == nil || !strings.Contains(err.Error(), "prefect-deployments-dev.yaml:6:17") {
 		t.Fatalf("err = %v, want the bad entrypoint's position", err)
 	}
@@ -64,8 +64,8 @@ func TestPlanAllReportsEveryBadFile(t *testing.T) {
 	}
 }
 
-func TestPlanAllWithoutFiles(t *testing.T) {
-	if err := PlanAll(t.TempDir(), &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "no prefect-deployments-*.yaml") {
+func TestScriptAllWithoutFiles(t *testing.T) {
+	if err := ScriptAll(t.TempDir(), testOwner, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "no prefect-deployments-*.yaml") {
 		t.Fatalf("err = %v", err)
 	}
 }

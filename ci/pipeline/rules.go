@@ -96,6 +96,5 @@ func (c config) check() error {
 // checkEnvName applies the one rule for environment names: every deploy tags what it
 // builds with the environment's ownership marker, so the marker must be buildable.
 func checkEnvName(env string) error {
-	_, err := liveplan.MarkerTag(env)
-	return err
+	return liveplan.CheckEnv(env)
 }

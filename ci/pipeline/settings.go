@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"dagger.io/dagger"
+
+	"github.com/acme-data/prefect-flows/ci/liveplan"
 )
 
 // Secret is a plaintext read from the environment on its way to client.SetSecret. It
@@ -42,6 +44,7 @@ type Settings struct {
 	Timeout         time.Duration // DEPLOY_TIMEOUT
 	Only            []string
 	Prune           bool   // PREFECT_PRUNE
+	Owner           string // PREFECT_OWNER; empty: Options.owner applies the rest of the rule
 	StepSummaryPath string // GITHUB_STEP_SUMMARY
 }
 
@@ -119,6 +122,14 @@ func parseSettings(env, sourceDir string, getenv func(string) string) (Settings,
 			}
 		}
 	}
+	// The rest of the owner rule (GITHUB_REPOSITORY, git remote, directory) is applied
+	// by Options.owner, in one place with the Dagger module's path.
+	if v := get("PREFECT_OWNER"); v != "" {
+		if err := liveplan.CheckOwner(v); err != nil {
+			return Settings{}, fmt.Errorf("PREFECT_OWNER: %w", err)
+		}
+		s.Owner = v
+	}
 	switch v := strings.ToLower(get("PREFECT_PRUNE")); v {
 	case "", "0", "false":
 	case "1", "true":
@@ -169,6 +180,7 @@ func (s Settings) Options(client *dagger.Client, out io.Writer) Options {
 		Timeout:            s.Timeout,
 		Only:               s.Only,
 		Prune:              s.Prune,
+		Owner:              s.Owner,
 		Out:                out,
 		StepSummaryPath:    s.StepSummaryPath,
 		Redact:             masker(s.plaintexts()).mask,

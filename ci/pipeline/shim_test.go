@@ -132,9 +132,10 @@ func TestDaggerModuleShape(t *testing.T) {
 		calls   string
 		params  map[string]string
 	}{
-		"Deploy":   {[]string{"string", "error"}, "Run", map[string]string{"source": "*dagger.Directory", "env": "string", "prefectApiUrl": "*dagger.Secret", "prefectApiKey": "*dagger.Secret", "registryPassword": "*dagger.Secret", "awsAccessKeyId": "*dagger.Secret", "awsSecretAccessKey": "*dagger.Secret", "registry": "string", "gitSha": "string", "runner": "string", "concurrency": "int", "only": "[]string", "prune": "bool"}},
-		"Plan":     {[]string{"string", "error"}, "PlanAll", map[string]string{"source": "*dagger.Directory"}},
-		"PlanLive": {[]string{"string", "error"}, "PlanLive", map[string]string{"source": "*dagger.Directory", "env": "string", "prefectApiUrl": "*dagger.Secret", "prefectApiKey": "*dagger.Secret"}},
+		"Deploy":   {[]string{"string", "error"}, "Run", map[string]string{"source": "*dagger.Directory", "env": "string", "prefectApiUrl": "*dagger.Secret", "prefectApiKey": "*dagger.Secret", "registryPassword": "*dagger.Secret", "awsAccessKeyId": "*dagger.Secret", "awsSecretAccessKey": "*dagger.Secret", "registry": "string", "gitSha": "string", "runner": "string", "concurrency": "int", "only": "[]string", "prune": "bool", "owner": "string"}},
+		"Script":   {[]string{"string", "error"}, "ScriptAll", map[string]string{"source": "*dagger.Directory", "owner": "string"}},
+		"Plan":     {[]string{"string", "error"}, "PlanLive", map[string]string{"source": "*dagger.Directory", "env": "string", "prefectApiUrl": "*dagger.Secret", "prefectApiKey": "*dagger.Secret", "owner": "string"}},
+		"PlanLive": {[]string{"string", "error"}, "", map[string]string{"source": "*dagger.Directory", "env": "string", "prefectApiUrl": "*dagger.Secret", "prefectApiKey": "*dagger.Secret", "owner": "string"}},
 		"Image":    {[]string{"*dagger.Container", "error"}, "Build", map[string]string{"source": "*dagger.Directory", "env": "string"}},
 		"Publish":  {[]string{"string", "error"}, "Build", map[string]string{"source": "*dagger.Directory", "registry": "string", "registryPassword": "*dagger.Secret", "gitSha": "string"}},
 	}
@@ -157,7 +158,8 @@ func TestDaggerModuleShape(t *testing.T) {
 		if !slices.Equal(f.results, w.results) {
 			t.Errorf("%s returns %v, want %v", name, f.results, w.results)
 		}
-		if !slices.Contains(f.calls, w.calls) {
+		// "": a deprecated alias that calls the function of its new name.
+		if w.calls != "" && !slices.Contains(f.calls, w.calls) {
 			t.Errorf("%s does not call pipeline.%s (calls %v)", name, w.calls, f.calls)
 		}
 		if f.params["ctx"] != "context.Context" {
