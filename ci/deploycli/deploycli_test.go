@@ -306,13 +306,13 @@ func TestApplySucceeds(t *testing.T) {
 			assert.Contains(t, c.Env, "PREFECT_API_KEY")
 		}
 		// the ownership tag comes last among the tags, before the schedule options
-		assert.Equal(t, []string{"--tag", "managed-by:prefect-flows:"+testOwner+":dev", "--no-schedule"}, calls["hello-manual"].Argv[9:12])
+		assert.Equal(t, []string{"--tag", "managed-by:prefect-flows:" + testOwner + ":dev", "--no-schedule"}, calls["hello-manual"].Argv[9:12])
 		for name, c := range calls {
 			if tags := tagsOf(c.Argv); assert.NotEmpty(t, tags, name) {
 				assert.Equal(t, "managed-by:prefect-flows:"+testOwner+":dev", tags[len(tags)-1], name)
 			}
 		}
-		assert.Equal(t, []string{"dev", "sales", "managed-by:prefect-flows:"+testOwner+":dev"}, tagsOf(calls["sales-eu"].Argv))
+		assert.Equal(t, []string{"dev", "sales", "managed-by:prefect-flows:" + testOwner + ":dev"}, tagsOf(calls["sales-eu"].Argv))
 		assert.Equal(t, "5400", argValue(calls["sales-us"].Argv, "--interval"))
 
 		assert.Contains(t, stdout, ": 2 at once, runner "+runner)
@@ -369,7 +369,7 @@ func TestHostileValuesArriveByteForByte(t *testing.T) {
 		assert.Equal(t, want, got)
 		assert.Contains(t, argValue(c.Argv, "--params"), `"whole":2.0`, "a YAML float stays a float for Python")
 		assert.Equal(t, "it's \"quoted\" $HOME `id` $(touch /tmp/pwned) <b>&amp;</b>", argValue(c.Argv, "-d"))
-		assert.Equal(t, []string{"$PATH", "`id`", "ünï 🚀", "managed-by:prefect-flows:"+testOwner+":test"}, tagsOf(c.Argv))
+		assert.Equal(t, []string{"$PATH", "`id`", "ünï 🚀", "managed-by:prefect-flows:" + testOwner + ":test"}, tagsOf(c.Argv))
 		assert.NoFileExists(t, "/tmp/pwned")
 	})
 }
