@@ -96,6 +96,8 @@ func findRealPrefect(t *testing.T) *realPrefect {
 	}
 	// An empty key also overrides one that the active Prefect profile may hold.
 	env = append(env, "PREFECT_API_URL="+apiURL, "PREFECT_API_KEY=")
+	// The owner is fixed, not taken from this machine's GITHUB_REPOSITORY or git remote.
+	env = append(env, "PREFECT_OWNER="+realOwner, "GITHUB_REPOSITORY=")
 
 	b := make([]byte, 4)
 	_, err = rand.Read(b)
@@ -159,7 +161,10 @@ func (s set) write(t *testing.T, testdataFile string) {
 	require.NoError(t, os.WriteFile(s.file, []byte(strings.ReplaceAll(string(b), "RUN-", s.prefix)), 0o644))
 }
 
-func (s set) marker() string { return liveplan.MarkerPrefix + s.env }
+// realOwner owns the deployments of TestRealPrefect.
+const realOwner = "e2e-owner"
+
+func (s set) marker() string { return liveplan.MarkerPrefix + realOwner + ":" + s.env }
 
 // e2eDeployment is one deployment of testdata/realprefect/prefect-deployments-e2e.yaml.
 type e2eDeployment struct{ flow, base string }
@@ -270,7 +275,7 @@ func TestRealPrefect(t *testing.T) {
 		assert.Contains(t, stdout, "Read back 4 deployment(s): ")
 		assert.Contains(t, stdout, ", 0 drifted.")
 
-		code, stdout, stderr = r.cli(t, "plan", "--live", "--detailed-exitcode", cliSet.file)
+		code, stdout, stderr = r.cli(t, "plan", "--detailed-exitcode", cliSet.file)
 		assert.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 		assert.Contains(t, stdout, "No changes: the server matches the file.")
 
@@ -326,7 +331,7 @@ func TestRealPrefect(t *testing.T) {
 		assert.Contains(t, stdout, "4 deployment(s), 4 succeeded")
 		assert.Contains(t, stdout, ", 0 drifted.")
 
-		code, stdout, stderr = r.cli(t, "plan", "--live", "--detailed-exitcode", batchSet.file)
+		code, stdout, stderr = r.cli(t, "plan", "--detailed-exitcode", batchSet.file)
 		assert.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 		assert.Contains(t, stdout, "No changes: the server matches the file.")
 
@@ -414,7 +419,7 @@ func TestRealPrefect(t *testing.T) {
 			}
 		}
 
-		code, stdout, stderr = r.cli(t, "plan", "--live", "--detailed-exitcode", cliSet.file)
+		code, stdout, stderr = r.cli(t, "plan", "--detailed-exitcode", cliSet.file)
 		assert.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 		assert.Contains(t, stdout, "No changes: the server matches the file.")
 	})
@@ -458,4 +463,92 @@ func TestRealPrefectConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRealPrefectOwners: two repositories (owners a and b) share a real server and an
+// environment name. Neither prune touches the other's deployments; a deployment with
+// the legacy tag is adopted when the file lists it and deleted only with --prune-legacy;
+// a schedule paused by hand stays paused through apply and the read-back.
+func TestRealPrefectOwners(t *testing.T) {
+	r := findRealPrefect(t)
+	t.Cleanup(func() { r.deleteRun(t) })
+	r.cmd(t, r.pythonForBlocks(), "-c", "from prefect.infrastructure import Process; Process().save('e2e', overwrite=True)")
+
+	env := "e2e" + r.run + "own"
+	type repo struct{ owner, prefix, file string }
+	newRepo := func(owner string) repo {
+		dir := t.TempDir()
+		require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "realprefect"))))
+		return repo{owner, "e2e-" + r.run + "-" + owner + "-", filepath.Join(dir, "prefect-deployments-"+env+".yaml")}
+	}
+	write := func(rp repo, testdataFile string) {
+		s := set{env: env, prefix: rp.prefix, file: rp.file}
+		s.write(t, testdataFile)
+	}
+	cli := func(rp repo, args ...string) (int, string, string) {
+		head := []string{args[0], "--owner", rp.owner}
+		if args[0] == "apply" {
+			head = append(head, "--prefect", r.prefect)
+		}
+		return r.cli(t, append(append(head, args[1:]...), rp.file)...)
+	}
+	a, b := newRepo("a"), newRepo("b")
+	write(a, "prefect-deployments-owners.yaml")
+	write(b, "prefect-deployments-owners.yaml")
+
+	// Made before owners existed: the tag every copy of the repository used.
+	legacy := liveplan.MarkerPrefix + env
+	for _, name := range []string{a.prefix + "legacy", a.prefix + "legacy-gone"} {
+		r.cmd(t, r.prefect, "deployment", "build", "flows/hello.py:hello", "-n", name, "-a", "--skip-upload",
+			"-ib", "process/e2e", "-t", "e2e", "-t", legacy, "-o", filepath.Join(t.TempDir(), "legacy.yaml"))
+	}
+
+	for _, rp := range []repo{a, b} {
+		code, stdout, stderr := cli(rp, "apply", "--prune", "--yes")
+		require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+		assert.Contains(t, stdout, "Owner "+rp.owner+" (from --owner): every deployment is tagged "+liveplan.MarkerPrefix+rp.owner+":"+env)
+		assert.Contains(t, stdout, "Prune: nothing to delete", "%s's first prune sees only its own deployments", rp.owner)
+	}
+	for _, n := range []string{a.prefix + "keep", a.prefix + "drop", b.prefix + "keep", b.prefix + "drop", a.prefix + "legacy", a.prefix + "legacy-gone"} {
+		assert.True(t, r.exists(t, "hello", n), "%s survives the other owner's prune", n)
+	}
+
+	// Paused by hand in the UI.
+	keep := r.read(t, "hello", a.prefix+"keep")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	require.NoError(t, r.api.PatchDeployment(ctx, keep.ID, map[string]any{"is_schedule_active": false}))
+
+	// a drops RUN-drop and lists the legacy deployment.
+	write(a, "prefect-deployments-owners-changed.yaml")
+	code, stdout, stderr := cli(a, "plan")
+	require.Equal(t, deploycli.ExitOK, code, "stderr:\n%s", stderr)
+	assert.Contains(t, stdout, "Owner: a (from --owner")
+	assert.Contains(t, stdout, "~ update    hello/"+a.prefix+"legacy  (carries the legacy tag "+legacy+": apply adopts it")
+	assert.Contains(t, stdout, "? keep      hello/"+a.prefix+"legacy-gone")
+	assert.Contains(t, stdout, "- delete    hello/"+a.prefix+"drop")
+	assert.Contains(t, stdout, "note: schedule paused on the server: apply leaves it paused")
+	assert.NotContains(t, stdout, b.prefix, "b's deployments are not in a's plan")
+
+	code, stdout, stderr = cli(a, "apply", "--prune", "--yes")
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.False(t, r.exists(t, "hello", a.prefix+"drop"), "a's dropped deployment is pruned")
+	assert.True(t, r.exists(t, "hello", b.prefix+"drop"), "b's deployment of the same environment survives")
+	assert.True(t, r.exists(t, "hello", a.prefix+"legacy-gone"), "a legacy deployment is not pruned without --prune-legacy")
+	adopted := r.read(t, "hello", a.prefix+"legacy")
+	assert.ElementsMatch(t, []string{"e2e", liveplan.MarkerPrefix + "a:" + env}, adopted.Tags, "adopted: the legacy tag is replaced by a's")
+	assert.False(t, r.read(t, "hello", a.prefix+"keep").ScheduleActive, "the schedule paused by hand stays paused")
+
+	code, stdout, stderr = cli(a, "apply", "--prune", "--prune-legacy", "--yes")
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Contains(t, stdout, "legacy tag "+legacy)
+	assert.False(t, r.exists(t, "hello", a.prefix+"legacy-gone"), "--prune-legacy deletes the legacy deployment the file does not list")
+	for _, n := range []string{b.prefix + "keep", b.prefix + "drop", a.prefix + "keep", a.prefix + "legacy"} {
+		assert.True(t, r.exists(t, "hello", n), "%s survives", n)
+	}
+
+	// b's plan: nothing of a's, and no changes.
+	code, stdout, stderr = cli(b, "plan", "--detailed-exitcode")
+	assert.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.NotContains(t, stdout, a.prefix)
 }
