@@ -12,6 +12,7 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/pipeline"
 	"github.com/acme-data/prefect-flows/ci/pipeline/lint"
+	"github.com/acme-data/prefect-flows/ci/prplan"
 )
 
 // DeployDev deploys dev: without PREFECT_API_URL into a throwaway embedded Prefect server.
@@ -39,6 +40,11 @@ func PlanProd(ctx context.Context) error { return Plan(ctx, "prod") }
 // Plan compares env's deployments file with PREFECT_API_URL: creates, updates, and what prune would delete; needs no Docker.
 func Plan(ctx context.Context, env string) error {
 	return pipeline.PlanLiveLocal(ctx, root(), env, os.Environ(), os.Stdout, os.Stderr)
+}
+
+// PlanPR writes the live plan of every environment a pull request touches to the step summary and one updated PR comment (PREFECT_API_URL_<ENV>; validate + script without it, as in a fork's PR).
+func PlanPR(ctx context.Context) error {
+	return prplan.Run(ctx, prplan.Options{Root: root(), Environ: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr})
 }
 
 // Script validates every prefect-deployments-*.yaml and prints the commands the pipeline runs; needs no Docker or Prefect.
