@@ -111,10 +111,16 @@ func TestPlanLive(t *testing.T) {
 	for m := range h.methods() {
 		assert.True(t, strings.HasPrefix(m, "GET ") || strings.HasSuffix(m, "/filter"), m)
 	}
-	assert.NoFileExists(t, h.log, "plan --live runs no prefect")
+	assert.NoFileExists(t, h.log, "plan runs no prefect")
 
 	code, _, _ = h.run(context.Background(), "plan", "--detailed-exitcode", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitChanges, code)
+
+	// The old spelling: the same plan, and a line that says what it is called now.
+	code, old, stderr := h.run(context.Background(), "plan", "--live", h.file("prefect-deployments-dev.yaml"))
+	assert.Equal(t, deploycli.ExitOK, code)
+	assert.Equal(t, stdout, old)
+	assert.Contains(t, stderr, "plan --live is plain plan now (--live is deprecated and does nothing); the command-printing plan is called script")
 }
 
 func TestAPIURLMissing(t *testing.T) {

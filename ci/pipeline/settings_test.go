@@ -52,6 +52,12 @@ func TestSettingsFromEnv(t *testing.T) {
 		{name: "registry password without registry", env: "dev", vars: map[string]string{"REGISTRY_USERNAME": "u", "REGISTRY_PASSWORD": "p"}, wantErr: "REGISTRY is not set"},
 		{name: "AWS key id without secret", env: "dev", vars: map[string]string{"AWS_ACCESS_KEY_ID": "a"}, wantErr: "AWS_SECRET_ACCESS_KEY is not set"},
 		{name: "AWS secret without key id", env: "dev", vars: map[string]string{"AWS_SECRET_ACCESS_KEY": "a"}, wantErr: "AWS_ACCESS_KEY_ID is not set"},
+		{name: "PREFECT_OWNER must fit the ownership tag", env: "dev", vars: map[string]string{"PREFECT_OWNER": "Team A"}, wantErr: `PREFECT_OWNER: owner "Team A": want lower-case letters`},
+		{name: "PREFECT_OWNER", env: "dev", vars: map[string]string{"PREFECT_OWNER": "team-a/flows"}, check: func(t *testing.T, s Settings) {
+			if s.Owner != "team-a/flows" {
+				t.Errorf("owner %q", s.Owner)
+			}
+		}},
 		{name: "bad concurrency", env: "dev", vars: map[string]string{"DEPLOY_CONCURRENCY": "0"}, wantErr: "DEPLOY_CONCURRENCY"},
 		{name: "bad timeout", env: "dev", vars: map[string]string{"DEPLOY_TIMEOUT": "10"}, wantErr: "DEPLOY_TIMEOUT"},
 		{name: "ECS_CPU not a number", env: "dev", vars: map[string]string{"ECS_CPU": "1 vCPU"}, wantErr: `ECS_CPU="1 vCPU": want a positive whole number`},
