@@ -53,6 +53,10 @@ func compare(d spec.Deployment, s *prefectapi.Deployment, infraRef, marker strin
 	add := func(c Change) { out = append(out, c) }
 
 	out = append(out, compareSchedule(d.Schedule, s)...)
+	if d.ScheduleActive != nil && *d.ScheduleActive != s.ScheduleActive {
+		add(Change{Field: FieldScheduleActive, Old: activeText(s.ScheduleActive), New: activeText(*d.ScheduleActive),
+			Patch: map[string]any{"is_schedule_active": *d.ScheduleActive}})
+	}
 
 	wantParams := canonical(orEmptyMap(d.Parameters))
 	if got := canonical(orEmptyMap(s.Parameters)); got != wantParams {
@@ -154,20 +158,29 @@ func compareSchedule(want *spec.Schedule, s *prefectapi.Deployment) []Change {
 // notes lists the state of s that the file does not declare and apply leaves as it is.
 //
 // A schedule paused by hand (is_schedule_active false on 2.14, paused on 2.16+) stays
-// paused: recorded on a real Prefect 2.14.21 server, `prefect deployment build -a` of a
-// paused deployment writes is_schedule_active: false into its output and keeps the
-// deployment paused, with a changed --cron and with --no-schedule alike. Only the
-// read-back used to switch it on again; it no longer does, since the file has no
-// is_schedule_active to say so.
+// paused unless the file declares is_schedule_active: recorded on a real Prefect 2.14.21
+// server, `prefect deployment build -a` of a paused deployment writes
+// is_schedule_active: false into its output and keeps the deployment paused, with a
+// changed --cron and with --no-schedule alike. The read-back used to switch it on again;
+// now only a declared is_schedule_active is compared (and patched).
 func notes(d spec.Deployment, s *prefectapi.Deployment) []string {
 	var out []string
 	switch {
+	case d.ScheduleActive != nil:
+		// Declared: compare says what differs.
 	case !s.ScheduleActive:
 		out = append(out, "schedule paused on the server: apply leaves it paused (the file does not declare is_schedule_active)")
 	case s.Schedule != nil && !s.Schedule.Active:
 		out = append(out, "schedule switched off on the server: apply leaves it off (the file does not declare it)")
 	}
 	return out
+}
+
+func activeText(active bool) string {
+	if active {
+		return "active"
+	}
+	return "paused"
 }
 
 func describeServer(s *prefectapi.Schedule) string {

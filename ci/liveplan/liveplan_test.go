@@ -611,3 +611,43 @@ func TestPruneOwners(t *testing.T) {
 		t.Errorf("fork's plan %v, want %v", got, want)
 	}
 }
+
+// TestDeclaredScheduleActive: a file that declares is_schedule_active gets it: the plan
+// shows the difference, and the read-back patches it (resuming a paused schedule, or
+// pausing an active one). Without the key the paused one stays paused (adopt-defaults).
+func TestDeclaredScheduleActive(t *testing.T) {
+	dir := "testdata/plan/adopt-defaults"
+	for _, want := range []bool{true, false} {
+		t.Run(fmt.Sprint(want), func(t *testing.T) {
+			fake, c := seed(t, dir)
+			f := load(t, dir)
+			var only *spec.File
+			for _, d := range f.Deployments {
+				if d.Name == "paused" {
+					d.ScheduleActive = &want
+					only = &spec.File{Path: f.Path, Deployments: []spec.Deployment{d}}
+				}
+			}
+			require := func(ok bool, format string, args ...any) {
+				t.Helper()
+				if !ok {
+					t.Fatalf(format, args...)
+				}
+			}
+			require(only != nil, "no deployment paused in %s", dir)
+			id := fake.DeploymentID("hello", "paused")
+			fake.Update(id, map[string]any{"is_schedule_active": !want})
+			p, err := liveplan.Build(context.Background(), only, c, opts)
+			require(err == nil, "%v", err)
+			e := p.Entries[0]
+			require(e.Action == liveplan.Update && len(e.Changes) == 1 && e.Changes[0].Field == liveplan.FieldScheduleActive, "entry %+v", e)
+			require(len(e.Notes) == 0, "notes %v for a declared state", e.Notes)
+			rb, err := liveplan.ReadBack(context.Background(), only, c, nil, opts)
+			require(err == nil, "%v", err)
+			require(len(rb.Patched) == 1 && len(rb.Drift) == 0, "read-back %+v", rb)
+			d, err := c.ReadDeployment(context.Background(), id)
+			require(err == nil, "%v", err)
+			require(d.ScheduleActive == want, "is_schedule_active %v after the read-back, want %v", d.ScheduleActive, want)
+		})
+	}
+}

@@ -128,6 +128,9 @@ func createFields(e Entry, marker string) [][2]string {
 		{"work_pool/queue", pool + " / " + queue},
 		{FieldInfraBlock, orNone(d.IBBlock)},
 	}
+	if d.ScheduleActive != nil {
+		lines = append(lines, [2]string{FieldScheduleActive, activeText(*d.ScheduleActive)})
+	}
 	if d.Version != "" {
 		lines = append(lines, [2]string{FieldVersion, quote(d.Version)})
 	}

@@ -10,8 +10,8 @@ import (
 // is tested against these lists so the two cannot drift apart.
 var (
 	topKeys      = []string{"ib-block", "deployments", "defaults"}
-	deployKeys   = []string{"name", "entrypoint", "description", "parameters", "schedule", "tags", "version", "work_pool", "ib-block", "infra_overrides"}
-	defaultsKeys = []string{"description", "parameters", "schedule", "tags", "version", "work_pool", "infra_overrides"}
+	deployKeys   = []string{"name", "entrypoint", "description", "parameters", "schedule", "is_schedule_active", "tags", "version", "work_pool", "ib-block", "infra_overrides"}
+	defaultsKeys = []string{"description", "parameters", "schedule", "is_schedule_active", "tags", "version", "work_pool", "infra_overrides"}
 	scheduleKeys = []string{"cron", "interval", "rrule", "timezone", "anchor-date"}
 	workPoolKeys = []string{"name", "work_queue_name"}
 )

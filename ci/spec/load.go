@@ -110,6 +110,8 @@ type fields struct {
 	paramsBad           bool
 	schedule            *Schedule
 	scheduleSet         bool
+	scheduleActive      *bool
+	scheduleActiveSet   bool
 	tags                []string
 	tagsSet             bool
 	version             string
@@ -312,6 +314,17 @@ func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
 				continue
 			}
 			fd.tags = c.tags(v, kp)
+		case "is_schedule_active":
+			fd.scheduleActiveSet = true
+			if isNull(v) {
+				continue
+			}
+			if r := resolve(v); r.Kind == yaml.ScalarNode && r.ShortTag() == "!!bool" {
+				b := strings.EqualFold(r.Value, "true")
+				fd.scheduleActive = &b
+			} else {
+				c.add(v, kp, "expected true or false (false keeps the schedule paused), got %s", kindName(v))
+			}
 		case "version":
 			fd.versionSet = true
 			fd.version = c.version(v, kp)
@@ -669,6 +682,14 @@ func merge(def, own *fields) Deployment {
 	d := Deployment{Name: own.name, Entrypoint: own.entrypoint}
 	d.Description = pick(own.descriptionSet, own.description, def.description)
 	d.Version = pick(own.versionSet, own.version, def.version)
+	d.ScheduleActive = def.scheduleActive
+	if own.scheduleActiveSet {
+		d.ScheduleActive = own.scheduleActive
+	}
+	if d.ScheduleActive != nil {
+		b := *d.ScheduleActive
+		d.ScheduleActive = &b
+	}
 	if own.tagsSet {
 		d.Tags = own.tags
 	} else {

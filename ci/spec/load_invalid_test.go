@@ -232,7 +232,7 @@ var invalidCases = []struct {
 		{6, 5, "deployments[0].shedule", "unknown key \"shedule\": did you mean \"schedule\"?"},
 		{8, 5, "deployments[0].tag", "unknown key \"tag\": did you mean \"tags\"?"},
 		{9, 5, "deployments[0].work-pool", "unknown key \"work-pool\": did you mean \"work_pool\"?"},
-		{11, 5, "deployments[0].colour", "unknown key \"colour\"; expected one of name, entrypoint, description, parameters, schedule, tags, version, work_pool, ib-block, infra_overrides"},
+		{11, 5, "deployments[0].colour", "unknown key \"colour\"; expected one of name, entrypoint, description, parameters, schedule, is_schedule_active, tags, version, work_pool, ib-block, infra_overrides"},
 		{16, 7, "deployments[1].schedule.timezon", "unknown key \"timezon\": did you mean \"timezone\"?"},
 		{19, 7, "deployments[1].work_pool.queue", "unknown key \"queue\"; expected one of name, work_queue_name"},
 	}},
@@ -256,6 +256,7 @@ var invalidCases = []struct {
 		{13, 14, "deployments[1].version", "expected a version string such as 1.2.3, got a mapping"},
 		{14, 22, "deployments[1].infra_overrides", "expected a mapping of override keys to values, got a string"},
 		{15, 5, "deployments[2]", "expected a deployment mapping (name, entrypoint, ...), got a string"},
+		{18, 25, "deployments[3].is_schedule_active", "expected true or false (false keeps the schedule paused), got a string"},
 	}},
 }
 

@@ -54,6 +54,9 @@ type Deployment struct {
 	IBBlock string
 	// InfraOverrides are `infra_overrides` entries, sorted by key; each becomes --override key=value.
 	InfraOverrides []Override
+	// ScheduleActive is `is_schedule_active`: nil when the file does not declare it, and
+	// then a schedule paused by hand in the UI is left as it is.
+	ScheduleActive *bool `json:",omitempty"`
 	// Pos is where the deployment's mapping starts.
 	Pos Pos
 }
