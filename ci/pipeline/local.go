@@ -18,6 +18,9 @@ import (
 // client (the SDK fetches its CLI and uses the local Docker), runs the pipeline and
 // closes the session.
 func DeployLocal(ctx context.Context, s Settings, out io.Writer) error {
+	if err := s.CheckDeploy(); err != nil {
+		return err
+	}
 	return local(ctx, s, out, func(ctx context.Context, c *dagger.Client, o Options) error {
 		_, err := Run(ctx, c, o)
 		return err

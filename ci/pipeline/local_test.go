@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +27,7 @@ func TestDeployLocal(t *testing.T) {
 	env := map[string]string{
 		"PREFECT_API_URL": secretURL, "PREFECT_API_KEY": secretKey,
 		"ECS_CLUSTER": "c", "ECS_EXECUTION_ROLE_ARN": "arn:exec", "AWS_REGION": "eu-west-1",
+		"ALLOW_UNPUBLISHED_IMAGE": "1",
 	}
 	s, err := SettingsFromEnv("prod", repoDir(t, "repo"), func(k string) string { return env[k] })
 	if err != nil {
@@ -77,6 +79,59 @@ func TestDeployLocalChecksBeforeConnecting(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDeployLocalRefusesUnpublishedImage: a deploy to a real Prefect API without
+// REGISTRY would save blocks that name an image no task can pull. It stops before an
+// engine is started, in one line that says why and what to set; the opt-out and the
+// embedded server (nothing pulls there) are let through.
+func TestDeployLocalRefusesUnpublishedImage(t *testing.T) {
+	remote := map[string]string{
+		"PREFECT_API_URL": secretURL, "ECS_CLUSTER": "c", "ECS_EXECUTION_ROLE_ARN": "arn:exec", "AWS_REGION": "eu-west-1",
+	}
+	for _, tc := range []struct {
+		name, env string
+		vars      map[string]string
+		wantErr   string // "" = the run goes ahead
+	}{
+		{"real API, no registry", "prod", remote,
+			"REGISTRY is not set: the image would not be published, yet the infrastructure blocks on PREFECT_API_URL would name prefect-flows:prod, which no ECS task can pull; set REGISTRY (and IMAGE_REPOSITORY) to publish it, or ALLOW_UNPUBLISHED_IMAGE=1 if your infrastructure does not pull images"},
+		{"dev on a real API, no registry", "dev", remote, "REGISTRY is not set"},
+		{"opted out", "prod", with(remote, "ALLOW_UNPUBLISHED_IMAGE", "1"), ""},
+		{"embedded server", "dev", nil, ""},
+		{"published", "prod", with(remote, "REGISTRY", "registry.example:5000", "GIT_SHA", "abc1234"), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
+			sessionEnv(t, srv)
+			s, err := SettingsFromEnv(tc.env, repoDir(t, "repo"), func(k string) string { return tc.vars[k] })
+			if err != nil {
+				t.Fatalf("settings: %v", err)
+			}
+			var out bytes.Buffer
+			err = DeployLocal(context.Background(), s, &out)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("DeployLocal: %v\n%s", err, out.String())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line containing %q", err, tc.wantErr)
+			}
+			if n := len(srv.Requests()); n != 0 {
+				t.Errorf("%d engine request(s) before the refusal", n)
+			}
+		})
+	}
+}
+
+func with(base map[string]string, kv ...string) map[string]string {
+	m := maps.Clone(base)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
 }
 
 // TestDeployLocalMasksTheStepSummary: a secret's plaintext that reaches an error (here

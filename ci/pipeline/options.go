@@ -27,6 +27,10 @@ type Options struct {
 	ImageRepository  string
 	RegistryUsername string
 	RegistryPassword *dagger.Secret
+	// AllowUnpublishedImage lets a run write to a real Prefect API (PrefectAPIURL set)
+	// without Registry: the blocks then name an image that exists only in the engine.
+	// Only for infrastructure that does not pull images (ALLOW_UNPUBLISHED_IMAGE=1).
+	AllowUnpublishedImage bool
 	// GitSHA tags the published image <env>-<GitSHA>; empty means read it from SourceDir.
 	GitSHA string
 	// GitSHAHint tells the user how to give the commit when it cannot be read, in the
@@ -163,8 +167,20 @@ func (o *Options) timeout() time.Duration {
 	return DefaultTimeout
 }
 
-// check rejects options that cannot work, before any file is read or engine call made.
-func (o *Options) check() error {
+// check rejects options that cannot work, before any file is read or engine call made;
+// deploys adds the rules of a run that writes to Prefect.
+func (o *Options) check(deploys bool) error {
+	c := o.config()
+	if err := c.check(); err != nil {
+		return err
+	}
+	if deploys {
+		return c.checkDeploy()
+	}
+	return nil
+}
+
+func (o *Options) config() config {
 	return config{
 		env: o.Env, sourceDir: o.SourceDir,
 		runner: o.Runner, concurrency: o.Concurrency, timeout: o.Timeout,
@@ -172,7 +188,8 @@ func (o *Options) check() error {
 		apiURL: o.PrefectAPIURL != nil, apiKey: o.PrefectAPIKey != nil, ecs: o.ECS,
 		registry: o.Registry, registryUser: o.RegistryUsername, registryPass: o.RegistryPassword != nil,
 		awsID: o.AWSAccessKeyID != nil, awsSecret: o.AWSSecretAccessKey != nil,
-	}.check()
+		allowUnpublished: o.AllowUnpublishedImage, repository: o.ImageRepository,
+	}
 }
 
 // ecsEnv is the plain environment of the infrastructure script, in a fixed order so the

@@ -108,7 +108,7 @@ func Build(ctx context.Context, client *dagger.Client, opts Options) (*dagger.Co
 }
 
 func run(ctx context.Context, client *dagger.Client, opts Options, steps []Step, onlyImage bool, after ...func(*State)) (*Report, error) {
-	if err := opts.check(); err != nil {
+	if err := opts.check(!onlyImage); err != nil {
 		return nil, err
 	}
 	if abs, err := filepath.Abs(opts.SourceDir); err == nil {

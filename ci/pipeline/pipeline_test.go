@@ -679,8 +679,12 @@ func TestNoEngineCallBeforeConfigIsValid(t *testing.T) {
 		}, "prefect-deployments-dev.yaml:6:17: deployments[1].entrypoint"},
 		{"no deployments file for the environment", func(t *testing.T, c *dagger.Client) Options {
 			return Options{Env: "staging", SourceDir: repoDir(t, "repo"), PrefectAPIURL: c.SetSecret("prefect-api-url", secretURL),
-				ECS: ECS{Cluster: "c", ExecutionRoleARN: "arn", Region: "eu-west-1"}}
+				ECS: ECS{Cluster: "c", ExecutionRoleARN: "arn", Region: "eu-west-1"}, AllowUnpublishedImage: true}
 		}, `environment "staging" has no deployments file`},
+		{"real API with an image that is not published", func(t *testing.T, c *dagger.Client) Options {
+			return Options{Env: "prod", SourceDir: repoDir(t, "repo"), PrefectAPIURL: c.SetSecret("prefect-api-url", secretURL),
+				ECS: ECS{Cluster: "c", ExecutionRoleARN: "arn", Region: "eu-west-1"}}
+		}, "REGISTRY is not set: the image would not be published"},
 		{"prod without PREFECT_API_URL", func(t *testing.T, _ *dagger.Client) Options {
 			return Options{Env: "prod", SourceDir: repoDir(t, "repo")}
 		}, "PREFECT_API_URL is not set"},

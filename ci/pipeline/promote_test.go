@@ -40,6 +40,7 @@ func TestPromote(t *testing.T) {
 			o.Only = tc.only
 			if tc.noRegistry {
 				o.Registry, o.RegistryUsername, o.RegistryPassword = "", "", nil
+				o.AllowUnpublishedImage = true
 			}
 			rep, err := Run(context.Background(), c, o)
 			if (err != nil) != (tc.fail != nil) {

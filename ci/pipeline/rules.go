@@ -23,6 +23,10 @@ type config struct {
 	ecs                            ECS
 	registry, registryUser         string
 	registryPass, awsID, awsSecret bool
+	// allowUnpublished is ALLOW_UNPUBLISHED_IMAGE: deploy to a real API with an image
+	// that was not pushed anywhere.
+	allowUnpublished bool
+	repository       string
 }
 
 // check returns the first rule the configuration breaks, as one line.
@@ -89,6 +93,21 @@ func (c config) check() error {
 		if pair.bad {
 			return fmt.Errorf("%s", pair.msg)
 		}
+	}
+	return nil
+}
+
+// checkDeploy adds the rules of a run that writes to Prefect (the image-only runs
+// write nothing there). Without REGISTRY the image stays in the engine, so the block
+// saved on a real API would name an image no ECS task can pull, and that block is
+// shared by every deployment of the environment, old ones included.
+func (c config) checkDeploy() error {
+	if c.apiURL && c.registry == "" && !c.allowUnpublished {
+		repo := c.repository
+		if repo == "" {
+			repo = DefaultRepository
+		}
+		return fmt.Errorf("REGISTRY is not set: the image would not be published, yet the infrastructure blocks on PREFECT_API_URL would name %s:%s, which no ECS task can pull; set REGISTRY (and IMAGE_REPOSITORY) to publish it, or ALLOW_UNPUBLISHED_IMAGE=1 if your infrastructure does not pull images", repo, c.env)
 	}
 	return nil
 }

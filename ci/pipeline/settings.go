@@ -45,7 +45,9 @@ type Settings struct {
 	Only            []string
 	Prune           bool   // PREFECT_PRUNE
 	Owner           string // PREFECT_OWNER; empty: Options.owner applies the rest of the rule
-	StepSummaryPath string // GITHUB_STEP_SUMMARY
+	// AllowUnpublishedImage is ALLOW_UNPUBLISHED_IMAGE: see Options.AllowUnpublishedImage.
+	AllowUnpublishedImage bool
+	StepSummaryPath       string // GITHUB_STEP_SUMMARY
 }
 
 // SettingsFromEnv reads the configuration of environment env (dev, prod, ...) through
@@ -130,12 +132,17 @@ func parseSettings(env, sourceDir string, getenv func(string) string) (Settings,
 		}
 		s.Owner = v
 	}
-	switch v := strings.ToLower(get("PREFECT_PRUNE")); v {
-	case "", "0", "false":
-	case "1", "true":
-		s.Prune = true
-	default:
-		return Settings{}, fmt.Errorf("PREFECT_PRUNE=%q: want 1 or 0", v)
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"PREFECT_PRUNE", &s.Prune}, {"ALLOW_UNPUBLISHED_IMAGE", &s.AllowUnpublishedImage}} {
+		switch v := strings.ToLower(get(b.name)); v {
+		case "", "0", "false":
+		case "1", "true":
+			*b.dst = true
+		default:
+			return Settings{}, fmt.Errorf("%s=%q: want 1 or 0", b.name, v)
+		}
 	}
 	return s, nil
 }
@@ -148,8 +155,13 @@ func (s Settings) config() config {
 		apiURL: s.PrefectAPIURL.Set(), apiKey: s.PrefectAPIKey.Set(), ecs: s.ECS,
 		registry: s.Registry, registryUser: s.RegistryUser, registryPass: s.RegistryPass.Set(),
 		awsID: s.AWSAccessKeyID.Set(), awsSecret: s.AWSSecretKey.Set(),
+		allowUnpublished: s.AllowUnpublishedImage, repository: s.ImageRepository,
 	}
 }
+
+// CheckDeploy applies the rules of a run that writes to Prefect (mage's deploy targets,
+// not its image target), so they stop the run before an engine is started.
+func (s Settings) CheckDeploy() error { return s.config().checkDeploy() }
 
 // Options turns the settings into pipeline options. client.SetSecret sends nothing by
 // itself; the plaintext reaches the engine only when a step uses the secret.
@@ -161,29 +173,30 @@ func (s Settings) Options(client *dagger.Client, out io.Writer) Options {
 		return client.SetSecret(name, string(v))
 	}
 	return Options{
-		Env:                s.Env,
-		SourceDir:          s.SourceDir,
-		BaseImage:          s.BaseImage,
-		Registry:           s.Registry,
-		ImageRepository:    s.ImageRepository,
-		RegistryUsername:   s.RegistryUser,
-		RegistryPassword:   secret("registry-password", s.RegistryPass),
-		GitSHA:             s.GitSHA,
-		GitSHAHint:         "set GIT_SHA",
-		PrefectAPIURL:      secret("prefect-api-url", s.PrefectAPIURL),
-		PrefectAPIKey:      secret("prefect-api-key", s.PrefectAPIKey),
-		ECS:                s.ECS,
-		AWSAccessKeyID:     secret("aws-access-key-id", s.AWSAccessKeyID),
-		AWSSecretAccessKey: secret("aws-secret-access-key", s.AWSSecretKey),
-		Runner:             s.Runner,
-		Concurrency:        s.Concurrency,
-		Timeout:            s.Timeout,
-		Only:               s.Only,
-		Prune:              s.Prune,
-		Owner:              s.Owner,
-		Out:                out,
-		StepSummaryPath:    s.StepSummaryPath,
-		Redact:             masker(s.plaintexts()).mask,
+		Env:                   s.Env,
+		SourceDir:             s.SourceDir,
+		BaseImage:             s.BaseImage,
+		Registry:              s.Registry,
+		ImageRepository:       s.ImageRepository,
+		RegistryUsername:      s.RegistryUser,
+		RegistryPassword:      secret("registry-password", s.RegistryPass),
+		GitSHA:                s.GitSHA,
+		GitSHAHint:            "set GIT_SHA",
+		PrefectAPIURL:         secret("prefect-api-url", s.PrefectAPIURL),
+		PrefectAPIKey:         secret("prefect-api-key", s.PrefectAPIKey),
+		ECS:                   s.ECS,
+		AWSAccessKeyID:        secret("aws-access-key-id", s.AWSAccessKeyID),
+		AWSSecretAccessKey:    secret("aws-secret-access-key", s.AWSSecretKey),
+		Runner:                s.Runner,
+		Concurrency:           s.Concurrency,
+		Timeout:               s.Timeout,
+		Only:                  s.Only,
+		Prune:                 s.Prune,
+		Owner:                 s.Owner,
+		AllowUnpublishedImage: s.AllowUnpublishedImage,
+		Out:                   out,
+		StepSummaryPath:       s.StepSummaryPath,
+		Redact:                masker(s.plaintexts()).mask,
 	}
 }
 

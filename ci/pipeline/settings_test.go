@@ -214,10 +214,20 @@ func TestSettingsAndOptionsAgree(t *testing.T) {
 			t.Fatalf("%s %v: parse: %v", tc.env, tc.vars, err)
 		}
 		o := s.Options(c, nil)
-		oerr := o.check()
+		oerr := o.check(false)
 		if serr == nil || oerr == nil || serr.Error() != oerr.Error() {
 			t.Errorf("%s %v:\n  SettingsFromEnv: %v\n  Options.check:   %v", tc.env, tc.vars, serr, oerr)
 		}
+	}
+	// The deploy-only rule: mage checks it before connecting, the module in Run.
+	unpublished, err := SettingsFromEnv("prod", "/repo", func(k string) string { return remote[k] })
+	if err != nil {
+		t.Fatalf("an unpublished image is refused by deploy runs only, not by the settings: %v", err)
+	}
+	o := unpublished.Options(c, nil)
+	serr, oerr := unpublished.CheckDeploy(), o.check(true)
+	if serr == nil || oerr == nil || serr.Error() != oerr.Error() {
+		t.Errorf("unpublished image:\n  Settings.CheckDeploy: %v\n  Options.check:        %v", serr, oerr)
 	}
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("%d engine request(s) while checking options", n)
