@@ -26,7 +26,10 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 		return Skip("the deployments file lists no deployment")
 	}
 	o := st.Opts
-	cli := &daggerRunner{base: st.Registered}
+	// An interrupt cancels ctx; the execs see it only after the grace period (or, on
+	// a session that died with the Ctrl-C, as an engine error): either way it is
+	// reported as interrupted, not as a failure of the engine.
+	cli := &daggerRunner{base: st.Registered, interrupted: func() bool { return ctx.Err() != nil }}
 	// The fallback's warning lines and the reporter's lines come from many goroutines.
 	out := &lockedWriter{w: st.out}
 	rep := &prefect.TextReporter{W: out}
@@ -75,7 +78,10 @@ func batchShare(registered *dagger.Container) batch.ShareFunc {
 			WithNewFile(jobs, string(jobsFile)).
 			WithExec(BatchArgs(jobs), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}).
 			Stdout(ctx)
-		if err != nil {
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return []byte(out), prefect.ErrInterrupted
+		case err != nil:
 			return []byte(out), fmt.Errorf("engine: %w", err)
 		}
 		return []byte(out), nil
@@ -136,6 +142,8 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // is stderr of a successful build (warnings), which nothing acts on.
 type daggerRunner struct {
 	base *dagger.Container
+	// interrupted says whether the run was interrupted; nil means never.
+	interrupted func() bool
 }
 
 func (r *daggerRunner) Run(ctx context.Context, job prefect.Job) prefect.Result {
@@ -152,6 +160,10 @@ func (r *daggerRunner) Run(ctx context.Context, job prefect.Job) prefect.Result 
 		res.DeploymentID = prefect.ParseDeploymentID(out)
 	case errors.As(err, &ee):
 		res.Status, res.ExitCode, res.Stdout, res.Stderr = prefect.StatusFailed, ee.ExitCode, ee.Stdout, ee.Stderr
+	case r.interrupted != nil && r.interrupted():
+		// Whatever the engine said (a cancelled query, or a 502 from a session that
+		// the Ctrl-C reached too), the build was stopped by the interrupt.
+		res.Status, res.ExitCode, res.Err = prefect.StatusCancelled, -1, prefect.ErrInterrupted
 	default:
 		// The engine or the connection failed, or ctx ended; prefect.Apply tells a
 		// timeout from an interrupt by the context's cause.

@@ -16,6 +16,7 @@ import (
 	"dagger.io/dagger"
 
 	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefect/blocksnap"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -26,8 +27,8 @@ type Step interface {
 }
 
 // The pipeline, in order. Each step reads and extends State; the first failure stops the
-// ones after it, except read-back and report, which always run so that a failure is
-// still shown and summarised.
+// ones after it, except read-back, restore and report, which always run so that a
+// failure is still shown, undone and summarised.
 var (
 	deploySteps = []Step{
 		planStep{},     // load and validate prefect-deployments-<env>.yaml: local only, no engine
@@ -40,6 +41,7 @@ var (
 		readBackStep{}, // embedded server: list what was deployed
 		verifyStep{},   // real API: prefect-deploy read-back in the image; drift fails the run
 		pruneStep{},    // --prune: prefect-deploy prune --yes in the image, after a clean deploy
+		restoreStep{},  // a run that failed or was interrupted puts the blocks register overwrote back
 		promoteStep{},  // move the <env> tag to that digest, only when everything above succeeded
 		reportStep{},   // summary lines and GitHub step summary
 	}
@@ -70,6 +72,12 @@ type State struct {
 	Server *dagger.Service
 	// Registered is the image after block registration; deployments run from it.
 	Registered *dagger.Container
+	// BlocksBefore is what the infrastructure blocks held before register wrote them
+	// (real API only); blocksWritten says the block script was started.
+	BlocksBefore  *blocksnap.Snapshot
+	blocksWritten bool
+	// failed is the first step error so far: the always-run steps read it.
+	failed error
 
 	Results  []prefect.Result
 	ReadBack string
@@ -89,6 +97,13 @@ func (e *SkipError) Error() string { return e.Reason }
 
 // Skip returns a SkipError.
 func Skip(format string, args ...any) error { return &SkipError{Reason: fmt.Sprintf(format, args...)} }
+
+// InterruptedError is a step that ended because the run was interrupted (Ctrl-C,
+// SIGTERM, a cancelled caller) rather than because something failed.
+type InterruptedError struct{ Err error }
+
+func (e *InterruptedError) Error() string { return "interrupted: " + e.Err.Error() }
+func (e *InterruptedError) Unwrap() error { return e.Err }
 
 // alwaysRuns marks a step that runs even after an earlier one failed.
 type alwaysRuns interface{ always() }
@@ -148,6 +163,7 @@ func run(ctx context.Context, client *dagger.Client, opts Options, steps []Step,
 		}
 		fmt.Fprintf(out, "==> %s\n", s)
 		start := time.Now()
+		st.failed = failed
 		err := s.Run(ctx, st)
 		o := StepOutcome{Name: name, Duration: time.Since(start)}
 		var skip *SkipError
@@ -158,6 +174,14 @@ func run(ctx context.Context, client *dagger.Client, opts Options, steps []Step,
 		case errors.As(err, &skip):
 			o.Status, o.Detail = StepSkipped, skip.Reason
 			fmt.Fprintf(out, "    skipped: %s\n", skip.Reason)
+		case ctx.Err() != nil:
+			// Ctrl-C or a cancelled caller: what the step saw (often the engine's
+			// "context canceled") is the consequence, not the cause.
+			o.Status, o.Detail = StepInterrupted, oneLine(err.Error())
+			fmt.Fprintf(out, "    INTERRUPTED: %s\n", indent(err.Error()))
+			if failed == nil {
+				failed = fmt.Errorf("step %s: %w", name, &InterruptedError{Err: err})
+			}
 		default:
 			o.Status, o.Detail = StepFailed, oneLine(err.Error())
 			fmt.Fprintf(out, "    FAILED: %s\n", indent(err.Error()))

@@ -47,10 +47,18 @@ func repoDir(t *testing.T, name string) string {
 // that deployment's build fail; fail["crash:"+name] and fail["cut:"+name] make a batch
 // runner die on it (see playRunner).
 func handler(fail map[string]bool) fakedagger.ExecHandler {
+	return handlerWith(fail, newFakeBlocks(nil))
+}
+
+// handlerWith is handler with the infrastructure blocks of the Prefect API in blocks:
+// the block script saves them, blocks.py reads and restores them.
+func handlerWith(fail map[string]bool, blocks *fakeBlocks) fakedagger.ExecHandler {
 	var h fakedagger.ExecHandler
 	h = func(ex fakedagger.Exec) fakedagger.ExecResult {
 		a := ex.Args
 		switch {
+		case isBlocks(a):
+			return blocks.play(ex, fail)
 		case isBatch(a):
 			return playRunner(ex, h, fail)
 		case isCheck(a):
@@ -72,7 +80,7 @@ func handler(fail map[string]bool) fakedagger.ExecHandler {
 		case len(a) >= 3 && a[0] == "python" && a[1] == "-c":
 			return fakedagger.ExecResult{Stdout: "healthy after 1 attempt(s)\n"}
 		case len(a) == 2 && a[0] == "python":
-			return fakedagger.ExecResult{Stdout: "saved ecs-task/x\n"}
+			return blocks.save(ex, fail)
 		case len(a) > 2 && a[0] == "go" && a[1] == "build":
 			return fakedagger.ExecResult{Files: map[string]string{argAfter(a, "-o"): fakeTool}}
 		case len(a) > 2 && a[0] == "prefect-deploy":

@@ -22,6 +22,17 @@ func (registerStep) String() string {
 
 func (registerStep) Run(ctx context.Context, st *State) error {
 	o := st.Opts
+	if !o.embedded() {
+		// Read first, write after: a run that does not go through puts these back.
+		snap, err := snapshotBlocks(ctx, st, infraBlocks(st.File))
+		if err != nil {
+			return fmt.Errorf("read the infrastructure blocks before saving them (nothing was written): %w", err)
+		}
+		st.BlocksBefore = snap
+		for _, line := range snap.Describe() {
+			fmt.Fprintf(st.out, "    before: %s\n", line)
+		}
+	}
 	fmt.Fprintf(st.out, "    PREFECT_IMAGE=%s\n", st.ImageRef)
 	ctr := prefectContainer(st).WithEnvVariable("PREFECT_IMAGE", st.ImageRef)
 	for _, kv := range o.ecsEnv() {
@@ -44,6 +55,8 @@ func (registerStep) Run(ctx context.Context, st *State) error {
 	printIndented(st.out, out)
 
 	script := "infrastructure/ecs-task-" + o.Env + ".py"
+	// From here on the blocks may have changed, even if the script fails half-way.
+	st.blocksWritten = true
 	infra := reg.WithExec([]string{"python", script})
 	if out, err = infra.Stdout(ctx); err != nil {
 		return fmt.Errorf("python %s: %w", script, execDetail(err))

@@ -21,6 +21,8 @@ const (
 	StepSkipped StepStatus = "skipped"
 	StepFailed  StepStatus = "FAILED"
 	StepNotRun  StepStatus = "not run"
+	// StepInterrupted is a step the interrupt stopped (or that failed because of it).
+	StepInterrupted StepStatus = "interrupted"
 )
 
 // StepOutcome is one line of the report.
@@ -43,6 +45,9 @@ type Report struct {
 	Deployments []prefect.Result
 	// DeployWall is the deploy step's wall time, for the deployments summary.
 	DeployWall time.Duration
+	// Blocks says what happened to the infrastructure blocks when the run did not go
+	// through: one line per block, from the restore step.
+	Blocks []string
 }
 
 type reportStep struct{}
@@ -79,7 +84,7 @@ func (r *Report) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "\nSummary (environment %s)\n", r.Env)
 	for _, s := range r.Steps {
 		line := fmt.Sprintf("  %-10s %-8s", s.Name, s.Status)
-		if s.Status == StepOK || s.Status == StepFailed {
+		if s.Status == StepOK || s.Status == StepFailed || s.Status == StepInterrupted {
 			line += fmt.Sprintf(" %8s", round(s.Duration))
 		}
 		if s.Detail != "" {
@@ -96,6 +101,9 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	if r.Embedded {
 		fmt.Fprintln(w, "  EMBEDDED MODE: deployed into a throwaway Prefect server; nothing reached the real Prefect.")
+	}
+	for _, b := range r.Blocks {
+		fmt.Fprintf(w, "  blocks     %s\n", b)
 	}
 	if len(r.Deployments) > 0 {
 		fmt.Fprintln(w)
@@ -115,6 +123,13 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 			pub = "**not published**"
 		}
 		fmt.Fprintf(w, "Image: `%s` (%s)\n\n", r.ImageRef, pub)
+	}
+	if len(r.Blocks) > 0 {
+		fmt.Fprintf(w, "Infrastructure blocks (the run did not go through):\n\n")
+		for _, b := range r.Blocks {
+			fmt.Fprintf(w, "- %s\n", mdCell(b))
+		}
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "| step | result | time | detail |\n|---|---|---|---|\n")
 	for _, s := range r.Steps {

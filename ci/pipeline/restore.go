@@ -1,0 +1,112 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"dagger.io/dagger"
+
+	"github.com/acme-data/prefect-flows/ci/prefect/blocksnap"
+	"github.com/acme-data/prefect-flows/ci/spec"
+)
+
+// BlocksDir is where blocks.py and the snapshot it restores are written in the container.
+const BlocksDir = "/tmp/prefect-blocks"
+
+// RestoreTimeout bounds the restore. It runs on a context of its own, because the run's
+// context is the one an interrupt has just cancelled.
+const RestoreTimeout = 2 * time.Minute
+
+// infraBlocks are the blocks the deployments file's deployments run on (top-level and
+// per-deployment ib-block), sorted: the ones whose image decides what ECS starts.
+func infraBlocks(f *spec.File) []string {
+	var refs []string
+	if f.IBBlock != "" {
+		refs = append(refs, f.IBBlock)
+	}
+	for _, d := range f.Deployments {
+		if d.IBBlock != "" {
+			refs = append(refs, d.IBBlock)
+		}
+	}
+	slices.Sort(refs)
+	return slices.Compact(refs)
+}
+
+// blocksContainer is the image talking to the real API with blocks.py in it. The cache
+// buster comes before the exec: reads and writes of a remote API are never cached.
+func blocksContainer(st *State) *dagger.Container {
+	return prefectContainer(st).
+		WithEnvVariable("CACHEBUSTER", st.RunID).
+		WithNewFile(BlocksDir+"/blocks.py", string(blocksnap.Script()))
+}
+
+func snapshotBlocks(ctx context.Context, st *State, refs []string) (*blocksnap.Snapshot, error) {
+	out, err := blocksContainer(st).
+		WithExec(blocksnap.SnapshotArgs(BlocksDir+"/blocks.py", refs)).
+		Stdout(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("python blocks.py snapshot: %w", execDetail(err))
+	}
+	return blocksnap.Parse(out, refs)
+}
+
+type restoreStep struct{}
+
+func (restoreStep) String() string {
+	return "restore: put the infrastructure blocks back if the run did not go through"
+}
+
+// Runs after a failure or an interrupt: that is what it is for.
+func (restoreStep) always() {}
+
+func (restoreStep) Run(ctx context.Context, st *State) error {
+	switch {
+	case st.Opts.embedded():
+		return Skip("embedded server: nothing outlives the run")
+	case !st.blocksWritten || st.BlocksBefore == nil:
+		return Skip("no block was written")
+	case st.failed == nil:
+		return Skip("the run went through: the blocks keep %s", st.ImageRef)
+	}
+	// A fresh context: after Ctrl-C the run's own is cancelled, and the restore is the
+	// one thing that must still reach Prefect. The engine session outlives that
+	// context (see DeployLocal), so the exec can still run.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RestoreTimeout)
+	defer cancel()
+	snap := BlocksDir + "/snapshot.json"
+	out, err := blocksContainer(st).
+		WithNewFile(snap, string(st.BlocksBefore.JSON())).
+		WithExec(blocksnap.RestoreArgs(BlocksDir+"/blocks.py", snap)).
+		Stdout(rctx)
+	if err != nil {
+		err = execDetail(err)
+		st.Report.Blocks = append(st.Report.Blocks, restoreFailed(st)...)
+		return fmt.Errorf("put the infrastructure blocks back: %w", err)
+	}
+	printIndented(st.out, out)
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			st.Report.Blocks = append(st.Report.Blocks, line)
+		}
+	}
+	return nil
+}
+
+// restoreFailed says, per block, what it may still name and what it named before, so
+// the user can put it back by hand.
+func restoreFailed(st *State) []string {
+	var out []string
+	for _, b := range st.BlocksBefore.Blocks {
+		switch {
+		case !b.Exists:
+			out = append(out, fmt.Sprintf("%s did not exist before this run: left as this run saved it (image %s)", b.Ref, st.ImageRef))
+		default:
+			out = append(out, fmt.Sprintf("NOT restored: %s may still name %s; before this run it named %s", b.Ref, st.ImageRef, b.Image))
+		}
+	}
+	return out
+}

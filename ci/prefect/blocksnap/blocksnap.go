@@ -1,0 +1,100 @@
+// Package blocksnap reads Prefect 2 block documents before the pipeline overwrites
+// them, and puts them back when the run does not go through.
+//
+// blocks.py (embedded here) does the talking, inside the agent image, with the same
+// PREFECT_API_URL and key as the block scripts: `snapshot SLUG/NAME...` prints one JSON
+// object, `restore FILE` writes each document that existed back and checks its image.
+// Documents are read without secrets (Prefect obfuscates them, and keeps the stored
+// value when an obfuscated one is written back), so a snapshot holds nothing secret and
+// may go through stdout, a file and the engine's cache.
+package blocksnap
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+//go:embed blocks.py
+var script []byte
+
+// Script returns blocks.py, for writing into a container with WithNewFile.
+func Script() []byte { return append([]byte(nil), script...) }
+
+// Block is one block document as the snapshot found it.
+type Block struct {
+	Ref     string `json:"ref"` // block-type-slug/block-name
+	Exists  bool   `json:"exists"`
+	ID      string `json:"id,omitempty"`
+	Updated string `json:"updated,omitempty"`
+	// Image is data.image: what ECS ran before this run.
+	Image string `json:"image,omitempty"`
+	// Update is the PATCH /block_documents/{id} body that puts the document back.
+	Update json.RawMessage `json:"update,omitempty"`
+}
+
+// Snapshot is what `blocks.py snapshot` printed.
+type Snapshot struct {
+	Blocks []Block `json:"blocks"`
+}
+
+// SnapshotArgs is the argv that snapshots refs with blocks.py at script.
+func SnapshotArgs(script string, refs []string) []string {
+	return append([]string{"python", script, "snapshot"}, refs...)
+}
+
+// RestoreArgs is the argv that restores the snapshot in file with blocks.py at script.
+func RestoreArgs(script, file string) []string {
+	return []string{"python", script, "restore", file}
+}
+
+// Parse reads a snapshot from blocks.py's stdout (its last line) and checks that it
+// holds exactly the refs asked for, each complete enough to restore.
+func Parse(stdout string, refs []string) (*Snapshot, error) {
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	var s Snapshot
+	if err := json.Unmarshal([]byte(last), &s); err != nil {
+		return nil, fmt.Errorf("block snapshot: want one JSON object on the last line of blocks.py's output: %w", err)
+	}
+	var got []string
+	for _, b := range s.Blocks {
+		got = append(got, b.Ref)
+		if b.Exists && (b.ID == "" || len(b.Update) == 0) {
+			return nil, fmt.Errorf("block snapshot: %s exists but has no id or no document to restore", b.Ref)
+		}
+	}
+	if !slices.Equal(got, refs) {
+		return nil, fmt.Errorf("block snapshot: got blocks %q, asked for %q", got, refs)
+	}
+	return &s, nil
+}
+
+// JSON is the snapshot as restore reads it.
+func (s *Snapshot) JSON() []byte {
+	b, err := json.Marshal(s)
+	if err != nil {
+		// Only strings, bools and raw JSON that came from json.Unmarshal.
+		panic(err)
+	}
+	return b
+}
+
+// Describe is one line per block for the log: what it names now, before the run
+// writes it.
+func (s *Snapshot) Describe() []string {
+	var out []string
+	for _, b := range s.Blocks {
+		switch {
+		case !b.Exists:
+			out = append(out, fmt.Sprintf("%s does not exist yet", b.Ref))
+		case b.Image != "":
+			out = append(out, fmt.Sprintf("%s names image %s", b.Ref, b.Image))
+		default:
+			out = append(out, fmt.Sprintf("%s exists (no image field)", b.Ref))
+		}
+	}
+	return out
+}
