@@ -1,0 +1,264 @@
+package blocksnap_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/acme-data/prefect-flows/ci/prefect/blocksnap"
+)
+
+// fakeAPI answers the two calls blocks.py makes like Prefect 2.14 does:
+// testdata/ecs-task-dev.json is a real server's answer to
+// GET /block_types/slug/ecs-task/block_documents/name/dev?include_secrets=false
+// (a block saved by infrastructure/ecs-task-dev.py with made-up credentials).
+type fakeAPI struct {
+	t       *testing.T
+	mu      sync.Mutex
+	docs    map[string]map[string]any // ref → document
+	patches []map[string]any
+	fail    map[string]int // "GET ref" or "PATCH ref" → status to answer
+	key     string
+}
+
+func newFakeAPI(t *testing.T) *fakeAPI {
+	raw, err := os.ReadFile(filepath.Join("testdata", "ecs-task-dev.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return &fakeAPI{t: t, docs: map[string]map[string]any{"ecs-task/dev": doc}, fail: map[string]int{}}
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.key != "" && r.Header.Get("Authorization") != "Bearer "+f.key {
+		http.Error(w, `{"detail":"Unauthorized"}`, http.StatusUnauthorized)
+		return
+	}
+	seg := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/api"), "/"), "/")
+	switch {
+	case r.Method == "GET" && len(seg) == 6 && seg[0] == "block_types" && seg[3] == "block_documents":
+		ref := seg[2] + "/" + seg[5]
+		if r.URL.Query().Get("include_secrets") != "false" {
+			f.t.Errorf("GET %s without include_secrets=false: secrets would reach stdout", r.URL)
+		}
+		if code := f.fail["GET "+ref]; code != 0 {
+			http.Error(w, `{"detail":"Service Unavailable"}`, code)
+			return
+		}
+		doc, ok := f.docs[ref]
+		if !ok {
+			http.Error(w, `{"detail":"Block document not found"}`, http.StatusNotFound)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(doc)
+	case r.Method == "PATCH" && len(seg) == 2 && seg[0] == "block_documents":
+		var body map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
+			return
+		}
+		for ref, doc := range f.docs {
+			if doc["id"] != seg[1] {
+				continue
+			}
+			if code := f.fail["PATCH "+ref]; code != 0 {
+				http.Error(w, `{"detail":"nope"}`, code)
+				return
+			}
+			f.patches = append(f.patches, body)
+			data := body["data"].(map[string]any)
+			// The server resolves {"$ref": ...} into a reference and keeps the rest.
+			doc["data"] = data
+			doc["block_schema_id"] = body["block_schema_id"]
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		http.Error(w, `{"detail":"Block document not found"}`, http.StatusNotFound)
+	default:
+		http.Error(w, `{"detail":"Not Found"}`, http.StatusNotFound)
+	}
+}
+
+func (f *fakeAPI) image(ref string) any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.docs[ref]["data"].(map[string]any)["image"]
+}
+
+func (f *fakeAPI) setImage(ref, img string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.docs[ref]["data"].(map[string]any)["image"] = img
+}
+
+func python(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed: blocks.py cannot be run")
+	}
+	return p
+}
+
+// runBlocks runs blocks.py with args against apiURL and returns stdout, stderr and
+// the exit code.
+func runBlocks(t *testing.T, apiURL, key string, args ...string) (string, string, int) {
+	t.Helper()
+	dir := t.TempDir()
+	script := filepath.Join(dir, "blocks.py")
+	if err := os.WriteFile(script, blocksnap.Script(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(python(t), append([]string{script}, args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PREFECT_API_URL=" + apiURL}
+	if key != "" {
+		cmd.Env = append(cmd.Env, "PREFECT_API_KEY="+key)
+	}
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+const (
+	before = "reg.example/acme/prefect-flows:dev-abc1234@sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+	broken = "prefect-flows:dev"
+)
+
+func TestSnapshotAndRestore(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		key        string
+		fail       map[string]int
+		refs       []string
+		wantSnap   string // in the snapshot's stderr when it fails
+		wantOut    []string
+		wantCode   int
+		wantImage  string
+		wantPatch  int
+		deleteDocs bool
+	}{
+		{name: "existing block is put back, missing one left", refs: []string{"ecs-task/dev", "ecs-task/dev-large"},
+			wantOut: []string{
+				"restored ecs-task/dev to its previous document (image " + before + ")",
+				"left ecs-task/dev-large: it did not exist before this run, so it stays as this run saved it",
+			}, wantImage: before, wantPatch: 1},
+		{name: "Prefect Cloud key is sent", key: "pnu_k3y", refs: []string{"ecs-task/dev"},
+			wantOut: []string{"restored ecs-task/dev"}, wantImage: before, wantPatch: 1},
+		{name: "a read that fails stops the snapshot", refs: []string{"ecs-task/dev"}, fail: map[string]int{"GET ecs-task/dev": 503},
+			wantSnap: "read ecs-task/dev: HTTP 503"},
+		{name: "a write that fails is said and exits 1", refs: []string{"ecs-task/dev"}, fail: map[string]int{"PATCH ecs-task/dev": 500},
+			wantOut: []string{"FAILED to restore ecs-task/dev: HTTP 500"}, wantCode: 1, wantImage: broken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFakeAPI(t)
+			api.key = tc.key
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			url := srv.URL + "/api"
+			for k, v := range tc.fail {
+				if strings.HasPrefix(k, "GET") {
+					api.fail[k] = v
+				}
+			}
+			out, errOut, code := runBlocks(t, url, tc.key, append([]string{"snapshot"}, tc.refs...)...)
+			if tc.wantSnap != "" {
+				if code == 0 || !strings.Contains(errOut, tc.wantSnap) {
+					t.Fatalf("snapshot exit %d, stderr %q; want a failure saying %q", code, errOut, tc.wantSnap)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("snapshot exit %d: %s", code, errOut)
+			}
+			snap, err := blocksnap.Parse(out, tc.refs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Nothing of the credentials block, not even obfuscated, is in the snapshot:
+			// the ECS block refers to it by id.
+			for _, s := range []string{"********", "AKIAX", "aws_secret_access_key"} {
+				if strings.Contains(out, s) {
+					t.Errorf("snapshot holds %q:\n%s", s, out)
+				}
+			}
+			var update struct {
+				Data struct {
+					Creds struct {
+						Ref struct {
+							ID string `json:"block_document_id"`
+						} `json:"$ref"`
+					} `json:"aws_credentials"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal(snap.Blocks[0].Update, &update); err != nil || update.Data.Creds.Ref.ID != "e3763fee-38b2-478b-b21a-9d02a38cf296" {
+				t.Errorf("the credentials reference is not kept (%v):\n%s", err, out)
+			}
+			if got := snap.Describe(); got[0] != "ecs-task/dev names image "+before {
+				t.Errorf("Describe = %q", got)
+			}
+
+			// The run saves the block with an image no task can pull, then fails.
+			api.setImage("ecs-task/dev", broken)
+			for k, v := range tc.fail {
+				api.fail[k] = v
+			}
+			file := filepath.Join(t.TempDir(), "snapshot.json")
+			if err := os.WriteFile(file, snap.JSON(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut, code = runBlocks(t, url, tc.key, "restore", file)
+			if code != tc.wantCode {
+				t.Errorf("restore exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.wantCode, out, errOut)
+			}
+			for _, w := range tc.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("restore output lacks %q:\n%s", w, out)
+				}
+			}
+			if got := api.image("ecs-task/dev"); got != tc.wantImage {
+				t.Errorf("ecs-task/dev names %v after the restore, want %s", got, tc.wantImage)
+			}
+			if len(api.patches) != tc.wantPatch {
+				t.Fatalf("%d PATCH(es), want %d", len(api.patches), tc.wantPatch)
+			}
+			for _, p := range api.patches {
+				if p["merge_existing_data"] != false || p["block_schema_id"] != "6b27ea39-0797-4607-8631-a71458fe4d2f" {
+					t.Errorf("PATCH body %v: want the whole previous document (merge_existing_data false) on its schema", p)
+				}
+			}
+		})
+	}
+}
+
+func TestParseRefusesAnIncompleteSnapshot(t *testing.T) {
+	for _, tc := range []struct{ name, out, want string }{
+		{"not JSON", "Traceback ...\n", "want one JSON object"},
+		{"another block", `{"blocks":[{"ref":"ecs-task/x","exists":false}]}`, `got blocks ["ecs-task/x"]`},
+		{"no document", `{"blocks":[{"ref":"ecs-task/dev","exists":true,"id":"1"}]}`, "exists but has no id or no document"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := blocksnap.Parse(tc.out, []string{"ecs-task/dev"}); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse: %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
