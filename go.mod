@@ -4,6 +4,7 @@ go 1.25
 
 require (
 	dagger.io/dagger v0.19.7
+	github.com/adrg/xdg v0.5.3
 	github.com/magefile/mage v1.15.0
 	github.com/stretchr/testify v1.11.1
 	github.com/vektah/gqlparser/v2 v2.5.30
@@ -13,7 +14,6 @@ require (
 require (
 	github.com/99designs/gqlgen v0.17.81 // indirect
 	github.com/Khan/genqlient v0.8.1 // indirect
-	github.com/adrg/xdg v0.5.3 // indirect
 	github.com/cenkalti/backoff/v5 v5.0.3 // indirect
 	github.com/davecgh/go-spew v1.1.1 // indirect
 	github.com/go-logr/logr v1.4.3 // indirect

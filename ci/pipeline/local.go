@@ -21,6 +21,8 @@ func DeployLocal(ctx context.Context, s Settings, out io.Writer) error {
 	if err := s.CheckDeploy(); err != nil {
 		return err
 	}
+	ctx, stop := onInterrupt(ctx, out)
+	defer stop()
 	return local(ctx, s, out, func(ctx context.Context, c *dagger.Client, o Options) error {
 		_, err := Run(ctx, c, o)
 		return err
@@ -62,12 +64,29 @@ func localRun(ctx context.Context, s Settings, out io.Writer, do func(context.Co
 			return fmt.Errorf("step plan: %w", err)
 		}
 	}
-	client, err := dagger.Connect(ctx, dagger.WithLogOutput(os.Stderr))
+	client, err := connectLocal(ctx, out)
 	if err != nil {
-		return fmt.Errorf("connect to the Dagger engine (is Docker running?): %w", err)
+		return err
 	}
 	defer client.Close()
 	return do(ctx, client, s.Options(client, out))
+}
+
+// connectLocal starts the library-mode session. The SDK ends the session when the
+// context given to Connect is done (it closes the child's stdin), so Connect gets one
+// that an interrupt does not cancel: the restore after a Ctrl-C still needs the engine.
+// Close ends it. protectSession keeps the terminal's Ctrl-C away from the session child.
+func connectLocal(ctx context.Context, out io.Writer) (*dagger.Client, error) {
+	restore, note := protectSession()
+	defer restore()
+	if note != "" {
+		fmt.Fprintf(out, "note: %s\n", note)
+	}
+	client, err := dagger.Connect(context.WithoutCancel(ctx), dagger.WithLogOutput(os.Stderr))
+	if err != nil {
+		return nil, fmt.Errorf("connect to the Dagger engine (is Docker running?): %w", err)
+	}
+	return client, nil
 }
 
 // masker lists secret plaintexts to hide in text that leaves the process: a second line
