@@ -82,12 +82,15 @@ func connectLocal(ctx context.Context, out io.Writer) (*dagger.Client, error) {
 	if note != "" {
 		fmt.Fprintf(out, "note: %s\n", note)
 	}
-	client, err := dagger.Connect(context.WithoutCancel(ctx), dagger.WithLogOutput(os.Stderr))
+	client, err := daggerConnect(context.WithoutCancel(ctx), dagger.WithLogOutput(os.Stderr))
 	if err != nil {
 		return nil, fmt.Errorf("connect to the Dagger engine (is Docker running?): %w", err)
 	}
 	return client, nil
 }
+
+// daggerConnect is dagger.Connect; a test looks at the context it is given.
+var daggerConnect = dagger.Connect
 
 // masker lists secret plaintexts to hide in text that leaves the process: a second line
 // of defence behind the engine's own scrubbing of exec output.

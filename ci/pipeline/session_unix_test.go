@@ -19,12 +19,15 @@ import (
 
 // fakeCLI writes a stand-in for the Dagger CLI: `session` writes its pid to pidFile,
 // prints the connect parameters of the fake engine, lives until its stdin closes (how
-// the SDK ends a session) and then writes "closed" into the FIFO fifo.
-func fakeCLI(t *testing.T, srv *fakedagger.Server) (cli, pidFile, fifo string) {
+// the SDK ends a session) and then writes "closed" into closed: a FIFO when fifo is
+// set (a reader blocks until then), else a plain file.
+func fakeCLI(t *testing.T, srv *fakedagger.Server, fifo bool) (cli, pidFile, closed string) {
 	dir := t.TempDir()
-	pidFile, fifo = filepath.Join(dir, "pid"), filepath.Join(dir, "closed")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
+	pidFile, closed = filepath.Join(dir, "pid"), filepath.Join(dir, "closed")
+	if fifo {
+		if err := syscall.Mkfifo(closed, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var port, token string
 	for _, kv := range srv.Env() {
@@ -39,11 +42,11 @@ func fakeCLI(t *testing.T, srv *fakedagger.Server) (cli, pidFile, fifo string) {
 	cli = filepath.Join(dir, "dagger")
 	script := "#!/bin/sh\n[ \"$1\" = session ] || exit 2\necho $$ > " + pidFile + "\n" +
 		"printf '{\"port\":" + port + ",\"session_token\":\"" + token + "\"}\\n'\n" +
-		"cat >/dev/null\necho closed > " + fifo + "\n"
+		"cat >/dev/null\necho closed > " + closed + "\n"
 	if err := os.WriteFile(cli, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return cli, pidFile, fifo
+	return cli, pidFile, closed
 }
 
 func readPid(t *testing.T, file string) int {
@@ -75,7 +78,7 @@ func TestSessionSurvivesCtrlC(t *testing.T) {
 		name := map[bool]string{false: "the SDK alone", true: "connectLocal"}[protected]
 		t.Run(name, func(t *testing.T) {
 			srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
-			cli, pidFile, fifo := fakeCLI(t, srv)
+			cli, pidFile, closed := fakeCLI(t, srv, !protected)
 			t.Setenv("_EXPERIMENTAL_DAGGER_CLI_BIN", cli)
 			t.Setenv("DAGGER_SESSION_PORT", "")
 			os.Unsetenv("DAGGER_SESSION_PORT") // the SDK would take a set one, even empty
@@ -84,7 +87,13 @@ func TestSessionSurvivesCtrlC(t *testing.T) {
 			var out bytes.Buffer
 			var client *dagger.Client
 			var err error
+			var connectCtx context.Context
 			if protected {
+				daggerConnect = func(ctx context.Context, opts ...dagger.ClientOpt) (*dagger.Client, error) {
+					connectCtx = ctx
+					return dagger.Connect(ctx, opts...)
+				}
+				t.Cleanup(func() { daggerConnect = dagger.Connect })
 				client, err = connectLocal(ctx, &out)
 			} else {
 				client, err = dagger.Connect(ctx)
@@ -110,7 +119,7 @@ func TestSessionSurvivesCtrlC(t *testing.T) {
 			cancel() // Ctrl-C, as onInterrupt (or mage) turns it into a cancelled context
 			if !protected {
 				// Blocks until the child's stdin is closed: the SDK does that by itself.
-				if b, err := os.ReadFile(fifo); err != nil || strings.TrimSpace(string(b)) != "closed" {
+				if b, err := os.ReadFile(closed); err != nil || strings.TrimSpace(string(b)) != "closed" {
 					t.Errorf("fifo: %q, %v", b, err)
 				}
 				_ = client.Close()
@@ -119,27 +128,20 @@ func TestSessionSurvivesCtrlC(t *testing.T) {
 			if _, err := client.Container().From("python:3.11-slim").WithExec([]string{"python", "-c", "print(1)"}).Stdout(context.Background()); err != nil {
 				t.Errorf("after the interrupt the client no longer works: %v", err)
 			}
-			// Nothing has closed the child's stdin: a non-blocking look finds no "closed".
-			f, err := os.OpenFile(fifo, os.O_RDONLY|syscall.O_NONBLOCK, 0)
-			if err != nil {
-				t.Fatal(err)
+			// The SDK's child lives as long as the context Connect got (see above).
+			if err := connectCtx.Err(); err != nil {
+				t.Errorf("the interrupt reached the context Connect was given (%v): the SDK ends the session with it", err)
 			}
-			buf := make([]byte, 16)
-			n, _ := f.Read(buf)
-			f.Close()
-			if n > 0 {
-				t.Errorf("the session ended with the interrupt (%q): the restore could not reach the engine", buf[:n])
+			// Nothing has closed the child's stdin.
+			if b, err := os.ReadFile(closed); err == nil {
+				t.Errorf("the session ended with the interrupt (%q): the restore could not reach the engine", b)
 			}
-			got := make(chan string, 1)
-			go func() {
-				b, _ := os.ReadFile(fifo)
-				got <- strings.TrimSpace(string(b))
-			}()
 			if err := client.Close(); err != nil {
 				t.Errorf("Close: %v", err)
 			}
-			if g := <-got; g != "closed" {
-				t.Errorf("Close did not end the session: %q", g)
+			// Close waits for the child, so it has written the file.
+			if b, err := os.ReadFile(closed); err != nil || strings.TrimSpace(string(b)) != "closed" {
+				t.Errorf("Close did not end the session: %q, %v", b, err)
 			}
 		})
 	}
