@@ -279,6 +279,7 @@ func (a *App) validate(args []string) int {
 			code = ExitFailed
 			continue
 		}
+		spec.WriteNotes(a.Stdout, loaded.Notes)
 		fmt.Fprintf(a.Stdout, "%s: ok, %d deployment(s)\n", f, len(loaded.Deployments))
 	}
 	return code
@@ -326,6 +327,8 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
 		return nil, "", ExitFailed
 	}
+	// Entrypoints left to Prefect's loader: `prefect deployment build` loads them.
+	spec.WriteNotes(a.Stderr, f.Notes)
 	if len(o.only) > 0 {
 		kept, unmatched := selectOnly(f.Deployments, o.only)
 		if len(unmatched) > 0 {

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/spec"
 	"github.com/acme-data/prefect-flows/ci/internal/fakeprefect"
 	"github.com/acme-data/prefect-flows/ci/prefect/batch"
 )
@@ -246,6 +247,16 @@ func TestValidate(t *testing.T) {
 
 	code, _, _ = h.run(context.Background(), "validate", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitOK, code)
+}
+
+// An entrypoint only Prefect's loader can judge (a re-exported flow) validates, with a
+// note that says so at its file:line:col.
+func TestValidateNotes(t *testing.T) {
+	h := newHarness(t)
+	code, stdout, _ := h.run(context.Background(), "validate", h.file("reexport.yaml"))
+	assert.Equal(t, deploycli.ExitOK, code, stdout)
+	assert.Equal(t, "note: "+h.file("reexport.yaml")+":4:17: deployments[0].entrypoint: hello2 in flows/reexport.py is imported at the top level (line 2: from flows.hello import hello as hello2): "+spec.NotCheckedStatically+"\n"+
+		h.file("reexport.yaml")+": ok, 1 deployment(s)\n", stdout)
 }
 
 func TestNothingRunsWhenValidationFails(t *testing.T) {

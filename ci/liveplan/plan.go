@@ -118,7 +118,7 @@ func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, 
 	inFile := map[string]bool{}
 	for _, d := range f.Deployments {
 		if d.FlowName == "" {
-			return nil, fmt.Errorf("deployment %q: flow name unknown (was the file loaded with spec.Load?)", d.Name)
+			return nil, fmt.Errorf("deployment %q: the flow name of %s is not known statically (see the note validate prints), so the live plan cannot look it up; give the flow a literal name or define it with @flow in that file", d.Name, d.Entrypoint)
 		}
 		inFile[d.FlowName+"/"+d.Name] = true
 	}

@@ -75,6 +75,9 @@ func ReadBack(ctx context.Context, f *spec.File, api Patcher, results []prefect.
 		if results != nil && !ok[d.Name] {
 			continue
 		}
+		if d.FlowName == "" {
+			return res, fmt.Errorf("read back %s: the flow name of %s is not known statically (see the note validate prints); give the flow a literal name or define it with @flow in that file", d.Name, d.Entrypoint)
+		}
 		res.Checked++
 		key := d.FlowName + "/" + d.Name
 		s, err := api.ReadDeploymentByName(ctx, d.FlowName, d.Name)

@@ -46,6 +46,9 @@ func (planStep) Run(_ context.Context, st *State) error {
 	}
 	st.File, st.Jobs = f, jobs
 	st.Report.File = relTo(o.SourceDir, f.Path)
+	for _, n := range f.Notes {
+		fmt.Fprintf(st.out, "    %s\n", n.Note())
+	}
 	if !st.OnlyImage {
 		fmt.Fprintf(st.out, "    %s: %d deployment(s) to build\n", st.Report.File, len(jobs))
 		for _, j := range jobs {
@@ -172,6 +175,9 @@ func ScriptAll(root, owner string, out io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(out, "# environment %s, inside the agent image (PREFECT_IMAGE, the API and the ECS settings come from the pipeline)\n", env)
+		for _, n := range f.Notes {
+			fmt.Fprintf(out, "# %s\n", n.Note())
+		}
 		p := deploycli.Plan{
 			File:    relTo(root, f.Path),
 			Workdir: Workdir,

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -21,10 +22,23 @@ func (e FieldError) Error() string {
 	return fmt.Sprintf("%s: %s: %s", e.Pos, e.Path, e.Msg)
 }
 
-// ValidationError holds every problem found in one file, in file order.
+// Note is a FieldError's text as a note: something validation could not decide and
+// leaves to a later step, which does not fail the file.
+func (e FieldError) Note() string { return "note: " + e.Error() }
+
+// WriteNotes prints one `note: file:line:col: path: message` line per note.
+func WriteNotes(w io.Writer, notes []FieldError) {
+	for _, n := range notes {
+		fmt.Fprintln(w, n.Note())
+	}
+}
+
+// ValidationError holds every problem found in one file, in file order, and the notes
+// about what was left to Prefect's loader.
 type ValidationError struct {
 	File   string
 	Errors []FieldError
+	Notes  []FieldError
 }
 
 func (e *ValidationError) Error() string {
@@ -33,6 +47,10 @@ func (e *ValidationError) Error() string {
 	for _, fe := range e.Errors {
 		b.WriteString("\n  ")
 		b.WriteString(fe.Error())
+	}
+	for _, n := range e.Notes {
+		b.WriteString("\n  ")
+		b.WriteString(n.Note())
 	}
 	return b.String()
 }

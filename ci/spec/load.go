@@ -62,7 +62,7 @@ const maxNodes = 100000
 func parse(file string, data []byte, repoRoot string) (*File, error) {
 	c := &collector{file: file, budget: maxNodes}
 	fail := func() (*File, error) {
-		return nil, &ValidationError{File: file, Errors: c.sorted()}
+		return nil, &ValidationError{File: file, Errors: c.sorted(), Notes: sortByPos(c.notes)}
 	}
 	doc, extra, err := decodeDocs(data)
 	if errors.Is(err, io.EOF) {
@@ -87,6 +87,7 @@ func parse(file string, data []byte, repoRoot string) (*File, error) {
 		return fail()
 	}
 	f.Path = file
+	f.Notes = sortByPos(c.notes)
 	return f, nil
 }
 
@@ -175,7 +176,7 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 		c.add(deploymentsNode, "deployments", "expected a list of deployments, got %s", kindName(dn))
 		return f
 	}
-	flows := map[string]map[string]pyFunc{}
+	files := &pyFiles{root: repoRoot, mods: map[string]*pyModule{}}
 	firstName := map[string]*yaml.Node{}
 	for i, item := range dn.Content {
 		p := index("deployments", i)
@@ -206,7 +207,7 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 			c.add(item, join(p, "entrypoint"), "missing required key entrypoint (path/file.py:flow_function)")
 		} else if fd.entrypoint != "" && !fd.entrypointBad {
 			var ref *flowRef
-			d.FlowName, ref = c.checkEntrypoint(fd.entryNode, join(p, "entrypoint"), fd.entrypoint, repoRoot, flows)
+			d.FlowName, ref = c.checkEntrypoint(fd.entryNode, join(p, "entrypoint"), fd.entrypoint, files)
 			if ref != nil {
 				c.checkParams(item, p, d, ref, defaults, fd)
 			}
@@ -618,8 +619,10 @@ type flowRef struct {
 }
 
 // checkEntrypoint checks path/file.py:function against the repository and returns the
-// flow's Prefect name and the function, or ("", nil) after reporting a problem.
-func (c *collector) checkEntrypoint(n *yaml.Node, p, ep, repoRoot string, cache map[string]map[string]pyFunc) (string, *flowRef) {
+// flow's Prefect name and the function, or ("", nil) after reporting a problem. When
+// only Prefect's loader can decide (an imported or assigned flow, ...) it adds a note
+// and returns the flow name if it could be read ("" if not) and no function.
+func (c *collector) checkEntrypoint(n *yaml.Node, p, ep string, files *pyFiles) (string, *flowRef) {
 	i := strings.LastIndex(ep, ":")
 	if i < 0 {
 		c.add(n, p, "%q is not path/file.py:flow_function (the function name is missing)", ep)
@@ -642,35 +645,29 @@ func (c *collector) checkEntrypoint(n *yaml.Node, p, ep, repoRoot string, cache 
 		c.add(n, p, "%q points outside the repository", ep)
 		return "", nil
 	}
-	funcs, seen := cache[clean]
-	if !seen {
-		src, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(clean)))
-		if err == nil {
-			funcs = scanFlows(string(src))
-		}
-		cache[clean] = funcs
-	}
-	if funcs == nil {
-		c.add(n, p, "flow file %s does not exist in the repository (%s)", file, repoRoot)
+	mod := files.module(clean)
+	if mod == nil {
+		c.add(n, p, "flow file %s does not exist in the repository (%s)", file, files.root)
 		return "", nil
 	}
-	f, ok := funcs[fn]
+	v := files.judge(clean, fn, mod)
 	switch {
-	case !ok:
-		c.add(n, p, "function %s is not defined at the top level of %s", fn, file)
+	case v.refuse != "":
+		c.add(n, p, "%s", v.refuse)
 		return "", nil
-	case !f.isFlow:
-		c.add(n, p, "function %s in %s is not a flow: decorate it with @flow", fn, file)
-		return "", nil
-	}
-	if f.flowName != "" {
-		if strings.ContainsAny(f.flowName, bannedNameChars) {
-			c.add(n, p, "flow %s in %s is named %q, which Prefect refuses (no %s)", fn, file, f.flowName, bannedNameChars)
-			return "", nil
+	case v.note != "":
+		msg := v.note
+		if v.flowName == "" {
+			msg += "; its flow name is not known statically either"
 		}
-		return f.flowName, &flowRef{file: clean, fn: fn, f: f}
+		c.note(n, p, "%s", msg)
+		return v.flowName, nil
 	}
-	return strings.ReplaceAll(fn, "_", "-"), &flowRef{file: clean, fn: fn, f: f}
+	if strings.ContainsAny(v.f.flowName, bannedNameChars) {
+		c.add(n, p, "flow %s in %s is named %q, which Prefect refuses (no %s)", fn, file, v.f.flowName, bannedNameChars)
+		return "", nil
+	}
+	return v.flowName, &flowRef{file: clean, fn: fn, f: v.f}
 }
 
 // merge applies the defaults to one deployment: the deployment's own value wins;

@@ -176,10 +176,11 @@ var invalidCases = []struct {
 	{"not_a_flow.yaml", []want{
 		{3, 27, "deployments[0].entrypoint", "function plain_function in flows/etl.py is not a flow: decorate it with @flow"},
 		{4, 27, "deployments[1].entrypoint", "function a_task in flows/etl.py is not a flow: decorate it with @flow"},
-		{5, 27, "deployments[2].entrypoint", "function in_docstring is not defined at the top level of flows/etl.py"},
-		{6, 27, "deployments[3].entrypoint", "function method is not defined at the top level of flows/etl.py"},
-		{7, 27, "deployments[4].entrypoint", "function nope is not defined at the top level of flows/etl.py"},
+		{5, 27, "deployments[2].entrypoint", "function in_docstring is not defined at the top level of flows/etl.py (its flows: daily, dotted, hourly, nested_name_arg, slash_name, weekly_report, with_comment)"},
+		{6, 27, "deployments[3].entrypoint", "function method is not defined at the top level of flows/etl.py (its flows: daily, dotted, hourly, nested_name_arg, slash_name, weekly_report, with_comment)"},
+		{7, 27, "deployments[4].entrypoint", "function nope is not defined at the top level of flows/etl.py (its flows: daily, dotted, hourly, nested_name_arg, slash_name, weekly_report, with_comment)"},
 		{8, 27, "deployments[5].entrypoint", "flow slash_name in flows/etl.py is named \"bad/name\", which Prefect refuses (no /%&><)"},
+		{9, 27, "deployments[6].entrypoint", "function dialy is not defined at the top level of flows/etl.py: did you mean daily?"},
 	}},
 	{"reserved_tag.yaml", []want{
 		{5, 7, "defaults.tags[1]", "tag \"managed-by:prefect-flows:prod\": tags starting with managed-by:prefect-flows: are reserved for the ownership marker that apply adds"},

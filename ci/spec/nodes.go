@@ -15,6 +15,8 @@ import (
 type collector struct {
 	file string
 	errs []FieldError
+	// notes are what validation leaves to a later step (Prefect's loader): not errors.
+	notes []FieldError
 	// budget bounds the work spent expanding aliases, so a hostile file made of
 	// nested aliases ("billion laughs") cannot make loading explode.
 	budget    int
@@ -32,8 +34,14 @@ func (c *collector) add(n *yaml.Node, path, format string, args ...any) {
 	c.errs = append(c.errs, FieldError{Pos: c.pos(n), Path: path, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (c *collector) sorted() []FieldError {
-	out := append([]FieldError(nil), c.errs...)
+func (c *collector) note(n *yaml.Node, path, format string, args ...any) {
+	c.notes = append(c.notes, FieldError{Pos: c.pos(n), Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (c *collector) sorted() []FieldError { return sortByPos(c.errs) }
+
+func sortByPos(list []FieldError) []FieldError {
+	out := append([]FieldError(nil), list...)
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Pos, out[j].Pos
 		if a.Line != b.Line {

@@ -19,6 +19,11 @@ type pyFunc struct {
 	// noValidation is set by @flow(validate_parameters=...) with anything but True:
 	// Prefect then never runs pydantic on the parameters, so their types are not checked.
 	noValidation bool
+	// isTask is set by @task / @prefect.task: a Task, which Prefect's loader refuses.
+	isTask bool
+	// otherDeco is the first decorator that is neither a flow nor a task decorator
+	// ("" when none): what it returns is known only when the file runs.
+	otherDeco string
 }
 
 // logicalLine is a Python statement's text with comments and string contents kept
@@ -43,9 +48,12 @@ var (
 // flow decorator (@flow, @flow(...), @prefect.flow, @prefect.flow(...)), without running
 // Python. A function defined twice keeps its last definition, as Python would.
 func scanFlows(src string) map[string]pyFunc {
+	return scanFlowLines(logicalLines(src))
+}
+
+func scanFlowLines(lines []logicalLine) map[string]pyFunc {
 	funcs := map[string]pyFunc{}
 	var decos []logicalLine
-	lines := logicalLines(src)
 	for _, ll := range lines {
 		if ll.indent > 0 {
 			continue
@@ -63,6 +71,12 @@ func scanFlows(src string) map[string]pyFunc {
 			for _, d := range decos {
 				m := pyFlowDeco.FindStringSubmatch(d.code)
 				if m == nil {
+					switch {
+					case pyTaskDeco.MatchString(d.code):
+						f.isTask = true
+					case f.otherDeco == "":
+						f.otherDeco = shorten(d.code)
+					}
 					continue
 				}
 				f.isFlow = true

@@ -238,8 +238,8 @@ def bad_star(*, *args): pass
 	assert.Equal(t, []string{"day"}, funcs["multi"].sig.required())
 }
 
-// FuzzScanFlows: whatever the Python source, scanning never panics, and every
-// signature it reads has unique, valid names.
+// FuzzScanFlows: whatever the Python source, scanning never panics, every name it
+// finds bound is an identifier, and every signature it reads has unique, valid names.
 func FuzzScanFlows(f *testing.F) {
 	for _, name := range []string{"etl.py", "params.py", "typed.py", "hello.py"} {
 		data, err := os.ReadFile(filepath.Join(testRepo, "flows", name))
@@ -249,7 +249,14 @@ func FuzzScanFlows(f *testing.F) {
 		f.Add(string(data))
 	}
 	f.Add("@flow\ndef f(a, /, b=[1, (2, 3)], *c: 'x', d: int | None = None, **e) -> X: pass\n")
+	f.Add("from .a import (b as c, d)\nif x:\n    e = flow(f, name='g')\nelse: h, *i = 1, 2\nfor j in k: pass\n")
 	f.Fuzz(func(t *testing.T, src string) {
+		m := scanModule(src)
+		for name := range m.binds {
+			if !pyIdent.MatchString(name) {
+				t.Fatalf("bound name %q is not an identifier", name)
+			}
+		}
 		for name, fn := range scanFlows(src) {
 			if fn.sig == nil {
 				continue

@@ -29,6 +29,9 @@ type File struct {
 	// IBBlock is the top-level `ib-block` (block-type-slug/block-name).
 	IBBlock     string
 	Deployments []Deployment
+	// Notes are entrypoints validation left to Prefect's loader (the pipeline's check
+	// step): an imported or assigned flow, an unknown decorator. Not errors.
+	Notes []FieldError `json:",omitempty"`
 }
 
 // Deployment is one entry of `deployments:` with defaults already applied:
@@ -37,7 +40,9 @@ type Deployment struct {
 	Name       string
 	Entrypoint string // path/file.py:flow_function, relative to the repository root
 	// FlowName is the Prefect flow name: the decorator's literal `name=` when it has
-	// one, else the function name with '_' replaced by '-'. Set by validation.
+	// one, else the function name with '_' replaced by '-'. Set by validation; "" when
+	// the entrypoint was left to Prefect's loader and its name could not be read (see
+	// File.Notes).
 	FlowName string
 	// Description is passed as -d when not empty.
 	Description string

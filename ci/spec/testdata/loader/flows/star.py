@@ -1,0 +1,1 @@
+from examples.hello_world import *  # noqa: F403
