@@ -18,9 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
-	"github.com/acme-data/prefect-flows/ci/spec"
 	"github.com/acme-data/prefect-flows/ci/internal/fakeprefect"
 	"github.com/acme-data/prefect-flows/ci/prefect/batch"
+	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
 var fakeBin, cliBin string
