@@ -4,10 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/acme-data/prefect-flows/ci/isodate"
 )
 
 // ScheduleKind names the one schedule type a deployment has.
@@ -190,52 +189,18 @@ func (w wireSchedule) normalise() (*Schedule, error) {
 	return s, nil
 }
 
-var (
-	isoExt   = regexp.MustCompile(`^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2})(?::(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$`)
-	isoBasic = regexp.MustCompile(`^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(?:(\d{2})(?:[.,](\d{1,9}))?)?(Z|[+-]\d{2}(?:\d{2})?)?)?$`)
-)
-
-// ParseAnchor reads an ISO-8601 anchor date in the forms pendulum (Prefect's parser)
-// accepts: a date, optionally a time (hours at least) with fraction and a zone (Z, +HH,
-// +HHMM, +HH:MM), extended or basic. Without a zone it is UTC, as `build` reads it.
+// ParseAnchor reads an anchor date with pendulum's rules (ci/isodate), as Prefect does.
+// Without a zone it is UTC, as `build` reads it. A value read relative to the time of
+// parsing ("now", a time alone) is refused: it names no fixed instant to compare.
 func ParseAnchor(s string) (time.Time, error) {
-	m := isoExt.FindStringSubmatch(s)
-	if m == nil {
-		m = isoBasic.FindStringSubmatch(s)
+	v, err := isodate.Parse(s, time.Now())
+	if err != nil {
+		return time.Time{}, fmt.Errorf("anchor date: %w", err)
 	}
-	if m == nil {
-		return time.Time{}, fmt.Errorf("anchor date %q is not ISO-8601", s)
+	if v.Relative() {
+		return time.Time{}, fmt.Errorf("anchor date %q is read at the time of parsing, not a fixed instant", s)
 	}
-	n := func(i int) int {
-		v, _ := strconv.Atoi(m[i])
-		return v
-	}
-	nsec := 0
-	if f := m[7]; f != "" {
-		nsec = n(7)
-		for i := len(f); i < 9; i++ {
-			nsec *= 10
-		}
-	}
-	loc := time.UTC
-	if z := m[8]; z != "" && z != "Z" {
-		h, _ := strconv.Atoi(z[1:3])
-		rest := strings.TrimPrefix(z[3:], ":")
-		mins := 0
-		if rest != "" {
-			mins, _ = strconv.Atoi(rest)
-		}
-		off := h*3600 + mins*60
-		if z[0] == '-' {
-			off = -off
-		}
-		loc = time.FixedZone(z, off)
-	}
-	t := time.Date(n(1), time.Month(n(2)), n(3), n(4), n(5), n(6), nsec, loc)
-	if t.Day() != n(3) || int(t.Month()) != n(2) {
-		return time.Time{}, fmt.Errorf("anchor date %q is not a real date", s)
-	}
-	return t, nil
+	return v.Time, nil
 }
 
 func str(p *string) string {

@@ -68,23 +68,21 @@ func TestCheckRRule(t *testing.T) {
 	}
 }
 
-func TestParseISO(t *testing.T) {
-	valid := map[string]bool{ // value: has a zone
-		"2024-01-31": false, "2024-01-31T09:00": false, "2024-01-31T09:00:00": false, "2024-01-31 09:00:00": false,
-		"2024-01-31T09:00:00.5": false, "2024-01-31T09:00:00,123456789": false, "2024-01-31T09:00:00Z": true,
-		"2024-01-31T09:00:00+01:00": true, "2024-01-31T09:00:00-0530": true, "2024-01-31T09:00+01": true,
-		"2024-02-29": false, "20240131": false, "20240131T0900": false, "20240131T090000Z": true, "20240131T090000+0100": true,
-	}
-	for s, zoned := range valid {
-		z, ok := parseISO(s)
+// The rrule dates and the anchor-date use ci/isodate (pendulum's rules); what the spec
+// adds is refusing values read relative to the time of each deploy.
+func TestSpecDates(t *testing.T) {
+	for s, zoned := range map[string]bool{"20240131T090000Z": true, "2024-01-31": false, "2024-01-31T09:00+01": true, "2024-W05-3": false} {
+		z, ok := rruleDate(s)
 		assert.True(t, ok, s)
 		assert.Equal(t, zoned, z, s)
+		assert.Empty(t, checkAnchor(s), s)
 	}
-	for _, s := range []string{"", "2024", "2024-1-31", "2024-13-01", "2024-00-10", "2024-01-32", "2023-02-29", "2024-01-31T24:00",
-		"2024-01-31T09:60", "2024-01-31T09:00:61", "2024-01-31T09:00+25:00", "2024-01-31T", "31.01.2024", "tomorrow", "2024-01-31T09:00:00ZZ"} {
-		_, ok := parseISO(s)
+	for _, s := range []string{"now", "09:00", "201207", "tomorrow", "2024-01-31T09:00+25:00", "2023-02-29", ""} {
+		_, ok := rruleDate(s)
 		assert.False(t, ok, s)
+		assert.NotEmpty(t, checkAnchor(s), s)
 	}
+	assert.Equal(t, `"09:00" is read by Prefect at each deploy (a time without a date, or now), so the anchor would move with every deploy: write a date such as 2024-01-31T09:00:00+01:00`, checkAnchor("09:00"))
 }
 
 func TestParseInterval(t *testing.T) {

@@ -563,8 +563,8 @@ func (c *collector) schedule(v *yaml.Node, p string) *Schedule {
 				ok = false
 				continue
 			}
-			if _, good := parseISO(r.Value); !good {
-				c.add(e.val, kp, "%q is not an ISO-8601 date or date-time (e.g. 2024-01-31 or 2024-01-31T09:00:00+01:00)", r.Value)
+			if msg := checkAnchor(r.Value); msg != "" {
+				c.add(e.val, kp, "%s", msg)
 				ok = false
 				continue
 			}

@@ -29,11 +29,12 @@ var invalidCases = []struct {
 		{7, 7, "deployments[0].schedule.anchor-date", "anchor-date only goes with interval, not with cron"},
 	}},
 	{"bad_anchor.yaml", []want{
-		{3, 89, "deployments[0].schedule.anchor-date", "\"2024-13-01\" is not an ISO-8601 date or date-time (e.g. 2024-01-31 or 2024-01-31T09:00:00+01:00)"},
-		{4, 89, "deployments[1].schedule.anchor-date", "\"tomorrow\" is not an ISO-8601 date or date-time (e.g. 2024-01-31 or 2024-01-31T09:00:00+01:00)"},
-		{5, 89, "deployments[2].schedule.anchor-date", "\"2023-02-29T00:00:00\" is not an ISO-8601 date or date-time (e.g. 2024-01-31 or 2024-01-31T09:00:00+01:00)"},
-		{6, 89, "deployments[3].schedule.anchor-date", "\"2024-01-01T25:00:00\" is not an ISO-8601 date or date-time (e.g. 2024-01-31 or 2024-01-31T09:00:00+01:00)"},
+		{3, 89, "deployments[0].schedule.anchor-date", "\"2024-13-01\" is not an ISO-8601 date or date-time: month out of range"},
+		{4, 89, "deployments[1].schedule.anchor-date", "\"tomorrow\" is not an ISO-8601 date or date-time: not a form pendulum reads (such as 2024-01-31, 2024-01-31T09:00:00+01:00 or 20240131T090000Z)"},
+		{5, 89, "deployments[2].schedule.anchor-date", "\"2023-02-29T00:00:00\" is not an ISO-8601 date or date-time: day out of range for month"},
+		{6, 89, "deployments[3].schedule.anchor-date", "\"2024-01-01T25:00:00\" is not an ISO-8601 date or date-time: hour, minute or second out of range"},
 		{7, 89, "deployments[4].schedule.anchor-date", "expected an ISO-8601 date or date-time such as 2024-01-31T09:00:00+01:00, got an integer"},
+		{8, 89, "deployments[5].schedule.anchor-date", "\"09:00\" is read by Prefect at each deploy (a time without a date, or now), so the anchor would move with every deploy: write a date such as 2024-01-31T09:00:00+01:00"},
 	}},
 	{"bad_block.yaml", []want{
 		{1, 11, "ib-block", "\"EcsTask/dev\" is not block-type-slug/block-name (lowercase letters, digits and dashes, one '/'), e.g. ecs-task/dev"},

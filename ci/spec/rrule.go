@@ -99,7 +99,7 @@ func checkRRule(s string) string {
 				haveDTStart = true
 			}
 			for _, d := range dates {
-				z, ok := parseISO(d)
+				z, ok := rruleDate(d)
 				if !ok {
 					return fmt.Sprintf("%s %q is not a date or date-time (YYYYMMDDTHHMMSSZ)", name, d)
 				}
@@ -122,7 +122,7 @@ func checkRRule(s string) string {
 	}
 	if haveDTStart {
 		for _, until := range untils {
-			z, _ := parseISO(until)
+			z, _ := rruleDate(until)
 			if z != dtstartZoned {
 				return "UNTIL must be in UTC (ending in Z) exactly when DTSTART has a time zone"
 			}
@@ -254,7 +254,7 @@ func checkRule(body string) (r rule, msg string) {
 				r.interval = n
 			}
 		case "UNTIL":
-			if _, ok := parseISO(value); !ok {
+			if _, ok := rruleDate(value); !ok {
 				return r, fmt.Sprintf("UNTIL=%s: expected a date or date-time such as 20301231T235959Z", value)
 			}
 			r.until = value

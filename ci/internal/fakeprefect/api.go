@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acme-data/prefect-flows/ci/isodate"
 	"github.com/acme-data/prefect-flows/ci/prefect/clispec"
-	"github.com/acme-data/prefect-flows/ci/prefectapi"
 )
 
 // apiClient talks to a (fake) Prefect API the way `prefect deployment build -a` does,
@@ -155,11 +155,11 @@ func createBody(b *clispec.Build, cwd, name string, old map[string]any, blockID 
 		secs, _ := strconv.ParseInt(strings.ReplaceAll(strings.TrimSpace(b.Value("--interval")), "_", ""), 10, 64)
 		anchor := time.Now().UTC()
 		if a := b.Value("--anchor-date"); a != "" {
-			t, err := prefectapi.ParseAnchor(a)
+			v, err := isodate.Parse(a, time.Now())
 			if err != nil {
 				return nil, &clispec.Failure{Exception: true, Msg: "pendulum.parsing.exceptions.ParserError: " + err.Error()}
 			}
-			anchor = t
+			anchor = v.Time
 		}
 		if tz == nil {
 			tz = "UTC"

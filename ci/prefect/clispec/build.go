@@ -9,6 +9,8 @@ import (
 	"time"
 	// Timezones are checked against the IANA database on any machine.
 	_ "time/tzdata"
+
+	"github.com/acme-data/prefect-flows/ci/isodate"
 )
 
 // Failure is a run-time error of `prefect deployment build` (exit 1). Prefect prints
@@ -195,19 +197,11 @@ func pySuffix(p string) string {
 	return ""
 }
 
-var isoLayouts = []string{
-	"2006-01-02", "2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02T15:04:05.999999999",
-	"2006-01-02T15:04Z07:00", "2006-01-02T15:04:05Z07:00", "2006-01-02T15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05", "2006-01-02 15:04:05Z07:00",
-}
-
+// validISODate is what pendulum.parse (Prefect's reader of --anchor-date) accepts,
+// "now" and a time alone included.
 func validISODate(s string) bool {
-	for _, l := range isoLayouts {
-		if _, err := time.Parse(l, s); err == nil {
-			return true
-		}
-	}
-	return false
+	_, err := isodate.Parse(s, time.Now())
+	return err == nil
 }
 
 // validRRule accepts a JSON object with an "rrule" string or an RRULE text holding a
