@@ -219,6 +219,16 @@ var invalidCases = []struct {
 	{"syntax_unclosed_string_eof.yaml", []want{
 		{5, 18, "", "YAML syntax: found unexpected end of stream (the quoted string that starts here is never closed)"},
 	}},
+	// An unquoted cron starting with * or @: at the expression, with the quoted form.
+	{"syntax_unquoted_cron.yaml", []want{
+		{6, 13, "", `YAML syntax: did not find expected alphabetic or numeric character (YAML reads a value starting with * as an alias (*name): quote the cron expression, cron: "*/15 * * * *")`},
+	}},
+	{"syntax_unquoted_cron_flow.yaml", []want{
+		{5, 22, "", `YAML syntax: did not find expected alphabetic or numeric character (YAML reads a value starting with * as an alias (*name): quote the cron expression, cron: "*/15 * * * *")`},
+	}},
+	{"syntax_unquoted_cron_at.yaml", []want{
+		{6, 13, "", `YAML syntax: found character that cannot start any token (YAML reads a value starting with @ as a reserved character: quote the cron expression, cron: "@daily")`},
+	}},
 	{"syntax_unknown_alias.yaml", []want{
 		{9, 17, "", "YAML syntax: unknown anchor 'comon' referenced"},
 	}},
