@@ -126,6 +126,12 @@ func TestPlanClassification(t *testing.T) {
 			"cleanup-flow-runs/cleanup-runs":      liveplan.Create,
 			"hello/hello-smoke":                   liveplan.Delete,
 		}},
+		// factory-new: a hand-made hello/factory-new (no marker) does not name its flow.
+		{"testdata/plan/loader-flows", map[string]liveplan.Action{
+			"made-flow/factory-existing": liveplan.Unchanged,
+			"?/factory-new":              liveplan.Create,
+			"hello/reexported":           liveplan.Create,
+		}},
 		{"testdata/plan/adopt-defaults", map[string]liveplan.Action{
 			"hello/RecCron":          liveplan.Update,
 			"hello/defaults-only":    liveplan.Unchanged,
@@ -649,5 +655,63 @@ func TestDeclaredScheduleActive(t *testing.T) {
 			require(err == nil, "%v", err)
 			require(d.ScheduleActive == want, "is_schedule_active %v after the read-back, want %v", d.ScheduleActive, want)
 		})
+	}
+}
+
+// Deployments whose flow validation left to Prefect's loader are found on the server by
+// name and marker; one the server does not have is missing after an apply, and a name
+// the server holds under two managed flows is an error, not a guess.
+func TestLoaderFlowsReadBack(t *testing.T) {
+	dir := "testdata/plan/loader-flows"
+	fake, c := seed(t, dir)
+	f := load(t, dir)
+	if f.Deployments[0].FlowName != "" || f.Deployments[2].FlowName != "hello" {
+		t.Fatalf("flow names from validation: %q, %q", f.Deployments[0].FlowName, f.Deployments[2].FlowName)
+	}
+	rb, err := liveplan.ReadBack(context.Background(), f, c, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missing []string
+	for _, d := range rb.Drift {
+		if d.Missing {
+			missing = append(missing, d.Key)
+		} else {
+			t.Errorf("drift on %s: %+v", d.Key, d.Changes)
+		}
+	}
+	if fmt.Sprint(missing) != "[?/factory-new hello/reexported]" || rb.Checked != 3 {
+		t.Errorf("checked %d, missing %v", rb.Checked, missing)
+	}
+
+	var s prefectapitest.Seed
+	if err := json.Unmarshal([]byte(`{"flow": "old-made-flow", "name": "factory-existing", "tags": ["`+marker+`"], "infra_block": "process/dev"}`), &s); err != nil {
+		t.Fatal(err)
+	}
+	fake.AddDeployment(s)
+	_, err = liveplan.Build(context.Background(), f, c, opts)
+	if err == nil || !strings.Contains(err.Error(), `deployment "factory-existing" (flows/factory.py:made): its flow name is not known statically, and the server has it under 2 flows (made-flow, old-made-flow)`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// A deployment that carries only the legacy ownership tag names the flow too: the plan
+// adopts it under that flow instead of planning a second deployment.
+func TestLoaderFlowsLegacyTag(t *testing.T) {
+	dir := "testdata/plan/loader-flows"
+	fake, c := seed(t, dir)
+	var s prefectapitest.Seed
+	if err := json.Unmarshal([]byte(`{"flow": "made-flow", "name": "factory-new", "tags": ["`+legacy+`"], "infra_block": "process/dev"}`), &s); err != nil {
+		t.Fatal(err)
+	}
+	fake.AddDeployment(s)
+	p, err := liveplan.Build(context.Background(), load(t, dir), c, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range p.Entries {
+		if e.Name == "factory-new" && e.Key() != "made-flow/factory-new" {
+			t.Errorf("factory-new planned as %s %s", e.Action, e.Key())
+		}
 	}
 }

@@ -115,18 +115,27 @@ func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, 
 		p.Host = h.Host()
 	}
 
+	// Entrypoints left to Prefect's loader may have no flow name yet: the server's
+	// deployment of that name (carrying the marker, or the legacy tag) says which flow.
+	ds, err := resolveFlowNames(ctx, f.Deployments, api, marker, legacy)
+	if err != nil {
+		return nil, err
+	}
 	inFile := map[string]bool{}
-	for _, d := range f.Deployments {
-		if d.FlowName == "" {
-			return nil, fmt.Errorf("deployment %q: the flow name of %s is not known statically (see the note validate prints), so the live plan cannot look it up; give the flow a literal name or define it with @flow in that file", d.Name, d.Entrypoint)
-		}
+	for _, d := range ds {
 		inFile[d.FlowName+"/"+d.Name] = true
 	}
 
 	blocks := &blockNames{api: api, refs: map[string]string{}}
-	entries := make([]Entry, len(f.Deployments))
-	if err := forEach(ctx, len(f.Deployments), opts.Concurrency, func(ctx context.Context, i int) error {
-		d := f.Deployments[i]
+	entries := make([]Entry, len(ds))
+	if err := forEach(ctx, len(ds), opts.Concurrency, func(ctx context.Context, i int) error {
+		d := ds[i]
+		if d.FlowName == "" {
+			// Not on the server: a create, under the flow the build will name.
+			sd := d
+			entries[i] = Entry{Action: Create, Flow: UnknownFlow, Name: d.Name, Spec: &sd}
+			return nil
+		}
 		e, err := classify(ctx, d, api, blocks, marker, legacy)
 		if err != nil {
 			return fmt.Errorf("plan %s/%s: %w", d.FlowName, d.Name, err)

@@ -71,12 +71,19 @@ func ReadBack(ctx context.Context, f *spec.File, api Patcher, results []prefect.
 	}
 	blocks := &blockNames{api: api, refs: map[string]string{}}
 	res := &ReadBackResult{}
-	for _, d := range f.Deployments {
+	ds, err := resolveFlowNames(ctx, f.Deployments, api, marker)
+	if err != nil {
+		return nil, fmt.Errorf("read back: %w", err)
+	}
+	for _, d := range ds {
 		if results != nil && !ok[d.Name] {
 			continue
 		}
 		if d.FlowName == "" {
-			return res, fmt.Errorf("read back %s: the flow name of %s is not known statically (see the note validate prints); give the flow a literal name or define it with @flow in that file", d.Name, d.Entrypoint)
+			// Left to Prefect's loader, and no deployment of that name carries the marker.
+			res.Checked++
+			res.Drift = append(res.Drift, Drift{Key: UnknownFlow + "/" + d.Name, Missing: true})
+			continue
 		}
 		res.Checked++
 		key := d.FlowName + "/" + d.Name
