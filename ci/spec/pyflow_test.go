@@ -271,3 +271,41 @@ func FuzzScanFlows(f *testing.F) {
 		}
 	})
 }
+
+// TestScanModuleBindings: every statement kind that binds a module-level name, each
+// name's last binding, and names that look bound but are not.
+func TestScanModuleBindings(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "bindings", "module.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := scanModule(string(src))
+	type last struct {
+		kind bindKind
+		line int
+		cond bool
+	}
+	want := map[string]last{
+		"os": {bindImport, 5, false}, "j": {bindImport, 6, false}, "sys": {bindImport, 6, false},
+		"d": {bindImport, 7, false}, "e": {bindImport, 7, false}, "sibling": {bindImport, 9, false}, "thing": {bindImport, 10, false},
+		"first": {bindAssign, 11, false}, "second": {bindAssign, 11, false}, "x": {bindAssign, 12, false},
+		"t1": {bindAssign, 14, false}, "t2": {bindAssign, 14, false}, "t3": {bindAssign, 14, false},
+		"u1": {bindAssign, 14, false}, "u2": {bindAssign, 14, false},
+		"f": {bindAssign, 18, false}, "walrused": {bindOther, 19, true}, "one_liner": {bindAssign, 19, true},
+		"a1": {bindAssign, 20, false}, "a2": {bindAssign, 20, false}, "cmp": {bindAssign, 21, false}, "le": {bindAssign, 22, false},
+		"fh": {bindOther, 23, true}, "g1": {bindOther, 23, true}, "g2": {bindOther, 23, true}, "inside_with": {bindAssign, 24, true},
+		"loop_a": {bindOther, 25, true}, "loop_b": {bindOther, 25, true}, "in_loop": {bindDef, 26, true},
+		"maybe": {bindAssign, 31, true}, "exc_name": {bindOther, 30, true}, "fin": {bindAssign, 33, true},
+		"Klass": {bindClass, 36, false}, "from_global": {bindOther, 40, true},
+		"deco": {bindDef, 45, false}, "coro": {bindDef, 49, false}, "__getattr__": {bindDef, 53, false},
+	}
+	got := map[string]last{}
+	for name, bs := range m.binds {
+		b := bs[len(bs)-1]
+		got[name] = last{b.kind, b.line, b.conditional}
+	}
+	assert.Equal(t, want, got)
+	assert.Equal(t, 53, m.dynamicLine, "a module __getattr__ may serve any name")
+	assert.Equal(t, "@decorated", m.funcs["deco"].otherDeco)
+	assert.Len(t, m.binds["maybe"], 2, "an import in try and an assignment in except")
+}
