@@ -11,7 +11,7 @@ import (
 
 // NotCheckedStatically ends every note about an entrypoint the scanner leaves to
 // Prefect's loader.
-const NotCheckedStatically = "not checked statically; Prefect's loader checks it (and its parameters) at the check step"
+const NotCheckedStatically = "not checked statically, nor are its parameters; Prefect's loader checks it at the check step"
 
 // pyFiles scans each flow file of a repository once.
 type pyFiles struct {
