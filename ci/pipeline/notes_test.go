@@ -10,7 +10,7 @@ import (
 )
 
 // An entrypoint validation leaves to Prefect's loader (here a re-exported flow) is no
-// error: the plan step and `mage plan` print its note, and the check step decides.
+// error: the plan step and `mage script` print its note, and the check step decides.
 func TestPlanPrintsNotes(t *testing.T) {
 	dir := t.TempDir()
 	copyTree(t, repoDir(t, "repo"), dir)
@@ -35,10 +35,10 @@ func TestPlanPrintsNotes(t *testing.T) {
 	}
 
 	out.Reset()
-	if err := PlanAll(dir, &out); err != nil {
-		t.Fatalf("PlanAll: %v", err)
+	if err := ScriptAll(dir, testOwner, &out); err != nil {
+		t.Fatalf("ScriptAll: %v", err)
 	}
 	if !strings.Contains(out.String(), "# "+note) || strings.Count(out.String(), note) != 1 {
-		t.Errorf("mage plan output should hold the one note as a comment:\n%s", out.String())
+		t.Errorf("mage script output should hold the one note as a comment:\n%s", out.String())
 	}
 }
