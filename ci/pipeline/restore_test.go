@@ -147,12 +147,18 @@ func TestRestoreAfterInterrupt(t *testing.T) {
 			if got := stepStatus(rep, "restore"); got != StepOK {
 				t.Errorf("restore = %s, want ok\n%s", got, out.String())
 			}
-			stopped := "deploy"
-			if runner == RunnerCLI {
-				stopped = "verify"
+			// The cancel lands while the first build runs; which step sees it first (deploy
+			// when the runner checks the context before its builds return, else the next
+			// step that talks to the engine) depends on scheduling, so any of them may be
+			// the interrupted one, but one must be.
+			var stopped []string
+			for _, name := range []string{"deploy", "read-back", "verify"} {
+				if stepStatus(rep, name) == StepInterrupted {
+					stopped = append(stopped, name)
+				}
 			}
-			if got := stepStatus(rep, stopped); got != StepInterrupted {
-				t.Errorf("%s = %s, want interrupted\n%s", stopped, got, out.String())
+			if len(stopped) != 1 {
+				t.Errorf("interrupted steps = %v, want exactly one of deploy, read-back, verify\n%s", stopped, out.String())
 			}
 			for _, r := range rep.Deployments {
 				if r.Status == prefect.StatusFailed {
