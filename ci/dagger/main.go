@@ -1,6 +1,12 @@
-// The Dagger module: `dagger call deploy --env prod ...` in any CI. Each function hands
-// its arguments to the library client by ID and calls ci/pipeline, the same code mage
-// runs, so there is no second implementation here.
+// The Dagger module: `dagger call --env prod --owner ... with-prefect ... deploy` in any
+// CI. The constructor and the with- functions only record configuration; deploy,
+// publish, plan, image and script hand it to the library client by ID and call
+// ci/pipeline, the same code mage runs, so there is no second implementation here.
+//
+// Caching: on engine v0.19 a function's result is cached by its inputs (for up to a
+// week) unless the function is marked +cache="never". Every function that pushes to a
+// registry or talks to Prefect carries that mark; otherwise a CI re-run would print the
+// last summary and deploy nothing. ci/pipeline's shim test fails when one lacks it.
 package main
 
 import (
@@ -8,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	lib "dagger.io/dagger"
 
@@ -16,244 +23,323 @@ import (
 	"github.com/acme-data/prefect-flows/ci/pipeline"
 )
 
-// PrefectFlows builds the agent image and deploys the Prefect flows of this repository.
-type PrefectFlows struct{}
+// PrefectFlows builds this repository's agent image and deploys its Prefect flows.
+//
+// The fields are the configuration the constructor and the with- functions collect;
+// mage reads the same settings from the environment variables named in each doc.
+type PrefectFlows struct {
+	// +private
+	Source *dagger.Directory
+	// +private
+	Env string
+	// +private
+	Owner string
+	// +private
+	PrefectApiUrl *dagger.Secret
+	// +private
+	PrefectApiKey *dagger.Secret
+	// +private
+	Registry string
+	// +private
+	ImageRepository string
+	// +private
+	RegistryUsername string
+	// +private
+	RegistryPassword *dagger.Secret
+	// +private
+	AllowUnpublishedImage bool
+	// +private
+	GitSha string
+	// +private
+	BaseImage string
+	// +private
+	EcsCluster string
+	// +private
+	EcsVpcId string
+	// +private
+	EcsExecutionRoleArn string
+	// +private
+	EcsTaskRoleArn string
+	// +private
+	EcsCpu string
+	// +private
+	EcsMemory string
+	// +private
+	AwsRegion string
+	// +private
+	AwsAccessKeyId *dagger.Secret
+	// +private
+	AwsSecretAccessKey *dagger.Secret
+	// +private
+	Runner string
+	// +private
+	Concurrency int
+	// +private
+	DeployTimeout string
+}
 
-// Deploy builds the image, publishes it when a registry is given, registers the ECS
-// blocks and builds every deployment of one environment. It returns the summary.
-func (m *PrefectFlows) Deploy(
-	ctx context.Context,
+// New holds the repository and the environment that every function works on.
+//
+// Without with-prefect only dev deploys, into a throwaway Prefect server.
+func New(
 	// The repository: Dockerfile, flows/, src/, infrastructure/ and prefect-deployments-<env>.yaml.
+	// The ignore list is pipeline.SourceExcludes (a test keeps them equal).
 	// +defaultPath="/"
 	// +ignore=[".git", ".venv", "venv", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".pytest_cache", "dist", "build", "node_modules", ".dagger"]
 	source *dagger.Directory,
-	// Environment: selects prefect-deployments-<env>.yaml and infrastructure/ecs-task-<env>.py.
+	// Environment: selects prefect-deployments-<env>.yaml and infrastructure/ecs-task-<env>.py
+	// (mage: the target's argument; DEPLOY_ENV for its image target).
+	// +default="dev"
 	env string,
-	// Prefect API URL, e.g. env://PREFECT_API_URL. Without it only dev deploys, into a throwaway server.
+	// Owner in the ownership tag managed-by:prefect-flows:<owner>:<env> (PREFECT_OWNER),
+	// e.g. "$GITHUB_REPOSITORY" or "$CI_PROJECT_PATH". deploy, plan and script need it:
+	// the module sees neither .git nor the CI's environment, and two repositories sharing
+	// a server need different owners.
 	// +optional
-	prefectApiUrl *dagger.Secret,
-	// Prefect API key (Prefect Cloud), e.g. env://PREFECT_API_KEY.
+	owner string,
+) *PrefectFlows {
+	return &PrefectFlows{Source: source, Env: env, Owner: owner}
+}
+
+// WithPrefect sets the Prefect API that register, deploy and plan talk to.
+func (m *PrefectFlows) WithPrefect(
+	// Prefect API URL (PREFECT_API_URL), e.g. env://PREFECT_API_URL.
+	apiUrl *dagger.Secret,
+	// Prefect API key (PREFECT_API_KEY) for Prefect Cloud, e.g. env://PREFECT_API_KEY.
 	// +optional
-	prefectApiKey *dagger.Secret,
-	// Registry to publish to, e.g. ghcr.io. Without it the image is not published.
+	apiKey *dagger.Secret,
+) *PrefectFlows {
+	m.PrefectApiUrl, m.PrefectApiKey = apiUrl, apiKey
+	return m
+}
+
+// WithRegistry sets the registry that publish and deploy push the image to.
+//
+// Without it deploy does not publish the image.
+func (m *PrefectFlows) WithRegistry(
+	// Registry address (REGISTRY), e.g. ghcr.io.
+	address string,
+	// Image path under the registry (IMAGE_REPOSITORY), e.g. acme-data/prefect-flows (default prefect-flows).
 	// +optional
-	registry string,
-	// Image path under the registry, e.g. acme-data/prefect-flows (default prefect-flows).
+	repository string,
+	// Registry user name (REGISTRY_USERNAME).
 	// +optional
-	imageRepository string,
-	// Registry user name.
+	username string,
+	// Registry password or token (REGISTRY_PASSWORD), e.g. env://REGISTRY_PASSWORD.
 	// +optional
-	registryUsername string,
-	// Registry password or token, e.g. env://REGISTRY_PASSWORD.
+	password *dagger.Secret,
+) *PrefectFlows {
+	m.Registry, m.ImageRepository, m.RegistryUsername, m.RegistryPassword = address, repository, username, password
+	return m
+}
+
+// WithUnpublishedImage lets deploy write to a real Prefect API without with-registry.
+//
+// The blocks then name an image that exists only in the engine: only for infrastructure
+// that does not pull images. Without it such a deploy is refused before anything runs.
+func (m *PrefectFlows) WithUnpublishedImage(
+	// Allow it (ALLOW_UNPUBLISHED_IMAGE=1).
+	// +default=true
+	allow bool,
+) *PrefectFlows {
+	m.AllowUnpublishedImage = allow
+	return m
+}
+
+// WithGitSha sets the commit that names the published tag <env>-<sha>.
+//
+// The module does not upload .git, so publishing needs it.
+func (m *PrefectFlows) WithGitSha(
+	// Git commit (GIT_SHA), e.g. "$(git rev-parse --short HEAD)".
+	sha string,
+) *PrefectFlows {
+	m.GitSha = sha
+	return m
+}
+
+// WithBaseImage sets the Dockerfile's BASE_IMAGE build argument.
+func (m *PrefectFlows) WithBaseImage(
+	// Base image (BASE_IMAGE), e.g. prefecthq/prefect:2.14.21-python3.11.
+	image string,
+) *PrefectFlows {
+	m.BaseImage = image
+	return m
+}
+
+// WithEcs sets what infrastructure/ecs-task-<env>.py saves in the ECS task block.
+//
+// Cluster, execution role and region are required with with-prefect; CPU and memory
+// default to the script's values.
+func (m *PrefectFlows) WithEcs(
+	// ECS cluster (ECS_CLUSTER).
 	// +optional
-	registryPassword *dagger.Secret,
-	// Git commit for the <env>-<sha> tag; needed with a registry (.git is not uploaded).
+	cluster string,
+	// Execution role ARN (ECS_EXECUTION_ROLE_ARN).
 	// +optional
-	gitSha string,
-	// Base image for the Dockerfile's BASE_IMAGE build argument.
-	// +optional
-	baseImage string,
-	// ECS cluster of the task block (ECS_CLUSTER).
-	// +optional
-	ecsCluster string,
-	// VPC of the task block (ECS_VPC_ID).
-	// +optional
-	ecsVpcId string,
-	// Execution role ARN of the task block (ECS_EXECUTION_ROLE_ARN).
-	// +optional
-	ecsExecutionRoleArn string,
-	// Task role ARN of the task block (ECS_TASK_ROLE_ARN).
-	// +optional
-	ecsTaskRoleArn string,
-	// Task CPU units (ECS_CPU); default from infrastructure/ecs-task-<env>.py.
-	// +optional
-	ecsCpu string,
-	// Task memory in MiB (ECS_MEMORY); default from infrastructure/ecs-task-<env>.py.
-	// +optional
-	ecsMemory string,
+	executionRoleArn string,
 	// AWS region of the task block (AWS_REGION).
 	// +optional
-	awsRegion string,
-	// AWS access key id for the credentials block, e.g. env://AWS_ACCESS_KEY_ID.
+	region string,
+	// VPC id (ECS_VPC_ID).
 	// +optional
-	awsAccessKeyId *dagger.Secret,
-	// AWS secret access key for the credentials block, e.g. env://AWS_SECRET_ACCESS_KEY.
+	vpcId string,
+	// Task role ARN (ECS_TASK_ROLE_ARN).
 	// +optional
-	awsSecretAccessKey *dagger.Secret,
-	// How the deployments are built in the image: batch runs them through Prefect's own
-	// CLI application (prefect.cli.app) in a few warm Python processes, paying Prefect's
-	// import once per process (on a real Prefect 2.14 server the same argv gave
-	// field-for-field identical deployments); cli runs one prefect process per deployment.
-	// A deployment whose batch runner breaks runs once more with the prefect CLI.
+	taskRoleArn string,
+	// Task CPU units (ECS_CPU), e.g. 1024.
+	// +optional
+	cpu string,
+	// Task memory in MiB (ECS_MEMORY), e.g. 2048.
+	// +optional
+	memory string,
+) *PrefectFlows {
+	m.EcsCluster, m.EcsExecutionRoleArn, m.AwsRegion = cluster, executionRoleArn, region
+	m.EcsVpcId, m.EcsTaskRoleArn, m.EcsCpu, m.EcsMemory = vpcId, taskRoleArn, cpu, memory
+	return m
+}
+
+// WithAwsCredentials sets the keys saved in the aws-credentials/<env> block.
+//
+// Without them the ECS task role is used.
+func (m *PrefectFlows) WithAwsCredentials(
+	// AWS access key id (AWS_ACCESS_KEY_ID), e.g. env://AWS_ACCESS_KEY_ID.
+	accessKeyId *dagger.Secret,
+	// AWS secret access key (AWS_SECRET_ACCESS_KEY), e.g. env://AWS_SECRET_ACCESS_KEY.
+	secretAccessKey *dagger.Secret,
+) *PrefectFlows {
+	m.AwsAccessKeyId, m.AwsSecretAccessKey = accessKeyId, secretAccessKey
+	return m
+}
+
+// WithRunner sets how the deploy step builds the deployments in the image.
+//
+// batch runs them through Prefect's own CLI application in a few warm Python processes
+// (a deployment whose runner breaks runs once more with the prefect CLI); cli runs one
+// prefect process per deployment.
+func (m *PrefectFlows) WithRunner(
+	// batch or cli (DEPLOY_RUNNER).
 	// +default="batch"
 	runner string,
-	// With runner batch: runner.py execs at once, each with its share of the deployments
-	// (default 2); with runner cli: deployments built at once (default 4).
+	// With batch: runner.py execs at once (default 2); with cli: deployments built at
+	// once (default 4) (DEPLOY_CONCURRENCY).
 	// +optional
 	concurrency int,
-	// Only these deployment names (default all).
+) *PrefectFlows {
+	m.Runner, m.Concurrency = runner, concurrency
+	return m
+}
+
+// WithDeployTimeout limits how long one deployment's build may take.
+func (m *PrefectFlows) WithDeployTimeout(
+	// A Go duration such as 10m or 90s (DEPLOY_TIMEOUT; default 10m).
+	timeout string,
+) (*PrefectFlows, error) {
+	if d, err := time.ParseDuration(timeout); err != nil || d <= 0 {
+		return nil, fmt.Errorf("with-deploy-timeout %q: want a positive Go duration such as 10m", timeout)
+	}
+	m.DeployTimeout = timeout
+	return m, nil
+}
+
+// Deploy runs the whole pipeline and returns its summary.
+//
+// It validates the environment's file, builds and checks the image, publishes it with
+// with-registry, registers the ECS blocks and builds every deployment. Never cached:
+// each call really deploys.
+// +cache="never"
+func (m *PrefectFlows) Deploy(
+	ctx context.Context,
+	// Only these deployment names (DEPLOY_ONLY; default all).
 	// +optional
 	only []string,
 	// After a fully successful deploy that reads back without drift, delete the
-	// deployments tagged managed-by:prefect-flows:<owner>:<env> that the file no longer
-	// lists. Needs prefectApiUrl; not with only.
+	// deployments tagged managed-by:prefect-flows:<env> that the file no longer lists
+	// (PREFECT_PRUNE=1). Needs with-prefect; not with only.
 	// +optional
 	prune bool,
-	// Owner of the deployments, in their ownership tag managed-by:prefect-flows:<owner>:<env>,
-	// e.g. "$GITHUB_REPOSITORY" or "$CI_PROJECT_PATH". Required: the module sees neither
-	// .git nor the CI's environment, and two repositories sharing a server need different owners.
-	owner string,
+	// text, or markdown for a CI page such as GitHub's step summary (mage appends it to
+	// GITHUB_STEP_SUMMARY itself).
+	// +default="text"
+	format string,
 ) (string, error) {
-	if owner == "" {
+	if format != "text" && format != "markdown" {
+		return "", fmt.Errorf("deploy --format %q: want text or markdown", format)
+	}
+	if m.Owner == "" {
 		return "", errNoOwner
 	}
-	c, err := connect(ctx)
+	c, o, err := m.session(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	o, err := c.options(ctx, source, env)
-	if err != nil {
-		return "", err
-	}
-	o.BaseImage, o.Registry, o.ImageRepository, o.RegistryUsername, o.GitSHA = baseImage, registry, imageRepository, registryUsername, gitSha
-	o.ECS = pipeline.ECS{Cluster: ecsCluster, VPCID: ecsVpcId, ExecutionRoleARN: ecsExecutionRoleArn, TaskRoleARN: ecsTaskRoleArn, CPU: ecsCpu, Memory: ecsMemory, Region: awsRegion}
-	o.Runner, o.Concurrency, o.Only, o.Prune, o.Owner = runner, concurrency, only, prune, owner
-	for _, s := range []struct {
-		from *dagger.Secret
-		to   **lib.Secret
-	}{
-		{prefectApiUrl, &o.PrefectAPIURL}, {prefectApiKey, &o.PrefectAPIKey}, {registryPassword, &o.RegistryPassword},
-		{awsAccessKeyId, &o.AWSAccessKeyID}, {awsSecretAccessKey, &o.AWSSecretAccessKey},
-	} {
-		if *s.to, err = c.secret(ctx, s.from); err != nil {
-			return "", err
-		}
-	}
+	o.Only, o.Prune = only, prune
 	rep, err := pipeline.Run(ctx, c.Client, o)
-	return text(rep), err
+	return summary(rep, format), err
 }
 
-// Script validates every prefect-deployments-*.yaml and returns the commands each
-// deployment would run. It builds nothing and needs no Prefect.
-func (m *PrefectFlows) Script(
-	ctx context.Context,
-	// The repository with its prefect-deployments-<env>.yaml files and flows/.
-	// +defaultPath="/"
-	// +ignore=[".git", ".venv", "venv", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".pytest_cache", "dist", "build", "node_modules", ".dagger"]
-	source *dagger.Directory,
-	// Owner of the deployments, in their ownership tag managed-by:prefect-flows:<owner>:<env>,
-	// e.g. "$GITHUB_REPOSITORY" or "$CI_PROJECT_PATH". Required: the module sees neither
-	// .git nor the CI's environment, and two repositories sharing a server need different owners.
-	owner string,
-) (string, error) {
-	if owner == "" {
-		return "", errNoOwner
+// Publish builds and checks the image, pushes it as <env>-<sha> and <env>, and returns the digest reference.
+//
+// It needs with-registry and with-git-sha. Never cached: each call pushes.
+// +cache="never"
+func (m *PrefectFlows) Publish(ctx context.Context) (string, error) {
+	if m.Registry == "" || m.GitSha == "" {
+		return "", fmt.Errorf("publish needs with-registry --address ... and with-git-sha --sha ...")
 	}
-	dir, err := export(ctx, source)
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(dir)
-	var out bytes.Buffer
-	err = pipeline.ScriptAll(dir, owner, &out)
-	return out.String(), err
-}
-
-// Plan compares one environment's deployments file with its Prefect API, Terraform
-// style: what a deploy would create, update or leave unchanged, and which deployments
-// this repository manages that the file no longer lists (deleted by deploy --prune).
-// It reads the API and changes nothing.
-func (m *PrefectFlows) Plan(
-	ctx context.Context,
-	// The repository with its prefect-deployments-<env>.yaml files and flows/.
-	// +defaultPath="/"
-	// +ignore=[".git", ".venv", "venv", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".pytest_cache", "dist", "build", "node_modules", ".dagger"]
-	source *dagger.Directory,
-	// Environment: selects prefect-deployments-<env>.yaml.
-	env string,
-	// Prefect API URL, e.g. env://PREFECT_API_URL.
-	prefectApiUrl *dagger.Secret,
-	// Prefect API key (Prefect Cloud), e.g. env://PREFECT_API_KEY; read access is enough.
-	// +optional
-	prefectApiKey *dagger.Secret,
-	// Owner of the deployments, in their ownership tag managed-by:prefect-flows:<owner>:<env>,
-	// e.g. "$GITHUB_REPOSITORY" or "$CI_PROJECT_PATH". Required: the module sees neither
-	// .git nor the CI's environment, and two repositories sharing a server need different owners.
-	owner string,
-) (string, error) {
-	if owner == "" {
-		return "", errNoOwner
-	}
-	c, err := connect(ctx)
+	c, o, err := m.session(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	o, err := c.options(ctx, source, env)
+	_, rep, err := pipeline.Build(ctx, c.Client, o)
 	if err != nil {
 		return "", err
 	}
-	o.Owner = owner
-	if o.PrefectAPIURL, err = c.secret(ctx, prefectApiUrl); err != nil {
+	return rep.ImageRef, nil
+}
+
+// Plan compares the environment's deployments file with its Prefect API and changes nothing.
+//
+// Terraform style: what a deploy would create, update or leave unchanged, and which
+// deployments this owner manages that the file no longer lists (deleted by deploy
+// --prune). It needs with-prefect; read access is enough. Never cached: the answer
+// depends on the server.
+// +cache="never"
+func (m *PrefectFlows) Plan(ctx context.Context) (string, error) {
+	if m.Owner == "" {
+		return "", errNoOwner
+	}
+	c, o, err := m.session(ctx)
+	if err != nil {
 		return "", err
 	}
-	if o.PrefectAPIKey, err = c.secret(ctx, prefectApiKey); err != nil {
-		return "", err
-	}
+	defer c.Close()
 	return pipeline.PlanLive(ctx, c.Client, o)
 }
 
 // PlanLive is the old name of plan (deprecated: use plan; script prints the commands).
-func (m *PrefectFlows) PlanLive(
-	ctx context.Context,
-	// The repository with its prefect-deployments-<env>.yaml files and flows/.
-	// +defaultPath="/"
-	// +ignore=[".git", ".venv", "venv", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".pytest_cache", "dist", "build", "node_modules", ".dagger"]
-	source *dagger.Directory,
-	// Environment: selects prefect-deployments-<env>.yaml.
-	env string,
-	// Prefect API URL, e.g. env://PREFECT_API_URL.
-	prefectApiUrl *dagger.Secret,
-	// Prefect API key (Prefect Cloud), e.g. env://PREFECT_API_KEY; read access is enough.
-	// +optional
-	prefectApiKey *dagger.Secret,
-	// Owner of the deployments, in their ownership tag managed-by:prefect-flows:<owner>:<env>,
-	// e.g. "$GITHUB_REPOSITORY" or "$CI_PROJECT_PATH". Required: the module sees neither
-	// .git nor the CI's environment, and two repositories sharing a server need different owners.
-	owner string,
-) (string, error) {
+//
+// Never cached, like plan.
+// +cache="never"
+func (m *PrefectFlows) PlanLive(ctx context.Context) (string, error) {
 	fmt.Fprintln(os.Stderr, "plan-live is deprecated: it is called plan now (and the command-printing plan is script)")
-	return m.Plan(ctx, source, env, prefectApiUrl, prefectApiKey, owner)
+	return m.Plan(ctx)
 }
 
-var errNoOwner = fmt.Errorf("pass --owner (e.g. --owner \"$GITHUB_REPOSITORY\"): the owner names the ownership tag managed-by:prefect-flows:<owner>:<env>, and the module cannot read it from .git")
+var errNoOwner = fmt.Errorf("pass --owner to the constructor (e.g. dagger call --owner \"$GITHUB_REPOSITORY\" ...): the owner names the ownership tag managed-by:prefect-flows:<owner>:<env>, and the module cannot read it from .git")
 
-// Image builds the agent image from the repository's Dockerfile, after validating the
-// environment's deployments file. Chain it: `dagger call image --env dev terminal`.
-func (m *PrefectFlows) Image(
-	ctx context.Context,
-	// The repository with its Dockerfile.
-	// +defaultPath="/"
-	// +ignore=[".git", ".venv", "venv", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".pytest_cache", "dist", "build", "node_modules", ".dagger"]
-	source *dagger.Directory,
-	// Environment whose deployments file is validated first.
-	// +default="dev"
-	env string,
-	// Base image for the Dockerfile's BASE_IMAGE build argument.
-	// +optional
-	baseImage string,
-) (*dagger.Container, error) {
-	c, err := connect(ctx)
+// Image builds the agent image from the Dockerfile and checks that every flow loads in it.
+//
+// It never publishes, so Dagger may cache it by the source. Chain it:
+// `dagger call image terminal`.
+func (m *PrefectFlows) Image(ctx context.Context) (*dagger.Container, error) {
+	c, o, err := m.session(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	o, err := c.options(ctx, source, env)
-	if err != nil {
-		return nil, err
-	}
-	o.BaseImage = baseImage
+	// A pure build: what may be cached must not push.
+	o.Registry = ""
 	img, _, err := pipeline.Build(ctx, c.Client, o)
 	if err != nil {
 		return nil, err
@@ -265,51 +351,21 @@ func (m *PrefectFlows) Image(
 	return dag.LoadContainerFromID(dagger.ContainerID(id)), nil
 }
 
-// Publish builds the image and pushes it as <env> and <env>-<gitSha>; it returns the
-// digest reference that ECS should run.
-func (m *PrefectFlows) Publish(
-	ctx context.Context,
-	// The repository with its Dockerfile.
-	// +defaultPath="/"
-	// +ignore=[".git", ".venv", "venv", "**/__pycache__", "**/*.pyc", ".mypy_cache", ".pytest_cache", "dist", "build", "node_modules", ".dagger"]
-	source *dagger.Directory,
-	// Environment: the tag and the deployments file validated first.
-	env string,
-	// Registry to publish to, e.g. ghcr.io.
-	registry string,
-	// Image path under the registry, e.g. acme-data/prefect-flows (default prefect-flows).
-	// +optional
-	imageRepository string,
-	// Registry user name.
-	// +optional
-	registryUsername string,
-	// Registry password or token, e.g. env://REGISTRY_PASSWORD.
-	// +optional
-	registryPassword *dagger.Secret,
-	// Git commit for the <env>-<sha> tag (.git is not uploaded).
-	gitSha string,
-	// Base image for the Dockerfile's BASE_IMAGE build argument.
-	// +optional
-	baseImage string,
-) (string, error) {
-	c, err := connect(ctx)
+// Script validates every prefect-deployments-*.yaml and returns the commands each environment runs.
+//
+// It builds nothing and needs no Prefect, so Dagger may cache it by the source.
+func (m *PrefectFlows) Script(ctx context.Context) (string, error) {
+	if m.Owner == "" {
+		return "", errNoOwner
+	}
+	dir, err := export(ctx, m.Source)
 	if err != nil {
 		return "", err
 	}
-	defer c.Close()
-	o, err := c.options(ctx, source, env)
-	if err != nil {
-		return "", err
-	}
-	o.Registry, o.ImageRepository, o.RegistryUsername, o.GitSHA, o.BaseImage = registry, imageRepository, registryUsername, gitSha, baseImage
-	if o.RegistryPassword, err = c.secret(ctx, registryPassword); err != nil {
-		return "", err
-	}
-	_, rep, err := pipeline.Build(ctx, c.Client, o)
-	if err != nil {
-		return "", err
-	}
-	return rep.ImageRef, nil
+	defer os.RemoveAll(dir)
+	var out bytes.Buffer
+	err = pipeline.ScriptAll(dir, m.Owner, &out)
+	return out.String(), err
 }
 
 // session is a library-mode client inside the function: the engine gives module
@@ -317,44 +373,78 @@ func (m *PrefectFlows) Publish(
 // unchanged. Objects cross from the generated types by ID.
 type session struct {
 	*lib.Client
-	dirs []string
-}
-
-func connect(ctx context.Context) (*session, error) {
-	c, err := lib.Connect(ctx, lib.WithLogOutput(os.Stderr))
-	if err != nil {
-		return nil, fmt.Errorf("connect to the module's session: %w", err)
-	}
-	return &session{Client: c}, nil
+	dir string
 }
 
 func (s *session) Close() error {
-	for _, d := range s.dirs {
-		os.RemoveAll(d)
-	}
+	os.RemoveAll(s.dir)
 	return s.Client.Close()
 }
 
-// options loads the source by ID for the build, and exports it for spec.Load, which
-// reads the deployments file and flows from a local disk.
-func (s *session) options(ctx context.Context, source *dagger.Directory, env string) (pipeline.Options, error) {
-	id, err := source.ID(ctx)
+// session connects and turns the module's configuration into pipeline options; the
+// pipeline checks them, with the rules mage's settings go through.
+func (m *PrefectFlows) session(ctx context.Context) (*session, pipeline.Options, error) {
+	c, err := lib.Connect(ctx, lib.WithLogOutput(os.Stderr))
+	if err != nil {
+		return nil, pipeline.Options{}, fmt.Errorf("connect to the module's session: %w", err)
+	}
+	s := &session{Client: c}
+	o, err := m.options(ctx, s)
+	if err != nil {
+		s.Close()
+		return nil, pipeline.Options{}, err
+	}
+	return s, o, nil
+}
+
+func (m *PrefectFlows) options(ctx context.Context, s *session) (pipeline.Options, error) {
+	id, err := m.Source.ID(ctx)
 	if err != nil {
 		return pipeline.Options{}, err
 	}
-	dir, err := export(ctx, source)
-	if err != nil {
+	// spec.Load reads the deployments file and flows from a local disk.
+	if s.dir, err = export(ctx, m.Source); err != nil {
 		return pipeline.Options{}, err
 	}
-	s.dirs = append(s.dirs, dir)
-	return pipeline.Options{
-		Env:       env,
-		SourceDir: dir,
-		Source:    s.LoadDirectoryFromID(lib.DirectoryID(id)),
-		Out:       os.Stderr,
+	o := pipeline.Options{
+		Env:              m.Env,
+		SourceDir:        s.dir,
+		Source:           s.LoadDirectoryFromID(lib.DirectoryID(id)),
+		BaseImage:        m.BaseImage,
+		Registry:         m.Registry,
+		ImageRepository:  m.ImageRepository,
+		RegistryUsername: m.RegistryUsername,
+		// Empty (image, publish): the pipeline's own rule, which tags nothing there.
+		Owner:                 m.Owner,
+		AllowUnpublishedImage: m.AllowUnpublishedImage,
+		GitSHA:                m.GitSha,
 		// .git is not uploaded to the module: the commit has to come as an argument.
-		GitSHAHint: "pass --git-sha",
-	}, nil
+		GitSHAHint: "call with-git-sha",
+		ECS: pipeline.ECS{
+			Cluster: m.EcsCluster, VPCID: m.EcsVpcId, ExecutionRoleARN: m.EcsExecutionRoleArn,
+			TaskRoleARN: m.EcsTaskRoleArn, CPU: m.EcsCpu, Memory: m.EcsMemory, Region: m.AwsRegion,
+		},
+		Runner:      m.Runner,
+		Concurrency: m.Concurrency,
+		Out:         os.Stderr,
+	}
+	if m.DeployTimeout != "" {
+		if o.Timeout, err = time.ParseDuration(m.DeployTimeout); err != nil {
+			return pipeline.Options{}, fmt.Errorf("with-deploy-timeout: %w", err)
+		}
+	}
+	for _, sec := range []struct {
+		from *dagger.Secret
+		to   **lib.Secret
+	}{
+		{m.PrefectApiUrl, &o.PrefectAPIURL}, {m.PrefectApiKey, &o.PrefectAPIKey}, {m.RegistryPassword, &o.RegistryPassword},
+		{m.AwsAccessKeyId, &o.AWSAccessKeyID}, {m.AwsSecretAccessKey, &o.AWSSecretAccessKey},
+	} {
+		if *sec.to, err = s.secret(ctx, sec.from); err != nil {
+			return pipeline.Options{}, err
+		}
+	}
+	return o, nil
 }
 
 func (s *session) secret(ctx context.Context, sec *dagger.Secret) (*lib.Secret, error) {
@@ -380,11 +470,16 @@ func export(ctx context.Context, source *dagger.Directory) (string, error) {
 	return dir, nil
 }
 
-func text(rep *pipeline.Report) string {
+func summary(rep *pipeline.Report, format string) string {
 	if rep == nil {
 		return ""
 	}
 	var b bytes.Buffer
-	rep.WriteText(&b)
+	if format == "markdown" {
+		// A Markdown error only loses the deployments table; the text went to the log.
+		_ = rep.WriteMarkdown(&b)
+	} else {
+		rep.WriteText(&b)
+	}
 	return b.String()
 }

@@ -736,8 +736,8 @@ func TestPublishNeedsGitCommit(t *testing.T) {
 	for _, tc := range []struct {
 		name, hint, want, notWant string
 	}{
-		{"Dagger module", "pass --git-sha", "pass --git-sha", "GIT_SHA"},
-		{"no hint given", "", "GIT_SHA with mage, --git-sha with dagger call", ""},
+		{"Dagger module", "call with-git-sha", "call with-git-sha", "GIT_SHA"},
+		{"no hint given", "", "GIT_SHA with mage, with-git-sha with dagger call", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := fakedagger.Start(t)

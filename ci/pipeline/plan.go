@@ -61,7 +61,7 @@ func (planStep) Run(_ context.Context, st *State) error {
 			if sha, err = GitSHA(o.SourceDir); err != nil {
 				hint := o.GitSHAHint
 				if hint == "" {
-					hint = "give it (GIT_SHA with mage, --git-sha with dagger call)"
+					hint = "give it (GIT_SHA with mage, with-git-sha with dagger call)"
 				}
 				return fmt.Errorf("publishing needs the git commit for the <env>-<sha> tag: %s: %w", hint, err)
 			}
