@@ -64,7 +64,7 @@ func localRun(ctx context.Context, s Settings, out io.Writer, do func(context.Co
 			return fmt.Errorf("step plan: %w", err)
 		}
 	}
-	client, err := connectLocal(ctx, out)
+	client, err := connectLocal(ctx, out, s.ProgressOutput(os.Stderr))
 	if err != nil {
 		return err
 	}
@@ -76,13 +76,14 @@ func localRun(ctx context.Context, s Settings, out io.Writer, do func(context.Co
 // context given to Connect is done (it closes the child's stdin), so Connect gets one
 // that an interrupt does not cancel: the restore after a Ctrl-C still needs the engine.
 // Close ends it. protectSession keeps the terminal's Ctrl-C away from the session child.
-func connectLocal(ctx context.Context, out io.Writer) (*dagger.Client, error) {
+// progress receives Dagger's own progress (Settings.ProgressOutput); nil drops it.
+func connectLocal(ctx context.Context, out, progress io.Writer) (*dagger.Client, error) {
 	restore, note := protectSession()
 	defer restore()
 	if note != "" {
 		fmt.Fprintf(out, "note: %s\n", note)
 	}
-	client, err := daggerConnect(context.WithoutCancel(ctx), dagger.WithLogOutput(os.Stderr))
+	client, err := daggerConnect(context.WithoutCancel(ctx), dagger.WithLogOutput(progress))
 	if err != nil {
 		return nil, fmt.Errorf("connect to the Dagger engine (is Docker running?): %w", err)
 	}

@@ -68,6 +68,9 @@ type Options struct {
 
 	// Out receives the log lines; nil discards them.
 	Out io.Writer
+	// LogGroups folds each step's details into a GitHub Actions log group
+	// (::group::/::endgroup::), leaving the step's result and the summary outside.
+	LogGroups bool
 	// StepSummaryPath is $GITHUB_STEP_SUMMARY; the Markdown report is appended to it.
 	StepSummaryPath string
 	// Redact masks secret plaintexts in what the pipeline writes itself (the step

@@ -161,10 +161,9 @@ func run(ctx context.Context, client *dagger.Client, opts Options, steps []Step,
 				continue
 			}
 		}
-		fmt.Fprintf(out, "==> %s\n", s)
 		start := time.Now()
 		st.failed = failed
-		err := s.Run(ctx, st)
+		err := runStep(ctx, s, st, opts.LogGroups)
 		o := StepOutcome{Name: name, Duration: time.Since(start)}
 		var skip *SkipError
 		switch {
@@ -195,6 +194,20 @@ func run(ctx context.Context, client *dagger.Client, opts Options, steps []Step,
 		f(st)
 	}
 	return st.Report, failed
+}
+
+// runStep runs one step under its "==> step" line. With groups (GitHub Actions) the line
+// opens a log group holding everything the step prints, closed however the step ends, so
+// the page shows one line per step, its result and the summary. The report is not
+// folded: it is what the reader came for.
+func runStep(ctx context.Context, s Step, st *State, groups bool) error {
+	if _, report := s.(reportStep); !groups || report {
+		fmt.Fprintf(st.out, "==> %s\n", s)
+		return s.Run(ctx, st)
+	}
+	fmt.Fprintf(st.out, "::group::==> %s\n", s)
+	defer fmt.Fprintf(st.out, "::endgroup::\n")
+	return s.Run(ctx, st)
 }
 
 // stepName is the first word of a step's line: "plan", "image", ...

@@ -94,7 +94,7 @@ func TestSessionSurvivesCtrlC(t *testing.T) {
 					return dagger.Connect(ctx, opts...)
 				}
 				t.Cleanup(func() { daggerConnect = dagger.Connect })
-				client, err = connectLocal(ctx, &out)
+				client, err = connectLocal(ctx, &out, nil)
 			} else {
 				client, err = dagger.Connect(ctx)
 			}

@@ -48,6 +48,11 @@ type Settings struct {
 	// AllowUnpublishedImage is ALLOW_UNPUBLISHED_IMAGE: see Options.AllowUnpublishedImage.
 	AllowUnpublishedImage bool
 	StepSummaryPath       string // GITHUB_STEP_SUMMARY
+	GitHubActions         bool   // GITHUB_ACTIONS=true: fold each step's details into a log group
+	// DaggerProgress (DAGGER_PROGRESS) non-empty shows Dagger's own progress on stderr,
+	// in that format (the Dagger CLI reads the variable itself); empty shows only the
+	// pipeline's lines.
+	DaggerProgress string
 }
 
 // SettingsFromEnv reads the configuration of environment env (dev, prod, ...) through
@@ -97,6 +102,8 @@ func parseSettings(env, sourceDir string, getenv func(string) string) (Settings,
 		AWSSecretKey:    Secret(getenv("AWS_SECRET_ACCESS_KEY")),
 		Runner:          get("DEPLOY_RUNNER"),
 		StepSummaryPath: get("GITHUB_STEP_SUMMARY"),
+		GitHubActions:   get("GITHUB_ACTIONS") == "true",
+		DaggerProgress:  get("DAGGER_PROGRESS"),
 	}
 	if s.GitSHA == "" {
 		if full := get("GITHUB_SHA"); full != "" {
@@ -196,8 +203,21 @@ func (s Settings) Options(client *dagger.Client, out io.Writer) Options {
 		AllowUnpublishedImage: s.AllowUnpublishedImage,
 		Out:                   out,
 		StepSummaryPath:       s.StepSummaryPath,
+		LogGroups:             s.GitHubActions,
 		Redact:                masker(s.plaintexts()).mask,
 	}
+}
+
+// ProgressOutput is where Dagger's own progress goes: stderr when DAGGER_PROGRESS asks
+// for it, else nowhere. By default the log holds only the pipeline's lines; with both,
+// every exec's output would appear twice (once in Dagger's progress, once in the step's
+// lines). Nil also keeps the SDK quiet: it then buffers the engine's stderr only to
+// quote it in a connection error.
+func (s Settings) ProgressOutput(stderr io.Writer) io.Writer {
+	if s.DaggerProgress == "" {
+		return nil
+	}
+	return stderr
 }
 
 // plaintexts lists the secret values, for masking output that the engine echoes back.
