@@ -136,7 +136,7 @@ func TestLogSettings(t *testing.T) {
 		{"GitHub Actions", map[string]string{"GITHUB_ACTIONS": "true"}, true, false},
 		{"GITHUB_ACTIONS not true", map[string]string{"GITHUB_ACTIONS": "1"}, false, false},
 		{"Dagger progress asked for", map[string]string{"DAGGER_PROGRESS": "plain"}, false, true},
-		{"both", map[string]string{"GITHUB_ACTIONS": "true", "DAGGER_PROGRESS": "plain"}, true, true},
+		{"both", map[string]string{"GITHUB_ACTIONS": "true", "DAGGER_PROGRESS": "dots"}, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string { return tc.env[k] })
@@ -162,5 +162,18 @@ func TestLogSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDaggerProgressRefused: a value the engine session would exit on is a settings
+// error, before an engine is started.
+func TestDaggerProgressRefused(t *testing.T) {
+	for _, v := range []string{"tty", "auto", "fancy"} {
+		_, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string {
+			return map[string]string{"DAGGER_PROGRESS": v}[k]
+		})
+		if err == nil || !strings.Contains(err.Error(), "DAGGER_PROGRESS=\""+v+"\": want plain, dots or report") {
+			t.Errorf("DAGGER_PROGRESS=%s: err = %v", v, err)
+		}
 	}
 }

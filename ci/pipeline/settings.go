@@ -131,6 +131,13 @@ func parseSettings(env, sourceDir string, getenv func(string) string) (Settings,
 			}
 		}
 	}
+	switch s.DaggerProgress {
+	case "", "plain", "dots", "report":
+	default:
+		// The engine session the SDK starts inherits the variable and exits on any other
+		// value ("tty" needs a terminal, and its stderr is a pipe).
+		return Settings{}, fmt.Errorf("DAGGER_PROGRESS=%q: want plain, dots or report (Dagger's progress reaches mage through a pipe, not a terminal), or leave it unset", s.DaggerProgress)
+	}
 	// The rest of the owner rule (GITHUB_REPOSITORY, git remote, directory) is applied
 	// by Options.owner, in one place with the Dagger module's path.
 	if v := get("PREFECT_OWNER"); v != "" {
