@@ -34,6 +34,9 @@ import (
 //     functions` and `dagger call --help` show only the description's first line.
 //   - cmd/codegen/generator/go/templates/module_objects.go: `+private` keeps a field out
 //     of the API while it is still carried from call to call.
+//   - docs/current_docs/extending/modules/function-caching.mdx: the cache key is the
+//     module's source, the arguments and the parent object's values (so the with-
+//     configuration is part of it); "never" opts out of persistent and per-session caching.
 
 // moduleFile is where the module lives, relative to this package.
 var moduleFile = filepath.Join(shimDir, "main.go")
