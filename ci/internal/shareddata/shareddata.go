@@ -1,5 +1,5 @@
-// Package shareddata finds the facts recorded from a real Prefect 2.14 server and CLI and a
-// real Dagger v0.19.7 engine, which the test doubles answer from.
+// Package shareddata finds the facts recorded from a real Prefect 2.14 server and CLI, a real
+// Prefect 3.8.3 server and client, and a real Dagger v0.19.7 engine, which the test doubles answer from.
 //
 // The team's authoritative copy is ../shared beside the repository. A snapshot of the parts
 // the tests read is committed under ci/internal/shareddata/testdata/shared, so the tests also
@@ -15,13 +15,16 @@ import (
 )
 
 // Snapshotted are the files and folders of the shared data the tests read, relative to its
-// root. Not the offline installers (prefect/real: wheels, scripts): only .ci/real-prefect uses
-// them, from ../shared itself, and a fork without ../shared skips that step.
+// root. Not the offline installers (prefect/real, prefect3/real: wheels, scripts): only
+// .ci/real-prefect and .ci/real-prefect3 use them, from ../shared itself, and a fork without
+// ../shared skips those steps.
 var Snapshotted = []string{
 	filepath.Join("prefect", "FACTS.md"),
 	filepath.Join("prefect", "cli-2.14.json"),
 	filepath.Join("prefect", "recorded"),
 	filepath.Join("dagger", "recorded"),
+	filepath.Join("prefect3", "FACTS.md"),
+	filepath.Join("prefect3", "recorded"),
 }
 
 // snapshotRel is where the snapshot lives, relative to the repository root.
