@@ -173,8 +173,24 @@ type answerGot struct {
 	Raw    []byte
 }
 
-// send runs step s against base (…/api), with the recording's ids mapped by ids.
+// send runs step s against base (…/api), with the recording's ids mapped by ids. A 503
+// is retried a few times, as Prefect's own client does: a real server on SQLite answers
+// 503 when its background services hold the database lock.
 func send(client *http.Client, base string, s step, ids *idMap) (answerGot, error) {
+	var a answerGot
+	var err error
+	for try := 0; try < 5; try++ {
+		if try > 0 {
+			time.Sleep(time.Duration(try) * 500 * time.Millisecond)
+		}
+		if a, err = sendOnce(client, base, s, ids); err != nil || a.Status != http.StatusServiceUnavailable {
+			break
+		}
+	}
+	return a, err
+}
+
+func sendOnce(client *http.Client, base string, s step, ids *idMap) (answerGot, error) {
 	path := ids.apply(strings.TrimPrefix(s.Path, "/api"))
 	var body io.Reader
 	if s.Body != nil {

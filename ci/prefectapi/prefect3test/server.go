@@ -334,7 +334,7 @@ func (f *Server) createPool(raw []byte) answer {
 		"type": typ, "base_job_template": tmpl, "is_paused": body["is_paused"] == true,
 		"concurrency_limit": body["concurrency_limit"], "status": "NOT_READY", "default_queue_id": nil,
 		"storage_configuration": map[string]any{"bundle_upload_step": nil, "bundle_execution_step": nil, "default_result_storage_block_id": nil},
-		"active_slots": nil,
+		"active_slots":          nil,
 	}
 	if p["is_paused"] == true {
 		p["status"] = "PAUSED"

@@ -323,7 +323,7 @@ func recordedTimeline() ([]step, error) {
 	b.exchanges("deploy/sdk-create.exchanges.json")
 	b.exchanges("deploy/sdk-update.exchanges.json")
 	b.postBodies("deploy/sdk-post-bodies.json", flowOf, "fs-etl") // fs-etl: sdk-create.exchanges #10
-	b.exchanges("deploy/cli-deploy-all.exchanges.json")         // its POSTs are cli-post-bodies.json
+	b.exchanges("deploy/cli-deploy-all.exchanges.json")           // its POSTs are cli-post-bodies.json
 	// 1b: redeploys of one deployment per path.
 	b.redeploy("redeploy/sdk.json")
 	b.redeploy("redeploy/cli.json")
