@@ -267,23 +267,18 @@ func (f *Server) updateDeployment(id string, raw []byte) answer {
 	if d == nil {
 		return detail(404, "Deployment not found.")
 	}
-	_, hasPool := body["work_pool_name"]
-	_, hasQueue := body["work_queue_name"]
-	pool, queue := "", ""
-	if hasPool || hasQueue {
-		var ans *answer
-		pool, queue, ans = f.resolveQueueLocked(body, d)
-		if ans != nil {
-			return *ans
-		}
+	// PATCH does not check job_variables against the pool's template (POST does), an
+	// unknown pool is a 500, and a work_queue_name without work_pool_name moves the
+	// deployment to "default-agent-pool" (created when missing), not to a queue of its pool.
+	pool, hasPool := body["work_pool_name"].(string)
+	queue, _ := body["work_queue_name"].(string)
+	if hasPool && f.pools[pool] == nil {
+		return reply(500, map[string]any{"exception_message": "Internal Server Error"})
 	}
-	poolForCheck := pool
-	if poolForCheck == "" {
-		poolForCheck, _ = d.poolName.(string)
-	}
-	if jv := asMap(body["job_variables"]); len(jv) > 0 && f.pools[poolForCheck] != nil {
-		if msg := checkJobVariables(asMap(f.pools[poolForCheck]["base_job_template"]), jv); msg != "" {
-			return detail(422, "Error updating deployment: "+msg)
+	if !hasPool && queue != "" {
+		pool = defaultAgentPool
+		if f.pools[pool] == nil {
+			f.addPoolLocked(pool, "prefect-agent", map[string]any{}, nil)
 		}
 	}
 	d.Updated = f.stamp()
@@ -353,14 +348,17 @@ func (f *Server) resolveQueueLocked(body map[string]any, cur *deployment) (pool,
 	return pool, queue, nil
 }
 
+// defaultAgentPool is where the server puts a deployment whose PATCH names a queue but no pool.
+const defaultAgentPool = "default-agent-pool"
+
 // setQueue points d at queue in pool (the pool's default queue when queue is ""),
 // creating the queue when it does not exist.
 func (f *Server) setQueue(d *deployment, pool, queue string) {
 	if pool == "" {
-		if queue == "" {
-			queue = "default"
+		d.poolName, d.queueName, d.queueID = nil, nil, nil
+		if queue != "" {
+			d.queueName = queue
 		}
-		d.poolName, d.queueName, d.queueID = nil, queue, nil
 		return
 	}
 	var q map[string]any

@@ -327,23 +327,30 @@ func (f *Server) createPool(raw []byte) answer {
 	if tmpl == nil {
 		tmpl = map[string]any{}
 	}
+	return reply(201, f.addPoolLocked(name, typ, tmpl, body))
+}
+
+// addPoolLocked stores a new pool and its default queue.
+func (f *Server) addPoolLocked(name, typ string, tmpl, body map[string]any) map[string]any {
 	now := f.stamp()
-	id := newID()
 	p := map[string]any{
-		"id": id, "created": now, "updated": now, "name": name, "description": body["description"],
+		"id": newID(), "created": now, "updated": now, "name": name, "description": body["description"],
 		"type": typ, "base_job_template": tmpl, "is_paused": body["is_paused"] == true,
 		"concurrency_limit": body["concurrency_limit"], "status": "NOT_READY", "default_queue_id": nil,
 		"storage_configuration": map[string]any{"bundle_upload_step": nil, "bundle_execution_step": nil, "default_result_storage_block_id": nil},
-		"active_slots":          nil,
+		"active_slots": nil,
 	}
-	if p["is_paused"] == true {
+	switch {
+	case typ == "prefect-agent": // agent pools have no worker status
+		p["status"] = nil
+	case p["is_paused"] == true:
 		p["status"] = "PAUSED"
 	}
 	f.pools[name] = p
 	q := f.addQueueLocked(name, "default")
 	q["description"] = "The work pool's default queue."
 	p["default_queue_id"] = q["id"]
-	return reply(201, p)
+	return p
 }
 
 func (f *Server) queueLocked(pool, name string) map[string]any {

@@ -178,7 +178,9 @@ func (f *Server) checkValue(loc []any, k kind, v any) []perr {
 			return bad("uuid_type", "UUID input should be a string, bytes or UUID object")
 		}
 		if !uuidRE.MatchString(s) {
-			return bad("uuid_parsing", "Input should be a valid UUID, "+uuidReason(s))
+			e := bad("uuid_parsing", "Input should be a valid UUID, "+uuidReason(s))
+			e[0].Ctx = map[string]any{"error": uuidReason(s)}
+			return e
 		}
 	case kSchedules:
 		l, ok := v.([]any)
@@ -287,7 +289,7 @@ func (f *Server) checkInterval(loc []any, m map[string]any) []perr {
 	case float64:
 		if x <= 0 {
 			return []perr{{Type: "value_error", Loc: append(append([]any{}, loc...), "interval"),
-				Msg: "Value error, The interval must be positive", Input: x, Ctx: map[string]any{"error": map[string]any{}}}}
+				Msg: "Value error, interval must be positive", Input: x, Ctx: map[string]any{"error": map[string]any{}}}}
 		}
 	default:
 		return []perr{{Type: "time_delta_type", Loc: append(append([]any{}, loc...), "interval"),
