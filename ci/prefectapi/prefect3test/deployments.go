@@ -124,7 +124,7 @@ func (f *Server) routeDeployments(method string, seg []string, raw []byte) answe
 	case method == "GET" && n == 3 && seg[2] == "schedules":
 		d := f.deps[seg[1]]
 		if d == nil {
-			return detail(404, "Deployment not found")
+			return detail(404, "Deployment not found.")
 		}
 		return reply(200, d.view().Schedules)
 	case method == "DELETE" && n == 2:

@@ -2,6 +2,7 @@ package prefect3test
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -14,6 +15,8 @@ import (
 // envE2EURL names a THROWAWAY Prefect 3 server for TestRealServerAgrees. It is not
 // PREFECT_E2E_API_URL (the Prefect 2 tests' server): the two majors need two servers.
 const envE2EURL = "PREFECT3_E2E_API_URL"
+
+var updateProbes = flag.Bool("update", false, "with "+envE2EURL+": write the real server's answers to the probes into "+probesFile)
 
 // realSkip is why the real-server test cannot run, "" when it can.
 func realSkip(getenv func(string) string) string {
@@ -112,7 +115,12 @@ func TestRealServerAgrees(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	probes, err := loadProbes()
+	if err != nil {
+		t.Fatal(err)
+	}
 	steps = append(steps, probes...)
+	answers := map[string]answerGot{}
 	f := New(t, Empty())
 	realIDs, fakeIDs, pair := newIDMap(), newIDMap(), newIDMap()
 	agree, asRecorded := 0, 0
@@ -124,6 +132,9 @@ func TestRealServerAgrees(t *testing.T) {
 		fake, err := send(http.DefaultClient, f.URL, s, fakeIDs)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if s.Probe {
+			answers[s.Name] = real
 		}
 		if d := check(s, real, realIDs); len(d) == 0 {
 			asRecorded++
@@ -142,37 +153,11 @@ func TestRealServerAgrees(t *testing.T) {
 		}
 		agree++
 	}
+	if *updateProbes {
+		if err := saveProbes(probes, answers, realIDs); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote the real server's answers to %s", probesFile)
+	}
 	t.Logf("real Prefect %s: %d of %d steps answered the same by the fake; %d of %d as recorded", version, agree, len(steps), asRecorded, len(steps))
 }
-
-// probes are requests the recordings do not hold, answered by the real server and the
-// fake after the timeline (its objects exist). Only the two answers are compared.
-var probes = func() []step {
-	p := func(name, method, path, body string) step {
-		s := step{Name: "probe " + name, Method: method, Path: path}
-		if body != "" {
-			s.Body = json.RawMessage(body)
-		}
-		return s
-	}
-	const fsEtl = "/api/deployments/260577cc-129b-4f82-8a34-427d59982b92"
-	return []step{
-		p("pool exists", "POST", "/api/work_pools/", `{"name":"pool","type":"process"}`),
-		p("patch bad job variable", "PATCH", "/api/deployments/027b7deb-77cb-40cf-8011-dc8533ef6516", `{"job_variables":{"cpu":"lots"}}`),
-		p("patch unknown pool", "PATCH", fsEtl, `{"work_pool_name":"no-such-pool"}`),
-		p("patch new queue", "PATCH", fsEtl, `{"work_queue_name":"probe-q"}`),
-		p("read after new queue", "GET", fsEtl, ""),
-		p("patch body is a list", "PATCH", fsEtl, `[1]`),
-		p("flow extra key", "POST", "/api/flows/", `{"name":"x","nope":1}`),
-		p("flow by name 404", "GET", "/api/flows/name/no-such-flow", ""),
-		p("no work pool", "POST", "/api/deployments/", `{"name":"no-pool","flow_id":"fe117c4e-8ec1-434d-b4ea-36b88e4ea0c8"}`),
-		p("schedule without schedule", "POST", "/api/deployments/", `{"name":"s","flow_id":"fe117c4e-8ec1-434d-b4ea-36b88e4ea0c8","schedules":[{"active":true}]}`),
-		p("interval zero", "POST", "/api/deployments/", `{"name":"s","flow_id":"fe117c4e-8ec1-434d-b4ea-36b88e4ea0c8","schedules":[{"schedule":{"interval":0}}]}`),
-		p("bad uuid", "POST", "/api/deployments/", `{"name":"s","flow_id":"nope"}`),
-		p("tags filter", "POST", "/api/deployments/filter", `{"deployments":{"tags":{"all_":["etl"]}},"sort":"NAME_DESC"}`),
-		p("concurrency options", "PATCH", fsEtl, `{"concurrency_limit":2,"concurrency_options":{"collision_strategy":"ENQUEUE"}}`),
-		p("read after concurrency", "GET", fsEtl, ""),
-		p("delete pool", "DELETE", "/api/work_pools/ecs-pool", ""),
-		p("read pools", "POST", "/api/work_pools/filter", `{}`),
-	}
-}()

@@ -235,12 +235,18 @@ func check(s step, got answerGot, ids *idMap) []string {
 }
 
 // TestReplayRecordings replays every recorded request against the fake, in the order the
-// real server saw them, and compares each answer with the recorded one.
+// real server saw them, then the probes of testdata/probes.json, and compares each answer
+// with the one the real server gave.
 func TestReplayRecordings(t *testing.T) {
 	steps, err := recordedTimeline()
 	if err != nil {
 		t.Fatal(err)
 	}
+	probes, err := loadProbes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, probes...)
 	f := New(t, Empty())
 	ids := newIDMap()
 	recorded, agree := 0, 0
@@ -261,7 +267,7 @@ func TestReplayRecordings(t *testing.T) {
 			agree++
 		}
 	}
-	t.Logf("%d of %d recorded exchanges answered as recorded (%d setup steps)", agree, recorded, len(steps)-recorded)
+	t.Logf("%d of %d recorded exchanges and probes answered as recorded (%d setup steps)", agree, recorded, len(steps)-recorded)
 	if recorded < 150 {
 		t.Errorf("only %d recorded exchanges replayed; the timeline lost some files", recorded)
 	}

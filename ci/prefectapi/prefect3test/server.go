@@ -338,7 +338,7 @@ func (f *Server) addPoolLocked(name, typ string, tmpl, body map[string]any) map[
 		"type": typ, "base_job_template": tmpl, "is_paused": body["is_paused"] == true,
 		"concurrency_limit": body["concurrency_limit"], "status": "NOT_READY", "default_queue_id": nil,
 		"storage_configuration": map[string]any{"bundle_upload_step": nil, "bundle_execution_step": nil, "default_result_storage_block_id": nil},
-		"active_slots": nil,
+		"active_slots":          nil,
 	}
 	switch {
 	case typ == "prefect-agent": // agent pools have no worker status

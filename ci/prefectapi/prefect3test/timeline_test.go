@@ -25,6 +25,7 @@ type step struct {
 	Resp         any             // the recorded JSON answer
 	HasResp      bool            // false: the answer was not recorded (or elided)
 	Setup        bool
+	Probe        bool // from testdata/probes.json, not from the recordings
 }
 
 // orderedKeys lists the keys of a JSON object in file order.
