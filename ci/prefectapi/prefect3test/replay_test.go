@@ -166,7 +166,7 @@ func short(v any) string {
 	return string(b)
 }
 
-// answer is what a server said to one step.
+// answerGot is what a server said to one step.
 type answerGot struct {
 	Status int
 	Body   any

@@ -156,10 +156,11 @@ func toMap(v any) map[string]any {
 	return m
 }
 
+// answer is the fake's reply to one request: status and JSON body, or no body at all.
 type answer struct {
 	status int
-	body   any // nil with status 204 is an empty body; noBody{} never occurs otherwise
-	empty  bool
+	body   any
+	empty  bool // no body (204)
 }
 
 func reply(status int, body any) answer { return answer{status: status, body: body} }

@@ -26,7 +26,6 @@ const (
 	kStr
 	kBool
 	kInt
-	kNumber
 	kList
 	kDict
 	kUUID
@@ -147,10 +146,6 @@ func (f *Server) checkValue(loc []any, k kind, v any) []perr {
 			}
 		default:
 			return bad("int_type", "Input should be a valid integer")
-		}
-	case kNumber:
-		if _, ok := v.(float64); !ok {
-			return bad("float_type", "Input should be a valid number")
 		}
 	case kList:
 		if _, ok := v.([]any); !ok {
