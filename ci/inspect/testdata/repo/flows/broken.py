@@ -1,0 +1,1 @@
+import pandas_that_is_missing  # noqa: F401

@@ -1,0 +1,6 @@
+from prefect.flows import flow
+
+
+@flow
+def café():
+    "Café ☕ flow."
