@@ -198,3 +198,52 @@ func (c *Client) PatchDeployment(ctx context.Context, id string, fields map[stri
 func (c *Client) DeleteDeployment(ctx context.Context, id string) error {
 	return c.do(ctx, "DELETE", "/deployments/"+url.PathEscape(id), nil, nil)
 }
+
+// AdminVersion calls GET /admin/version: the server's Prefect version, e.g. "2.14.21".
+func (c *Client) AdminVersion(ctx context.Context) (string, error) {
+	var v string
+	if err := c.do(ctx, "GET", "/admin/version", nil, &v); err != nil {
+		return "", err
+	}
+	return v, nil
+}
+
+// ReadWorkPool reads one work pool by name; a missing pool satisfies errors.Is(err, ErrNotFound).
+func (c *Client) ReadWorkPool(ctx context.Context, name string) (*WorkPool, error) {
+	var p WorkPool
+	if err := c.do(ctx, "GET", "/work_pools/"+url.PathEscape(name), nil, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// CreateFlow is POST /flows/ with the body the CLI sends ({"name", "tags": []}): Prefect
+// upserts by name and answers the flow either way (201 new, 200 existing).
+func (c *Client) CreateFlow(ctx context.Context, name string) (*Flow, error) {
+	var f Flow
+	body := struct {
+		Name string   `json:"name"`
+		Tags []string `json:"tags"`
+	}{name, []string{}}
+	if _, err := c.doStatus(ctx, "POST", "/flows/", body, &f); err != nil {
+		return nil, err
+	}
+	if f.ID == "" {
+		return nil, fmt.Errorf("POST /flows/ on %s: the answer has no flow id", c.host)
+	}
+	return &f, nil
+}
+
+// CreateDeployment is POST /deployments/ with body sent byte for byte. Prefect 2 upserts
+// by (flow_id, name): created says whether the deployment is new (201) or was replaced (200).
+func (c *Client) CreateDeployment(ctx context.Context, body []byte) (d *Deployment, created bool, err error) {
+	var out Deployment
+	status, err := c.doStatus(ctx, "POST", "/deployments/", RawJSON(body), &out)
+	if err != nil {
+		return nil, false, err
+	}
+	if out.ID == "" {
+		return nil, false, fmt.Errorf("POST /deployments/ on %s: the answer has no deployment id", c.host)
+	}
+	return &out, status == 201, nil
+}

@@ -135,11 +135,22 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // do sends one API call with retries and decodes a JSON answer into out (when not nil).
 // path is relative to BaseURL and starts with '/'.
 func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	_, err := c.doStatus(ctx, method, path, body, out)
+	return err
+}
+
+// RawJSON is a request body sent exactly as given (json.Marshal would re-encode it).
+type RawJSON []byte
+
+// doStatus is do that also returns the 2xx status (201 created, 200 updated, ...).
+func (c *Client) doStatus(ctx context.Context, method, path string, body, out any) (int, error) {
 	var payload []byte
-	if body != nil {
+	if raw, ok := body.(RawJSON); ok {
+		payload = raw
+	} else if body != nil {
 		var err error
 		if payload, err = json.Marshal(body); err != nil {
-			return fmt.Errorf("%s %s: encode body: %w", method, path, err)
+			return 0, fmt.Errorf("%s %s: encode body: %w", method, path, err)
 		}
 	}
 	var last error
@@ -147,19 +158,19 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		status, data, hdr, err := c.once(ctx, method, path, payload)
 		if err == nil && status >= 200 && status < 300 {
 			if out == nil || status == http.StatusNoContent {
-				return nil
+				return status, nil
 			}
 			if jerr := json.Unmarshal(data, out); jerr != nil {
-				return &APIError{Method: method, Path: path, Host: c.host, Status: status, notJSON: true}
+				return status, &APIError{Method: method, Path: path, Host: c.host, Status: status, notJSON: true}
 			}
-			return nil
+			return status, nil
 		}
 		var wait time.Duration
 		retryable := false
 		if err != nil {
 			if ctx.Err() != nil {
 				// The caller gave up (or its deadline passed): no more attempts.
-				return fmt.Errorf("%s %s on %s: %w", method, path, c.host, ctx.Err())
+				return 0, fmt.Errorf("%s %s on %s: %w", method, path, c.host, ctx.Err())
 			}
 			last = &TransportError{Method: method, Path: path, Host: c.host, Attempts: attempt, Timeout: c.Timeout, Err: err}
 			retryable = true
@@ -172,7 +183,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 				if ra, ok := retryAfter(hdr.Get("Retry-After"), c.Now()); ok {
 					if c.Retry.MaxRetryAfter > 0 && ra > c.Retry.MaxRetryAfter {
 						apiErr.Detail = fmt.Sprintf("rate limited; Retry-After %s is longer than the %s this client waits", ra, c.Retry.MaxRetryAfter)
-						return apiErr
+						return 0, apiErr
 					}
 					wait = ra
 				}
@@ -187,13 +198,13 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 			if ae, ok := last.(*APIError); ok && retryable {
 				ae.Attempts = attempt
 			}
-			return last
+			return 0, last
 		}
 		if wait == 0 {
 			wait = c.backoff(attempt)
 		}
 		if err := c.Sleep(ctx, wait); err != nil {
-			return fmt.Errorf("%s %s on %s: waiting to retry: %w", method, path, c.host, err)
+			return 0, fmt.Errorf("%s %s on %s: waiting to retry: %w", method, path, c.host, err)
 		}
 	}
 }

@@ -226,11 +226,29 @@ type BlockType struct {
 
 // BlockDocument is the part of a block document this client uses.
 type BlockDocument struct {
-	ID          string     `json:"id"`
-	Name        string     `json:"name"`
-	BlockTypeID string     `json:"block_type_id"`
-	BlockType   *BlockType `json:"block_type"`
-	IsAnonymous bool       `json:"is_anonymous"`
+	ID          string       `json:"id"`
+	Name        string       `json:"name"`
+	BlockTypeID string       `json:"block_type_id"`
+	BlockType   *BlockType   `json:"block_type"`
+	IsAnonymous bool         `json:"is_anonymous"`
+	BlockSchema *BlockSchema `json:"block_schema"`
+}
+
+// BlockSchema is the part of a block schema this client uses: the names of its fields.
+type BlockSchema struct {
+	Fields struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	} `json:"fields"`
+}
+
+// HasField says whether the block's schema declares field name (false when the server
+// sent no schema).
+func (b *BlockDocument) HasField(name string) bool {
+	if b.BlockSchema == nil {
+		return false
+	}
+	_, ok := b.BlockSchema.Fields.Properties[name]
+	return ok
 }
 
 // Ref is "type-slug/name", the form `--infra-block` takes.

@@ -26,6 +26,9 @@ type Recorded struct {
 	Block map[string]any
 	// Pools are the objects of api-work-pools.json.
 	Pools []map[string]any
+	// BlockDocs are deploy-traffic/api/block_doc_<slug>_dev_by_slug_name.json by block
+	// type slug (ecs-task, process): complete documents, block schema included.
+	BlockDocs map[string]map[string]any
 }
 
 // LoadRecorded reads the recorded responses.
@@ -72,6 +75,20 @@ func LoadRecorded() (*Recorded, error) {
 	}
 	if r.Block, err = completeMembers(b); err != nil {
 		return nil, fmt.Errorf("api-block-doc.json: %w", err)
+	}
+	r.BlockDocs = map[string]map[string]any{}
+	for slug, file := range map[string]string{"ecs-task": "ecs_task", "process": "process"} {
+		name := "deploy-traffic/api/block_doc_" + file + "_dev_by_slug_name.json"
+		if b, err = read(name); err != nil {
+			return nil, err
+		}
+		var call struct {
+			Response map[string]any `json:"response_body"`
+		}
+		if err := json.Unmarshal(b, &call); err != nil || call.Response == nil {
+			return nil, fmt.Errorf("%s: no response_body (%v)", name, err)
+		}
+		r.BlockDocs[slug] = call.Response
 	}
 	return r, nil
 }

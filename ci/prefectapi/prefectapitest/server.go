@@ -77,6 +77,7 @@ type Server struct {
 	// schedules overrides the 2.16+ `schedules` list of a deployment (by id).
 	schedules map[string][]ScheduleEntry
 	seq       int
+	version   string
 }
 
 // Option configures New.
@@ -87,6 +88,9 @@ func WithShape(s Shape) Option { return func(f *Server) { f.shape = s } }
 
 // WithAPIKey makes the fake require `Authorization: Bearer key` (401 otherwise).
 func WithAPIKey(key string) Option { return func(f *Server) { f.key = key } }
+
+// WithVersion sets what GET /admin/version answers (default "2.14.21", as recorded).
+func WithVersion(v string) Option { return func(f *Server) { f.version = v } }
 
 // Empty starts without the recorded deployments (flows, blocks and pools stay).
 func Empty() Option { return func(f *Server) { f.deps = map[string]map[string]any{} } }
@@ -99,7 +103,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	if err != nil {
 		t.Fatalf("prefectapitest: %v", err)
 	}
-	f := &Server{rec: rec, flows: map[string]map[string]any{}, blocks: map[string]map[string]any{}}
+	f := &Server{rec: rec, flows: map[string]map[string]any{}, blocks: map[string]map[string]any{}, version: "2.14.21"}
 	f.deps = map[string]map[string]any{}
 	for _, d := range rec.Deployments {
 		f.deps[d["id"].(string)] = clone(d)
@@ -284,6 +288,11 @@ func (f *Server) blockIDLocked(ref string) string {
 	}
 	f.seq++
 	b := completeBlock(f.rec.Block, slug, slug)
+	if doc, ok := f.rec.BlockDocs[slug]; ok {
+		// The recorded document of that type, block schema included (its fields say
+		// whether the infrastructure has an image, which decides a deployment's path).
+		b = clone(doc)
+	}
 	id := fmt.Sprintf("00000000-0000-4000-b000-%012d", f.seq)
 	b["id"] = id
 	b["name"] = name
@@ -446,6 +455,8 @@ func (f *Server) route(w http.ResponseWriter, method, path string, q url.Values,
 	switch {
 	case method == "GET" && path == "/health":
 		writeJSON(w, 200, true)
+	case method == "GET" && path == "/admin/version":
+		writeJSON(w, 200, f.version)
 	case method == "GET" && len(seg) == 4 && seg[0] == "deployments" && seg[1] == "name":
 		id := f.findLocked(seg[2], seg[3])
 		if id == "" {
@@ -638,9 +649,12 @@ var creatable = map[string]bool{
 	"parameter_openapi_schema": true, "enforce_parameter_schema": true,
 }
 
-// createDeployment is POST /deployments/: Prefect upserts by (flow_id, name) and, on
-// conflict, sets only the fields the body holds (the client sends them all); 201 when
-// created, 200 when updated, the deployment in both cases.
+// createDeployment is POST /deployments/ as Prefect 2.14 answers it
+// (deploy-traffic/upsert-semantics.json): an upsert by (flow_id, name) that REPLACES the
+// deployment: a field the body omits goes back to its default (null, {}, [], true,
+// false), except pool and queue: with both omitted the previous ones stay, with only a
+// queue the pool is default-agent-pool, with only a pool the queue is "default".
+// 201 when created, 200 when replaced, the deployment in both cases.
 func (f *Server) createDeployment(w http.ResponseWriter, body []byte) {
 	var fields map[string]any
 	if err := json.Unmarshal(body, &fields); err != nil {
@@ -653,23 +667,44 @@ func (f *Server) createDeployment(w http.ResponseWriter, body []byte) {
 			bad = append(bad, map[string]any{"loc": []any{"body", k}, "msg": "extra fields not permitted", "type": "value_error.extra"})
 		}
 	}
-	for _, k := range []string{"name", "flow_id"} {
-		if v, _ := fields[k].(string); v == "" {
-			bad = append(bad, map[string]any{"loc": []any{"body", k}, "msg": "field required", "type": "value_error.missing"})
+	for _, k := range []string{"tags", "parameters", "enforce_parameter_schema"} {
+		if v, ok := fields[k]; ok && v == nil {
+			bad = append(bad, map[string]any{"loc": []any{"body", k}, "msg": "none is not an allowed value", "type": "type_error.none.not_allowed"})
+		}
+	}
+	if v, ok := fields["tags"]; ok && v != nil {
+		if _, isList := v.([]any); !isList {
+			bad = append(bad, map[string]any{"loc": []any{"body", "tags"}, "msg": "value is not a valid list", "type": "type_error.list"})
 		}
 	}
 	if len(bad) > 0 {
-		writeJSON(w, 422, map[string]any{"detail": bad})
+		writeJSON(w, 422, map[string]any{"exception_message": "Invalid request received.", "exception_detail": bad, "request_body": fields})
 		return
 	}
-	flowID := fields["flow_id"].(string)
+	if v, _ := fields["name"].(string); v == "" {
+		writeStatus(w, 500) // recorded: a body without a name is an unhandled server error
+		return
+	}
+	for _, k := range []string{"is_schedule_active", "infra_overrides"} {
+		if v, ok := fields[k]; ok && v == nil {
+			writeStatus(w, 500) // recorded: null here is an unhandled server error
+			return
+		}
+	}
+	flowID, _ := fields["flow_id"].(string)
 	if _, ok := f.flows[flowID]; !ok {
-		writeJSON(w, 404, map[string]any{"detail": "Flow not found."})
+		writeJSON(w, 409, map[string]any{"detail": "Data integrity conflict. This usually means a unique or foreign key constraint was violated. See server logs for details."})
 		return
 	}
 	if p, _ := fields["work_pool_name"].(string); p != "" && !f.poolLocked(p) {
 		writeJSON(w, 404, map[string]any{"detail": fmt.Sprintf("Work pool %q not found.", p)})
 		return
+	}
+	if b, _ := fields["infrastructure_document_id"].(string); b != "" {
+		if _, ok := f.blocks[b]; !ok {
+			writeJSON(w, 409, map[string]any{"detail": "Error creating deployment. Could not find infrastructure block with id: " + b + ". This usually occurs when applying a deployment specification that was built against a different Prefect database / workspace."})
+			return
+		}
 	}
 	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000+00:00")
 	var id string
@@ -679,34 +714,44 @@ func (f *Server) createDeployment(w http.ResponseWriter, body []byte) {
 		}
 	}
 	status := 200
+	old := f.deps[id]
 	if id == "" {
 		status = 201
 		f.seq++
 		id = fmt.Sprintf("00000000-0000-4000-8000-%012d", f.seq)
-		d := clone(f.rec.ByName)
-		for k, v := range map[string]any{
-			"id": id, "created": now, "schedule": nil, "is_schedule_active": true, "parameters": map[string]any{},
-			"tags": []any{}, "description": nil, "version": nil, "work_queue_name": "default",
-			"work_pool_name": "default-agent-pool", "infra_overrides": map[string]any{}, "infrastructure_document_id": nil,
-			"path": nil, "entrypoint": nil, "parameter_openapi_schema": nil, "pull_steps": nil, "manifest_path": nil,
-			"storage_document_id": nil, "enforce_parameter_schema": false, "last_polled": nil, "status": "NOT_READY",
-		} {
-			d[k] = v
-		}
-		f.deps[id] = d
+		old = nil
 	}
-	d := f.deps[id]
+	d := clone(f.rec.ByName)
+	if old != nil {
+		d = clone(old)
+	}
+	for k, v := range map[string]any{
+		"id": id, "schedule": nil, "is_schedule_active": true, "parameters": map[string]any{},
+		"tags": []any{}, "description": nil, "version": nil, "infra_overrides": map[string]any{},
+		"infrastructure_document_id": nil, "path": nil, "entrypoint": nil, "parameter_openapi_schema": nil,
+		"pull_steps": nil, "manifest_path": nil, "storage_document_id": nil, "enforce_parameter_schema": false,
+	} {
+		d[k] = v
+	}
+	if old == nil {
+		d["created"], d["last_polled"], d["status"] = now, nil, "NOT_READY"
+		d["work_pool_name"], d["work_queue_name"] = nil, nil
+	}
 	for k, v := range fields {
 		d[k] = toAny(v)
 	}
-	// A deployment without a pool goes to the default agent pool, as Prefect 2.14 does.
-	if p, _ := d["work_pool_name"].(string); p == "" {
+	pool, _ := fields["work_pool_name"].(string)
+	queue, _ := fields["work_queue_name"].(string)
+	switch {
+	case pool == "" && queue != "":
 		d["work_pool_name"] = "default-agent-pool"
-	}
-	if q, _ := d["work_queue_name"].(string); q == "" {
+	case pool != "" && queue == "":
 		d["work_queue_name"] = "default"
+	case pool == "" && queue == "" && old != nil:
+		d["work_pool_name"], d["work_queue_name"] = old["work_pool_name"], old["work_queue_name"]
 	}
 	d["updated"] = now
+	f.deps[id] = d
 	writeJSON(w, status, f.renderLocked(d))
 }
 
