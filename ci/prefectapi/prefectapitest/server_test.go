@@ -197,7 +197,7 @@ func TestUpsertReplacesAsRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	var rec struct {
-		Full     map[string]any `json:"full_body_sent"`
+		Full     map[string]any                        `json:"full_body_sent"`
 		PerField map[string]map[string]json.RawMessage `json:"per_field"`
 	}
 	if err := json.Unmarshal(raw, &rec); err != nil {

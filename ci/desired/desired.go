@@ -1,0 +1,190 @@
+// Package desired is the version-neutral desired state of a deployment: what the
+// deployments file says, completed with what the flow itself says (name, parameter
+// schema, default version and description, as Prefect's loader saw it) and the
+// ownership marker. Writers (the Prefect 2 REST deployer today, a Prefect 3 one later)
+// turn it into API calls; nothing here knows a request body or an argv.
+package desired
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/acme-data/prefect-flows/ci/inspect"
+	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/spec"
+)
+
+// ScheduleKind names the one schedule type a deployment has.
+type ScheduleKind string
+
+const (
+	Cron     ScheduleKind = "cron"
+	Interval ScheduleKind = "interval"
+	RRule    ScheduleKind = "rrule"
+)
+
+// Schedule is one schedule, typed.
+type Schedule struct {
+	Kind ScheduleKind
+	Cron string
+	// Every is the interval (whole seconds).
+	Every time.Duration
+	// Anchor is the interval's anchor; nil when the file names none (a writer then
+	// anchors at the time of writing, as Prefect's own tools do).
+	Anchor *time.Time
+	RRule  string
+	// Timezone is the IANA name written in the file; "" when none.
+	Timezone string
+}
+
+// Override is one infrastructure override (Prefect 2 infra_overrides, dotted key).
+type Override struct {
+	Key, Value string
+}
+
+// Deployment is one deployment's complete desired state.
+type Deployment struct {
+	// Name is the deployment name; FlowName the flow's, as Prefect's loader computed it.
+	Name, FlowName string
+	// Entrypoint is "file.py:function" as Prefect stores it (relative to the working
+	// directory); SourceEntrypoint as written in the file.
+	Entrypoint, SourceEntrypoint string
+	// Parameters are the file's values, typed (string, bool, int64, float64, nil, []any,
+	// map[string]any); never nil.
+	Parameters map[string]any
+	// ParameterSchema is the flow's parameter schema as Prefect computed it (raw JSON).
+	ParameterSchema json.RawMessage
+	// Schedule is nil for no schedule: a writer clears any schedule the server holds.
+	Schedule *Schedule
+	// Tags are the file's tags and then the ownership marker, once; never nil.
+	Tags []string
+	// Version is the file's version, else the flow's (md5 of its file unless the flow
+	// sets one); nil when neither exists.
+	Version *string
+	// Description is the file's, else the flow's (its cleaned docstring); nil when neither.
+	Description *string
+	// WorkPool and WorkQueue are as written; "" leaves the choice to the server's
+	// defaults, which differ per Prefect major (a writer's business).
+	WorkPool, WorkQueue string
+	// InfraBlock is the infrastructure block "type-slug/name" (Prefect 2); "" when none.
+	InfraBlock string
+	// InfraOverrides are sorted by key.
+	InfraOverrides []Override
+	// Pos is where the deployment starts in the file.
+	Pos spec.Pos
+}
+
+// Key is "flow/name", the deployment's identity on a Prefect server.
+func (d Deployment) Key() string { return d.FlowName + "/" + d.Name }
+
+// Resolve completes d with the inspected flow and the ownership marker. The error says
+// where the deployment is in the file and what went wrong, in one line.
+func Resolve(d spec.Deployment, flow *inspect.Flow, marker string) (Deployment, error) {
+	where := fmt.Sprintf("%s: deployment %q", d.Pos, d.Name)
+	switch {
+	case flow == nil:
+		return Deployment{}, fmt.Errorf("%s: entrypoint %s was not inspected (is the inspect output from this file?)", where, d.Entrypoint)
+	case !flow.OK:
+		return Deployment{}, fmt.Errorf("%s: entrypoint %s does not load: %s", where, d.Entrypoint, flow.ErrorLine())
+	case len(flow.ParameterSchema) == 0 || !json.Valid(flow.ParameterSchema):
+		return Deployment{}, fmt.Errorf("%s: entrypoint %s: the inspect output has no valid parameter schema", where, d.Entrypoint)
+	case strings.TrimSpace(marker) == "":
+		return Deployment{}, fmt.Errorf("%s: no ownership marker", where)
+	}
+	out := Deployment{
+		Name:             d.Name,
+		FlowName:         flow.FlowName,
+		Entrypoint:       flow.DeploymentEntrypoint,
+		SourceEntrypoint: d.Entrypoint,
+		Parameters:       d.Parameters,
+		ParameterSchema:  flow.ParameterSchema,
+		Version:          flow.Version,
+		Description:      flow.Description,
+		InfraBlock:       d.IBBlock,
+		Pos:              d.Pos,
+	}
+	if out.Entrypoint == "" {
+		out.Entrypoint = d.Entrypoint
+	}
+	if out.Parameters == nil {
+		out.Parameters = map[string]any{}
+	}
+	if d.Version != "" {
+		v := d.Version
+		out.Version = &v
+	}
+	if d.Description != "" {
+		v := d.Description
+		out.Description = &v
+	}
+	if d.WorkPool != nil {
+		out.WorkPool, out.WorkQueue = d.WorkPool.Name, d.WorkPool.WorkQueueName
+	}
+	out.Tags = make([]string, 0, len(d.Tags)+1)
+	for _, t := range d.Tags {
+		if t != marker {
+			out.Tags = append(out.Tags, t)
+		}
+	}
+	out.Tags = append(out.Tags, marker)
+	for _, o := range d.InfraOverrides {
+		out.InfraOverrides = append(out.InfraOverrides, Override{Key: o.Key, Value: o.Value})
+	}
+	if s := d.Schedule; s != nil {
+		sch := &Schedule{Timezone: s.Timezone}
+		switch {
+		case s.Cron != "":
+			sch.Kind, sch.Cron = Cron, s.Cron
+		case s.IntervalSeconds > 0:
+			sch.Kind, sch.Every = Interval, time.Duration(s.IntervalSeconds)*time.Second
+			if s.AnchorDate != "" {
+				t, err := prefectapi.ParseAnchor(s.AnchorDate)
+				if err != nil {
+					return Deployment{}, fmt.Errorf("%s: schedule.anchor-date: %w", where, err)
+				}
+				sch.Anchor = &t
+			}
+		case s.RRule != "":
+			sch.Kind, sch.RRule = RRule, s.RRule
+		default:
+			return Deployment{}, fmt.Errorf("%s: schedule has none of cron, interval, rrule", where)
+		}
+		out.Schedule = sch
+	}
+	return out, nil
+}
+
+// ResolveAll resolves every deployment of f against the inspect result, collecting every
+// problem (one line each) before giving up.
+func ResolveAll(f *spec.File, flows *inspect.Result, marker string) ([]Deployment, error) {
+	var out []Deployment
+	var problems []string
+	for _, d := range f.Deployments {
+		var fl *inspect.Flow
+		if flows != nil {
+			fl, _ = flows.Flow(d.Entrypoint)
+		}
+		r, err := Resolve(d, fl, marker)
+		if err != nil {
+			problems = append(problems, err.Error())
+			continue
+		}
+		out = append(out, r)
+	}
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	return out, nil
+}
+
+// Error lists every deployment that could not be resolved.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	if len(e.Problems) == 1 {
+		return e.Problems[0]
+	}
+	return fmt.Sprintf("%d deployment(s) cannot be deployed:\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
