@@ -49,7 +49,7 @@ func TestBatchUsesThePrefectScriptsPython(t *testing.T) {
 		"import os, sys\nos.execv(os.environ['FAKE_PREFECT_BIN'], [sys.argv[0]] + sys.argv[1:])\n"), 0o755))
 
 	var stdout, stderr bytes.Buffer
-	code := deploycli.Main(context.Background(), []string{"apply", "--prefect", prefectScript, "--concurrency", "2", h.file("prefect-deployments-dev.yaml")}, &stdout, &stderr, h.env)
+	code := deploycli.Main(context.Background(), []string{"apply", "--runner", "batch", "--prefect", prefectScript, "--concurrency", "2", h.file("prefect-deployments-dev.yaml")}, &stdout, &stderr, h.env)
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	assert.Contains(t, stdout.String(), "runner batch (python "+py+"), prefect "+prefectScript)
 	h.checkRunner(stdout.String(), stderr.String(), "sales-eu", "sales-us", "hello-weekly", "hello-manual")
@@ -63,7 +63,7 @@ func TestBatchUsesThePrefectScriptsPython(t *testing.T) {
 	h = newHarness(t)
 	stdout.Reset()
 	stderr.Reset()
-	code = deploycli.Main(context.Background(), []string{"apply", "--prefect", prefectScript, "--python", "python3", h.file("prefect-deployments-dev.yaml")}, &stdout, &stderr, h.env)
+	code = deploycli.Main(context.Background(), []string{"apply", "--runner", "batch", "--prefect", prefectScript, "--python", "python3", h.file("prefect-deployments-dev.yaml")}, &stdout, &stderr, h.env)
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	assert.Contains(t, stdout.String(), "runner batch (python "+python3+")")
 	b, err = os.ReadFile(pyLog)
@@ -78,7 +78,7 @@ func TestBatchUsesThePrefectScriptsPython(t *testing.T) {
 	h = newHarness(t)
 	stdout.Reset()
 	stderr.Reset()
-	code = deploycli.Main(context.Background(), []string{"apply", "--prefect", prefectScript, "--python", rel, "--concurrency", "1", h.file("prefect-deployments-dev.yaml")}, &stdout, &stderr, h.env)
+	code = deploycli.Main(context.Background(), []string{"apply", "--runner", "batch", "--prefect", prefectScript, "--python", rel, "--concurrency", "1", h.file("prefect-deployments-dev.yaml")}, &stdout, &stderr, h.env)
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	assert.Contains(t, stdout.String(), "runner batch (python "+py+")")
 	h.checkRunner(stdout.String(), stderr.String(), "sales-eu", "sales-us", "hello-weekly", "hello-manual")
@@ -98,6 +98,6 @@ func TestPythonFlagErrors(t *testing.T) {
 	h = newRunnerHarness(t, "cli")
 	code, _, stderr = h.run(context.Background(), "apply", "--python", "python3", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitUsage, code)
-	assert.Contains(t, stderr, "--python goes with --runner batch")
+	assert.Contains(t, stderr, "--python goes with --runner api or batch")
 	assert.NoFileExists(t, h.log)
 }

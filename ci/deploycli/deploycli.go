@@ -62,16 +62,27 @@ var Runners = map[string]RunnerFactory{
 	"batch": newBatchRunner,
 }
 
-// DefaultRunner is --runner's default. The issue's author ran the same argv through
-// prefect.cli.app in one process on a real Prefect 2.14 server and got deployments
-// identical field for field to those of separate prefect processes, 6x faster.
-const DefaultRunner = "batch"
+// RunnerAPI is the runner that writes through the Prefect REST API (ci/deployer): the
+// flows are inspected once (ci/inspect), then each deployment is one POST /flows/ (once
+// per flow) and one POST /deployments/ with the body the CLI itself sends.
+const RunnerAPI = "api"
+
+// DefaultRunner is --runner's default: the api runner. On a real Prefect 2.14.21 it
+// builds deployments identical field by field to `prefect deployment build -a`
+// (TestRealAPIRunnerMatchesCLI), without a Python process per deployment.
+const DefaultRunner = RunnerAPI
+
+// DefaultAPIConcurrency is --concurrency's default with --runner api: requests in flight.
+const DefaultAPIConcurrency = 8
 
 // defaultConcurrency is --concurrency's default for a runner: runner processes for
 // batch (once the import is paid, a job is one Python thread's CPU work, so one per
 // core), builds at once for cli (a process spends most of its life importing or
 // waiting on the API, so two per core).
 func defaultConcurrency(runner string) int {
+	if runner == RunnerAPI {
+		return DefaultAPIConcurrency
+	}
 	if runner == "batch" {
 		return batch.DefaultProcesses()
 	}
@@ -179,6 +190,7 @@ type options struct {
 	prefectPath string
 	runner      string
 	python      string
+	inspected   string
 }
 
 func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
@@ -216,22 +228,26 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	fs.BoolVar(&o.pruneLegacy, "prune-legacy", false, "with --prune: also delete deployments that carry only the legacy tag "+liveplan.MarkerPrefix+"<env> and that the file no longer lists (every copy of the repository used that tag: only when they are all yours)")
 	fs.StringVar(&o.pythonPath, "python-path", DefaultPythonPath, "directory put first on PYTHONPATH for the builds, relative to --workdir, as the image does (ENV PYTHONPATH=/opt/prefect/src); skipped when missing; \"\" for none")
 	fs.BoolVar(&o.noReadBack, "no-read-back", false, "do not read the deployments back from PREFECT_API_URL after the apply")
-	fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("with --runner batch: Python runner processes, each taking the next build when free (default %d: one per CPU); with --runner cli: builds at once (default %d: twice the CPUs, at most 16)", defaultConcurrency("batch"), defaultConcurrency("cli")))
+	fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("with --runner api: deployments written at once (default %d); with --runner batch: Python runner processes, each taking the next build when free (default %d: one per CPU); with --runner cli: builds at once (default %d: twice the CPUs, at most 16)", DefaultAPIConcurrency, defaultConcurrency("batch"), defaultConcurrency("cli")))
 	fs.BoolVar(&o.failFast, "fail-fast", false, "start no further deployment after the first failure")
 	fs.DurationVar(&o.timeout, "timeout", DefaultTimeout, "limit for each deployment's build (0: none)")
 	fs.DurationVar(&o.grace, "grace", prefect.DefaultGrace, "on Ctrl-C or SIGTERM, how long running builds may finish before they are stopped")
-	names := make([]string, 0, len(Runners))
+	names := []string{RunnerAPI}
 	for n := range Runners {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fs.StringVar(&o.runner, "runner", DefaultRunner, "how builds run: "+strings.Join(names, "|")+".\n"+
+	fs.StringVar(&o.runner, "runner", DefaultRunner, "how deployments are written: "+strings.Join(names, "|")+".\n"+
+		"api (the default) inspects every flow once with Prefect's own loader in one Python process (--python),\n"+
+		"then writes each deployment through the Prefect REST API at PREFECT_API_URL: one POST /flows/ per flow and\n"+
+		"one POST /deployments/ per deployment, with the body that prefect deployment build -a sends.\n"+
 		"batch runs every build's argv through Prefect's own CLI application (prefect.cli.app) in a few warm\n"+
 		"Python processes, paying Prefect's import once per process instead of once per build; on a real\n"+
 		"Prefect 2.14 server the same argv gave field-for-field identical deployments to separate prefect\n"+
 		"processes. A build whose runner process breaks runs once more with the prefect CLI (a warning line\n"+
 		"says so). cli starts one prefect process per build.")
-	fs.StringVar(&o.python, "python", "", "with --runner batch: the Python that has Prefect installed (default: the interpreter named on the first line of the --prefect script, else python3)")
+	fs.StringVar(&o.python, "python", "", "with --runner api or batch: the Python that has Prefect installed (default: the interpreter named on the first line of the --prefect script, else python3)")
+	fs.StringVar(&o.inspected, "inspected", "", "with --runner api: the output of a run of the inspect program (ci/inspect) to use instead of running it (the pipeline runs it once in the image)")
 	return fs
 }
 
@@ -427,11 +443,17 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		return code
 	}
 	factory, ok := Runners[o.runner]
-	if !ok {
+	if !ok && o.runner != RunnerAPI {
 		return a.usageError(fs, "unknown --runner %q", o.runner)
 	}
-	if o.python != "" && o.runner != "batch" {
-		return a.usageError(fs, "--python goes with --runner batch")
+	if o.python != "" && o.runner == "cli" {
+		return a.usageError(fs, "--python goes with --runner api or batch")
+	}
+	if o.inspected != "" && o.runner != RunnerAPI {
+		return a.usageError(fs, "--inspected goes with --runner api")
+	}
+	if o.inspected != "" && o.python != "" {
+		return a.usageError(fs, "--inspected and --python exclude each other: the flows were already inspected")
 	}
 	if o.concurrency < 0 {
 		return a.usageError(fs, "--concurrency must be positive")
@@ -444,6 +466,11 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		return code
 	}
 	env := LocalEnv(a.environ(), workdir, o.pythonPath)
+	if o.runner == RunnerAPI && lookupEnv(env, "PREFECT_API_URL") == "" {
+		fmt.Fprintln(a.Stderr, "prefect-deploy: --runner api writes through the Prefect API: set PREFECT_API_URL (or use --runner batch or cli, which also work without it)")
+		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
+		return ExitFailed
+	}
 	var api *prefectapi.Client
 	if lookupEnv(env, "PREFECT_API_URL") != "" || o.prune {
 		var err error
@@ -463,51 +490,63 @@ func (a *App) apply(ctx context.Context, args []string) int {
 			return ExitFailed
 		}
 	}
-	bin, err := prefect.LookPrefect(o.prefectPath)
-	if err != nil {
-		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
-		return ExitFailed
-	}
-	outDir, err := os.MkdirTemp("", "prefect-deploy-")
-	if err != nil {
-		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
-		return ExitFailed
-	}
-	defer os.RemoveAll(outDir)
-	// Every apply marks what it builds, so that prune and the read-back know it is ours.
-	jobs, err := prefect.Jobs(liveplan.Mark(f, own.tag), outDir)
-	if err != nil {
-		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
-		return ExitFailed
-	}
-	runnerDesc := o.runner
-	if o.runner == "batch" {
-		if o.python, err = a.python(o.python, bin); err != nil {
+	var (
+		jobs        []prefect.Job
+		runner      prefect.Runner
+		runnerDesc  = o.runner
+		closeRunner = func() {}
+		where       string
+	)
+	if o.runner == RunnerAPI {
+		var code int
+		if jobs, runner, runnerDesc, code = a.apiRunner(ctx, &o, f, workdir, own.tag, env, api); code != ExitOK {
+			return code
+		}
+		where = "API " + api.Host()
+	} else {
+		bin, err := prefect.LookPrefect(o.prefectPath)
+		if err != nil {
 			fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 			return ExitFailed
 		}
-		runnerDesc += " (python " + o.python + ")"
-	}
-	runner, err := factory(RunnerConfig{Prefect: bin, Workdir: workdir, Env: env, Concurrency: o.concurrency, Stderr: a.Stderr, Python: o.python})
-	if err != nil {
-		fmt.Fprintf(a.Stderr, "prefect-deploy: runner %s: %v\n", o.runner, err)
-		return ExitFailed
-	}
-	closeRunner := func() {}
-	if c, ok := runner.(io.Closer); ok {
-		var once sync.Once
-		closeRunner = func() {
-			once.Do(func() {
-				if err := c.Close(); err != nil {
-					fmt.Fprintf(a.Stderr, "prefect-deploy: warning: runner %s: %v\n", o.runner, err)
-				}
-			})
+		outDir, err := os.MkdirTemp("", "prefect-deploy-")
+		if err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+			return ExitFailed
 		}
-		defer closeRunner()
+		defer os.RemoveAll(outDir)
+		// Every apply marks what it builds, so that prune and the read-back know it is ours.
+		if jobs, err = prefect.Jobs(liveplan.Mark(f, own.tag), outDir); err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+			return ExitFailed
+		}
+		if o.runner == "batch" {
+			if o.python, err = a.python(o.python, bin); err != nil {
+				fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+				return ExitFailed
+			}
+			runnerDesc += " (python " + o.python + ")"
+		}
+		if runner, err = factory(RunnerConfig{Prefect: bin, Workdir: workdir, Env: env, Concurrency: o.concurrency, Stderr: a.Stderr, Python: o.python}); err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: runner %s: %v\n", o.runner, err)
+			return ExitFailed
+		}
+		if c, ok := runner.(io.Closer); ok {
+			var once sync.Once
+			closeRunner = func() {
+				once.Do(func() {
+					if err := c.Close(); err != nil {
+						fmt.Fprintf(a.Stderr, "prefect-deploy: warning: runner %s: %v\n", o.runner, err)
+					}
+				})
+			}
+			defer closeRunner()
+		}
+		where = "prefect " + bin
 	}
 
-	fmt.Fprintf(a.Stdout, "Applying %d deployment(s) from %s in %s: %d at once, runner %s, prefect %s\n",
-		len(jobs), f.Path, workdir, o.concurrency, runnerDesc, bin)
+	fmt.Fprintf(a.Stdout, "Applying %d deployment(s) from %s in %s: %d at once, runner %s, %s\n",
+		len(jobs), f.Path, workdir, o.concurrency, runnerDesc, where)
 	fmt.Fprintf(a.Stdout, "Owner %s: every deployment is tagged %s\n", own.owner, own.tag)
 
 	rep := &prefect.TextReporter{W: a.Stdout}

@@ -147,8 +147,13 @@ func (h *harness) withFlags(args []string) []string {
 		return args
 	}
 	extra := []string{args[0], "--prefect", fakeBin}
-	if args[0] == "apply" && h.runner != "" {
-		extra = append(extra, "--runner", h.runner)
+	if args[0] == "apply" {
+		// These tests drive the prefect CLI runners; the api runner has its own (api_test.go).
+		runner := h.runner
+		if runner == "" {
+			runner = "batch"
+		}
+		extra = append(extra, "--runner", runner)
 	}
 	return append(extra, args[1:]...)
 }
@@ -350,7 +355,7 @@ func TestApplySucceeds(t *testing.T) {
 	})
 }
 
-func TestDefaultRunnerIsBatch(t *testing.T) {
+func TestBatchRunnerDefaults(t *testing.T) {
 	h := newHarness(t)
 	code, stdout, stderr := h.run(context.Background(), "apply", h.file("prefect-deployments-dev.yaml"))
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)

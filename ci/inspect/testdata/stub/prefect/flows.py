@@ -4,7 +4,7 @@ import inspect
 
 
 class Flow:
-    def __init__(self, fn, name=None, version=None, description=None):
+    def __init__(self, fn, name=None, version=None, description=None, **_other):
         self.fn = fn
         self.name = name or fn.__name__.replace("_", "-")
         if version is None:

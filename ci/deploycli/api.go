@@ -1,0 +1,98 @@
+package deploycli
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"time"
+
+	"github.com/acme-data/prefect-flows/ci/deployer"
+	"github.com/acme-data/prefect-flows/ci/desired"
+	"github.com/acme-data/prefect-flows/ci/inspect"
+	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/spec"
+)
+
+// apiRunner prepares --runner api: the flows inspected (once, or read from --inspected),
+// every deployment resolved to its desired state, every infrastructure block resolved
+// to its id. Any problem stops the apply here, one line each, before anything is written.
+func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir, tag string, env []string, api *prefectapi.Client) ([]prefect.Job, prefect.Runner, string, int) {
+	fail := func(format string, args ...any) ([]prefect.Job, prefect.Runner, string, int) {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: "+format+"\n", args...)
+		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
+		return nil, nil, "", ExitFailed
+	}
+	eps := make([]string, 0, len(f.Deployments))
+	for _, d := range f.Deployments {
+		eps = append(eps, d.Entrypoint)
+	}
+	eps = inspect.Distinct(eps)
+
+	var (
+		flows *inspect.Result
+		err   error
+		desc  string
+	)
+	if o.inspected != "" {
+		if flows, err = inspect.ReadFile(o.inspected); err != nil {
+			return fail("--inspected: %v", err)
+		}
+		if missing := flows.Missing(eps); len(missing) > 0 {
+			return fail("--inspected %s does not cover %d entrypoint(s) of %s: %v (inspect again for this file)", o.inspected, len(missing), f.Path, missing)
+		}
+		desc = "api (flows from " + o.inspected + ")"
+	} else {
+		py, err := a.apiPython(o)
+		if err != nil {
+			return fail("%v", err)
+		}
+		start := time.Now()
+		if flows, err = inspect.Run(ctx, eps, inspect.Options{Python: py, Workdir: workdir, Env: env}); err != nil {
+			return fail("%v", err)
+		}
+		fmt.Fprintf(a.Stdout, "Inspected %d flow file entrypoint(s) with Prefect %s (python %s) in %.1fs\n", len(eps), flows.PrefectVersion, py, time.Since(start).Seconds())
+		desc = "api (python " + py + ")"
+	}
+	if bad := flows.Failed(); len(bad) > 0 {
+		for _, b := range bad {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: flow does not load: %s\n", b)
+		}
+		return fail("%d of %d entrypoint(s) do not load", len(bad), len(flows.Flows))
+	}
+	deps, err := desired.ResolveAll(f, flows, tag)
+	if err != nil {
+		return fail("%v", err)
+	}
+	abs, err := filepath.Abs(workdir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	d := deployer.New(api, abs)
+	if err := d.Prepare(ctx, deps); err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return nil, nil, "", ExitFailed
+	}
+	return deployer.Jobs(deps), d.Runner(deps), desc, ExitOK
+}
+
+// apiPython is --python, else the interpreter of the prefect executable when there is
+// one (its script names the environment Prefect is installed in), else python3.
+func (a *App) apiPython(o *options) (string, error) {
+	py := o.python
+	if py == "" {
+		py = "python3"
+		if bin, err := prefect.LookPrefect(o.prefectPath); err == nil {
+			py = PythonFor(bin)
+		}
+	}
+	path, err := exec.LookPath(py)
+	if err != nil {
+		return "", fmt.Errorf("--runner api inspects the flows with the Python that has Prefect installed: %w (give --python PATH, or --inspected FILE)", err)
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return path, nil
+}
