@@ -69,7 +69,14 @@ func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir, 
 	if err != nil {
 		return fail("%v", err)
 	}
-	d := deployer.New(api, abs)
+	// The writes get their own client: more patient retries (deployer.WriteRetry); the
+	// App's options (tests shorten the waits) still win.
+	env2 := a.environ()
+	writer, err := prefectapi.NewFromEnv(func(name string) string { return lookupEnv(env2, name) }, append([]prefectapi.Option{prefectapi.WithRetry(deployer.WriteRetry)}, a.APIOptions...)...)
+	if err != nil {
+		return fail("%v", err)
+	}
+	d := deployer.New(writer, abs)
 	if err := d.Prepare(ctx, deps); err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return nil, nil, "", ExitFailed
