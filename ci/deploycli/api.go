@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/deployer"
@@ -18,7 +19,7 @@ import (
 // apiRunner prepares --runner api: the flows inspected (once, or read from --inspected),
 // every deployment resolved to its desired state, every infrastructure block resolved
 // to its id. Any problem stops the apply here, one line each, before anything is written.
-func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir, tag string, env []string, api *prefectapi.Client) ([]prefect.Job, prefect.Runner, string, int) {
+func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir, tag string, env []string, api *prefectapi.Client, serverVersion string) ([]prefect.Job, prefect.Runner, string, int) {
 	fail := func(format string, args ...any) ([]prefect.Job, prefect.Runner, string, int) {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: "+format+"\n", args...)
 		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
@@ -54,6 +55,9 @@ func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir, 
 		}
 		fmt.Fprintf(a.Stdout, "Inspected %d flow file entrypoint(s) with Prefect %s (python %s) in %.1fs\n", len(eps), flows.PrefectVersion, py, time.Since(start).Seconds())
 		desc = "api (python " + py + ")"
+	}
+	if serverVersion != "" && flows.PrefectVersion != "" && major(serverVersion) != major(flows.PrefectVersion) {
+		return fail("preflight: the flows were inspected with Prefect %s but the API at %s runs Prefect %s: the majors must agree", flows.PrefectVersion, api.Host(), serverVersion)
 	}
 	if bad := flows.Failed(); len(bad) > 0 {
 		for _, b := range bad {
@@ -102,4 +106,9 @@ func (a *App) apiPython(o *options) (string, error) {
 		path = abs
 	}
 	return path, nil
+}
+
+func major(v string) string {
+	m, _, _ := strings.Cut(strings.TrimPrefix(v, "v"), ".")
+	return m
 }

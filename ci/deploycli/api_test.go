@@ -116,7 +116,9 @@ func TestAPIRunnerRefusesEarly(t *testing.T) {
 		{"a flow does not load", nil, []string{"--python", "python3", brokenFile},
 			"prefect-deploy: flow does not load: flows/broken.py:broken: ModuleNotFoundError: No module named 'pandas_nowhere'\nprefect-deploy: 1 of 2 entrypoint(s) do not load\nprefect-deploy: nothing was deployed\n"},
 		{"a block is missing", nil, []string{"--python", "python3", noBlock},
-			"prefect-deploy: nothing was deployed: infrastructure block ecs-task/missing does not exist (used by h): save it first (infrastructure/ecs-task-<env>.py, or `prefect block register` + the block's save())\n"},
+			"prefect-deploy: preflight: infrastructure block ecs-task/missing does not exist on HOST: save it first\nprefect-deploy: nothing was deployed\n"},
+		{"API down", []string{"PREFECT_API_URL=http://127.0.0.1:1/api"}, []string{"--python", "python3", h.file("prefect-deployments-dev.yaml")},
+			"prefect-deploy: preflight: the Prefect API at 127.0.0.1:1 is unreachable: connection refused (is the server running? check PREFECT_API_URL)\nprefect-deploy: nothing was deployed\n"},
 		{"no such python", nil, []string{"--python", "/nonexistent/python", h.file("prefect-deployments-dev.yaml")},
 			"prefect-deploy: --runner api inspects the flows with the Python that has Prefect installed: exec: \"/nonexistent/python\": stat /nonexistent/python: no such file or directory (give --python PATH, or --inspected FILE)\nprefect-deploy: nothing was deployed\n"},
 	}
@@ -127,7 +129,7 @@ func TestAPIRunnerRefusesEarly(t *testing.T) {
 			env := append(append([]string(nil), h.env...), tt.env...)
 			code := deploycli.Main(context.Background(), append([]string{"apply"}, tt.args...), &stdout, &stderr, env)
 			assert.Equal(t, deploycli.ExitFailed, code)
-			assert.Equal(t, tt.want, stderr.String())
+			assert.Equal(t, strings.ReplaceAll(tt.want, "HOST", strings.TrimSuffix(strings.TrimPrefix(h.api.URL, "http://"), "/api")), stderr.String())
 			for _, r := range h.api.Requests() {
 				assert.Equal(t, "GET", r.Method, "nothing written: %s %s", r.Method, r.Path)
 			}

@@ -22,6 +22,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefect/batch"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/preflight"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -479,6 +480,20 @@ func (a *App) apply(ctx context.Context, args []string) int {
 			return ExitFailed
 		}
 	}
+	// Preflight: the API answers, takes the key, runs Prefect 2, has the blocks and pools
+	// the file names; every problem in one line each, before anything runs.
+	serverVersion := ""
+	if api != nil {
+		rep := preflight.Check(ctx, api, needsOf(f))
+		if err := rep.Err(); err != nil {
+			for _, p := range rep.Problems {
+				fmt.Fprintf(a.Stderr, "prefect-deploy: preflight: %s\n", p)
+			}
+			fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
+			return ExitFailed
+		}
+		serverVersion = rep.ServerVersion
+	}
 	// The plan is read before anything is applied: an unreachable API stops the run
 	// before it changes anything, and the list of deletes is known up front.
 	var prunePlan *liveplan.Plan
@@ -499,7 +514,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	)
 	if o.runner == RunnerAPI {
 		var code int
-		if jobs, runner, runnerDesc, code = a.apiRunner(ctx, &o, f, workdir, own.tag, env, api); code != ExitOK {
+		if jobs, runner, runnerDesc, code = a.apiRunner(ctx, &o, f, workdir, own.tag, env, api, serverVersion); code != ExitOK {
 			return code
 		}
 		where = "API " + api.Host()
@@ -661,4 +676,16 @@ func lookupEnv(env []string, name string) string {
 		}
 	}
 	return v
+}
+
+// needsOf is what the file's deployments rely on: their blocks and pools, on Prefect 2.
+func needsOf(f *spec.File) preflight.Needs {
+	n := preflight.Needs{ServerMajor: 2}
+	for _, d := range f.Deployments {
+		n.Blocks = append(n.Blocks, d.IBBlock)
+		if d.WorkPool != nil && d.WorkPool.Name != "" {
+			n.Pools = append(n.Pools, d.WorkPool.Name)
+		}
+	}
+	return n
 }
