@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -41,8 +42,18 @@ func newAPIHarness(t *testing.T) *liveHarness {
 func TestAPIRunnerIsTheDefault(t *testing.T) {
 	h := newAPIHarness(t)
 	h.api.ResetRequests()
-	code, stdout, stderr := h.apiRun(h.file("prefect-deployments-dev.yaml"))
+	resultsFile := filepath.Join(t.TempDir(), "results.json")
+	code, stdout, stderr := h.apiRun("--results", resultsFile, h.file("prefect-deployments-dev.yaml"))
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	data, err := os.ReadFile(resultsFile)
+	require.NoError(t, err)
+	results, err := prefect.UnmarshalResults(data)
+	require.NoError(t, err)
+	require.Len(t, results, 4)
+	for _, r := range results {
+		assert.Equal(t, prefect.StatusSucceeded, r.Status, r.Name)
+		assert.Equal(t, h.api.DeploymentID(map[bool]string{true: "daily-sales-etl", false: "hello"}[strings.HasPrefix(r.Name, "sales")], r.Name), r.DeploymentID)
+	}
 	assert.Contains(t, stdout, "Inspected 2 flow file entrypoint(s) with Prefect 2.14.21+standin (python ")
 	assert.Contains(t, stdout, ": 8 at once, runner api (python ")
 	assert.Contains(t, stdout, "Read back 4 deployment(s): 0 patched, 0 drifted.")

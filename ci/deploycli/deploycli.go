@@ -192,6 +192,7 @@ type options struct {
 	runner      string
 	python      string
 	inspected   string
+	results     string
 }
 
 func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
@@ -248,6 +249,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 		"processes. A build whose runner process breaks runs once more with the prefect CLI (a warning line\n"+
 		"says so). cli starts one prefect process per build.")
 	fs.StringVar(&o.python, "python", "", "with --runner api or batch: the Python that has Prefect installed (default: the interpreter named on the first line of the --prefect script, else python3)")
+	fs.StringVar(&o.results, "results", "", "write every deployment's result as JSON to this file (for a pipeline's report)")
 	fs.StringVar(&o.inspected, "inspected", "", "with --runner api: the output of a run of the inspect program (ci/inspect) to use instead of running it (the pipeline runs it once in the image)")
 	return fs
 }
@@ -589,6 +591,16 @@ func (a *App) apply(ctx context.Context, args []string) int {
 
 	fmt.Fprintln(a.Stdout)
 	prefect.WriteSummary(a.Stdout, results, wall)
+	if o.results != "" {
+		data, err := prefect.MarshalResults(results)
+		if err == nil {
+			err = os.WriteFile(o.results, data, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: --results: %v\n", err)
+			return ExitFailed
+		}
+	}
 	if p := lookupEnv(env, "GITHUB_STEP_SUMMARY"); p != "" {
 		if err := appendMarkdown(p, results, wall); err != nil {
 			fmt.Fprintf(a.Stderr, "prefect-deploy: warning: step summary: %v\n", err)
