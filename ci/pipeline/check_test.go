@@ -4,48 +4,47 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/acme-data/prefect-flows/ci/inspect"
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
 )
 
 func isCheck(a []string) bool {
-	return len(a) > 2 && a[0] == "python" && a[1] == CheckDir+"/check_flows.py"
+	return len(a) > 2 && a[0] == "python" && a[1] == CheckScript
 }
 
-// playCheck plays check_flows.py: one JSON line per entrypoint. fail["import:"+entrypoint]
-// makes that entrypoint fail to import (the error as traceback.format_exception_only
-// gives it, several lines for a SyntaxError); fail["check-crash"] is an image whose
-// python cannot import Prefect at all.
+// playCheck plays the inspect program (ci/inspect): one JSON document for every
+// entrypoint. fail["import:"+entrypoint] makes that entrypoint fail to import (the error
+// as traceback.format_exception_only gives it, several lines for a SyntaxError);
+// fail["check-crash"] is an image whose python cannot import Prefect at all.
 func playCheck(ex fakedagger.Exec, fail map[string]bool) fakedagger.ExecResult {
-	if ex.Files[ex.Args[1]] != checkScript {
+	if ex.Files[ex.Args[1]] != string(inspect.Script()) {
 		return fakedagger.ExecResult{ExitCode: 2, Stderr: "python: can't open file " + ex.Args[1]}
 	}
 	if fail["check-crash"] {
-		return fakedagger.ExecResult{ExitCode: 1, Stderr: "Traceback (most recent call last):\n  File \"/tmp/prefect-check/check_flows.py\", line 12, in <module>\nModuleNotFoundError: No module named 'prefect'\n"}
+		return fakedagger.ExecResult{ExitCode: 1, Stderr: "Traceback (most recent call last):\n  File \"/tmp/prefect-check/inspect_flows.py\", line 12, in <module>\nModuleNotFoundError: No module named 'prefect'\n"}
 	}
-	var out strings.Builder
-	out.WriteString("a flow that prints at import time\n")
-	code := 0
+	doc := map[string]any{"format": 1, "prefect_version": "2.14.21", "python": "3.11.7", "error": nil}
+	var flows []any
 	for _, ep := range ex.Args[2:] {
-		r := map[string]any{"entrypoint": ep, "ok": true, "error": ""}
+		file, fn, _ := strings.Cut(ep, ":")
+		r := map[string]any{"entrypoint": ep, "ok": true, "error": nil, "flow_name": strings.ReplaceAll(fn, "_", "-"), "function": fn,
+			"deployment_entrypoint": ep, "parameter_openapi_schema": map[string]any{"title": "Parameters", "type": "object", "properties": map[string]any{}},
+			"version": "md5-of-" + file, "description": nil, "file_md5": "md5-of-" + file}
 		if fail["import:"+ep] {
-			r["ok"] = false
-			r["error"] = "ModuleNotFoundError: No module named 'pandas'"
+			r = map[string]any{"entrypoint": ep, "ok": false, "error": "ModuleNotFoundError: No module named 'pandas'"}
 			if strings.Contains(ep, "hello") {
 				r["error"] = "  File \"/opt/prefect/flows/hello.py\", line 3\n    def hello(\n             ^\nSyntaxError: '(' was never closed"
 			}
 		}
-		line, _ := json.Marshal(r)
-		out.Write(line)
-		out.WriteByte('\n')
+		flows = append(flows, r)
 	}
-	return fakedagger.ExecResult{ExitCode: code, Stdout: out.String()}
+	doc["flows"] = flows
+	line, _ := json.Marshal(doc)
+	return fakedagger.ExecResult{Stdout: string(line) + "\n", Stderr: "a flow that prints at import time\n"}
 }
 
 // TestCheckStopsBadFlows: a flow that does not load stops the run after the image is
@@ -132,75 +131,3 @@ func TestCheckCrash(t *testing.T) {
 	}
 }
 
-// TestCheckScript runs the check script with this machine's Python against a stand-in
-// prefect.flows (load_flow_from_entrypoint imports path:func from the working directory
-// as Prefect's does), so the script's own behaviour is tested, not only its handling.
-func TestCheckScript(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3 on PATH: the check script is exercised only through the fake engine")
-	}
-	dir := t.TempDir()
-	files := map[string]string{
-		"check_flows.py":           checkScript,
-		"stub/prefect/__init__.py": "",
-		"stub/prefect/flows.py": `import importlib.util, os
-def load_flow_from_entrypoint(entrypoint):
-    path, func = entrypoint.rsplit(":", 1)
-    spec = importlib.util.spec_from_file_location("m", os.path.join(os.getcwd(), path))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    try:
-        return getattr(mod, func)
-    except AttributeError:
-        raise RuntimeError(f"Flow function with name {func!r} not found in {path!r}. ") from None
-`,
-		"work/flows/good.py":   "print('hello from import')\ndef good():\n    pass\n",
-		"work/flows/pandas.py": "import pandas_not_installed\ndef etl():\n    pass\n",
-		"work/flows/exits.py":  "import sys\nsys.exit(3)\n",
-	}
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	eps := []string{"flows/good.py:good", "flows/pandas.py:etl", "flows/good.py:missing", "flows/exits.py:x", "flows/good.py:good"}
-	cmd := exec.Command(py, append([]string{filepath.Join(dir, "check_flows.py")}, eps...)...)
-	cmd.Dir = filepath.Join(dir, "work")
-	cmd.Env = append(os.Environ(), "PYTHONPATH="+filepath.Join(dir, "stub"), "PYTHONDONTWRITEBYTECODE=1")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("check_flows.py: %v\n%s", err, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	if len(lines) != len(eps) {
-		t.Fatalf("stdout has %d lines, want one JSON line per entrypoint (%d):\n%s", len(lines), len(eps), stdout.String())
-	}
-	want := []struct {
-		ok      bool
-		lastErr string
-	}{
-		{true, ""},
-		{false, "ModuleNotFoundError: No module named 'pandas_not_installed'"},
-		{false, "RuntimeError: Flow function with name 'missing' not found in 'flows/good.py'."},
-		{false, "SystemExit: 3"},
-		{true, ""},
-	}
-	for i, line := range lines {
-		var r checkResult
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("line %d %q: %v", i, line, err)
-		}
-		if r.Entrypoint != eps[i] || r.OK != want[i].ok || lastLine(r.Error) != want[i].lastErr {
-			t.Errorf("line %d = %+v, want %s ok=%v error ending %q", i, r, eps[i], want[i].ok, want[i].lastErr)
-		}
-	}
-	if !strings.Contains(stderr.String(), "hello from import") {
-		t.Errorf("a flow's import-time print should go to stderr; stderr = %q", stderr.String())
-	}
-}

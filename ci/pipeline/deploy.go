@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,7 +20,7 @@ import (
 type deployStep struct{}
 
 func (deployStep) String() string {
-	return "deploy: prefect deployment build per deployment, from the registered image"
+	return "deploy: write every deployment from the registered image (DEPLOY_RUNNER: api, batch or cli)"
 }
 
 func (deployStep) Run(ctx context.Context, st *State) error {
@@ -26,6 +28,9 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 		return Skip("the deployments file lists no deployment")
 	}
 	o := st.Opts
+	if o.runner() == RunnerAPI {
+		return deployAPI(ctx, st)
+	}
 	// An interrupt cancels ctx; the execs see it only after the grace period (or, on
 	// a session that died with the Ctrl-C, as an engine error): either way it is
 	// reported as interrupted, not as a failure of the engine.
@@ -51,6 +56,76 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 		st.Results = prefect.Apply(ctx, st.Jobs, cli,
 			prefect.ApplyOptions{Concurrency: o.concurrency(), Timeout: o.timeout()}, rep)
 	}
+	st.Report.Deployments, st.Report.DeployWall = st.Results, time.Since(start)
+	var failed []string
+	for _, r := range st.Results {
+		if r.Status != prefect.StatusSucceeded {
+			failed = append(failed, fmt.Sprintf("%s (%s)", r.Name, r.Status))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d deployment(s) did not succeed: %s", len(failed), len(st.Results), strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// ResultsPath is where prefect-deploy apply writes its results in the deploy exec.
+const ResultsPath = CheckDir + "/results.json"
+
+// APIArgs is the argv of the api runner's exec: prefect-deploy apply in the registered
+// image, with the check step's inspect output (no second Prefect import), no read-back
+// (the verify step does it) and the results as JSON for the report.
+func APIArgs(file string, concurrency int, timeout time.Duration, only []string) []string {
+	args := []string{"prefect-deploy", "apply", "--runner", "api", "--inspected", InspectedPath, "--results", ResultsPath,
+		"--no-read-back", "--concurrency", strconv.Itoa(concurrency), "--timeout", timeout.String()}
+	for _, n := range only {
+		args = append(args, "--only", globQuote(n))
+	}
+	return append(args, file)
+}
+
+// deployAPI runs `prefect-deploy apply --runner api` once inside the registered image:
+// the API URL and key are the image's secret variables, the run's cache buster keeps it
+// out of Dagger's cache. Expect ANY: a failed deployment must not hide the others'
+// results, which come back in the results file.
+func deployAPI(ctx context.Context, st *State) error {
+	if st.Inspected == "" {
+		return fmt.Errorf("no inspect output from the check step")
+	}
+	o := st.Opts
+	start := time.Now()
+	fmt.Fprintf(st.out, "    %d deployment(s), runner api: prefect-deploy in the image, %d write(s) at once\n", len(st.Jobs), o.concurrency())
+	ctr := inImage(st).
+		WithWorkdir(Workdir).
+		WithNewFile(InspectedPath, st.Inspected).
+		WithExec(APIArgs(filepath.Base(st.File.Path), o.concurrency(), o.timeout(), o.Only), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+	out, err := ctr.Stdout(ctx)
+	if err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	printIndented(st.out, out)
+	data, ferr := ctr.File(ResultsPath).Contents(ctx)
+	var results []prefect.Result
+	if ferr == nil {
+		results, ferr = prefect.UnmarshalResults([]byte(data))
+	}
+	if ferr != nil {
+		// prefect-deploy stopped before writing anything (preflight, a flow, a block):
+		// its stderr says why, in one line per problem.
+		stderr, _ := ctr.Stderr(ctx)
+		code, _ := ctr.ExitCode(ctx)
+		st.Results = make([]prefect.Result, len(st.Jobs))
+		for i, j := range st.Jobs {
+			st.Results[i] = prefect.Result{Name: j.Name, Status: prefect.StatusNotStarted, ExitCode: -1}
+		}
+		st.Report.Deployments, st.Report.DeployWall = st.Results, time.Since(start)
+		why := strings.TrimSpace(stderr)
+		if why == "" {
+			why = "no output"
+		}
+		return fmt.Errorf("prefect-deploy apply exited %d before deploying: %s", code, why)
+	}
+	st.Results = results
 	st.Report.Deployments, st.Report.DeployWall = st.Results, time.Since(start)
 	var failed []string
 	for _, r := range st.Results {

@@ -37,8 +37,8 @@ func TestDeployLocal(t *testing.T) {
 	if err := DeployLocal(context.Background(), s, &out); err != nil {
 		t.Fatalf("DeployLocal: %v\n%s", err, out.String())
 	}
-	if got := deployNames(t, srv); len(got) != 2 {
-		t.Errorf("deployments built = %v, want 2", got)
+	if n := len(execsWith(srv, isAPIApply)); n != 1 {
+		t.Errorf("%d prefect-deploy apply --runner api exec(s), want 1 (the default runner)", n)
 	}
 	if !strings.Contains(out.String(), "2 deployment(s), 2 succeeded") {
 		t.Errorf("no summary in the output:\n%s", out.String())
@@ -140,8 +140,8 @@ func with(base map[string]string, kv ...string) map[string]string {
 func TestDeployLocalMasksTheStepSummary(t *testing.T) {
 	srv := fakedagger.Start(t, fakedagger.WithHandler(func(ex fakedagger.Exec) fakedagger.ExecResult {
 		if isCheck(ex.Args) {
-			return fakedagger.ExecResult{Stdout: `{"entrypoint": "flows/hello.py:hello", "ok": false, "error": "ValueError: bad token ` + secretRegistry + `"}` + "\n" +
-				`{"entrypoint": "flows/etl.py:daily_etl", "ok": true, "error": ""}` + "\n"}
+			return fakedagger.ExecResult{Stdout: `{"format": 1, "prefect_version": "2.14.21", "flows": [{"entrypoint": "flows/hello.py:hello", "ok": false, "error": "ValueError: bad token ` + secretRegistry + `"}, ` +
+				`{"entrypoint": "flows/etl.py:daily_etl", "ok": true, "error": null, "flow_name": "daily-etl", "function": "daily_etl", "deployment_entrypoint": "flows/etl.py:daily_etl", "parameter_openapi_schema": {}}]}` + "\n"}
 		}
 		return handler(nil)(ex)
 	}))

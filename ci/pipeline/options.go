@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"dagger.io/dagger"
+
+	"github.com/acme-data/prefect-flows/ci/deploycli"
 )
 
 // Options configure one pipeline run. Secrets are *dagger.Secret so their plaintext never
@@ -46,13 +48,14 @@ type Options struct {
 	AWSAccessKeyID     *dagger.Secret
 	AWSSecretAccessKey *dagger.Secret
 
-	// Runner is how the deploy step builds the deployments: RunnerBatch ("" too) runs
-	// them through Prefect's CLI application in a few runner.py execs, RunnerCLI runs
-	// one `prefect deployment build` exec per deployment.
+	// Runner is how the deploy step writes the deployments: RunnerAPI ("" too) runs
+	// `prefect-deploy apply --runner api` once in the registered image, with the check
+	// step's inspect output; RunnerBatch runs them through Prefect's CLI application in a
+	// few runner.py execs; RunnerCLI runs one `prefect deployment build` exec per deployment.
 	Runner string
-	// Concurrency bounds the deployments in flight (RunnerCLI) or the runner.py execs,
-	// each with its share of the deployments (RunnerBatch); 0 means DefaultConcurrency
-	// or DefaultBatchShares.
+	// Concurrency bounds the writes in flight (RunnerAPI), the deployments in flight
+	// (RunnerCLI) or the runner.py execs, each with its share of the deployments
+	// (RunnerBatch); 0 means DefaultAPIConcurrency, DefaultConcurrency or DefaultBatchShares.
 	Concurrency int
 	// Timeout bounds each deployment's build; 0 means DefaultTimeout.
 	Timeout time.Duration
@@ -99,9 +102,13 @@ const DefaultConcurrency = 4
 
 // The deploy step's runners (DEPLOY_RUNNER).
 const (
+	RunnerAPI   = "api"
 	RunnerBatch = "batch"
 	RunnerCLI   = "cli"
 )
+
+// DefaultAPIConcurrency is how many writes RunnerAPI has in flight when Options say nothing.
+const DefaultAPIConcurrency = deploycli.DefaultAPIConcurrency
 
 // DefaultBatchShares is how many runner.py execs RunnerBatch runs at once when Options
 // say nothing. Once Prefect's import is paid, a job is one Python thread's CPU work plus
@@ -150,7 +157,10 @@ func (o *Options) concurrency() int {
 	if o.Concurrency > 0 {
 		return o.Concurrency
 	}
-	if o.runner() == RunnerBatch {
+	switch o.runner() {
+	case RunnerAPI:
+		return DefaultAPIConcurrency
+	case RunnerBatch:
 		return DefaultBatchShares
 	}
 	return DefaultConcurrency
@@ -158,7 +168,7 @@ func (o *Options) concurrency() int {
 
 func (o *Options) runner() string {
 	if o.Runner == "" {
-		return RunnerBatch
+		return RunnerAPI
 	}
 	return o.Runner
 }

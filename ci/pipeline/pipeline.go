@@ -15,6 +15,7 @@ import (
 
 	"dagger.io/dagger"
 
+	"github.com/acme-data/prefect-flows/ci/inspect"
 	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefect/blocksnap"
 	"github.com/acme-data/prefect-flows/ci/spec"
@@ -33,11 +34,11 @@ var (
 	deploySteps = []Step{
 		planStep{},     // load and validate prefect-deployments-<env>.yaml: local only, no engine
 		imageStep{},    // docker build of the repository
-		checkStep{},    // every entrypoint loads in the image: a bad flow stops the run before any push
+		checkStep{},    // inspect every entrypoint in the image: a bad flow stops the run before any push
 		publishStep{},  // push <env>-<sha>; its digest becomes PREFECT_IMAGE
 		serverStep{},   // dev without PREFECT_API_URL: throwaway Prefect server from the same image
 		registerStep{}, // block register + infrastructure/ecs-task-<env>.py, never cached
-		deployStep{},   // one `prefect deployment build` per deployment, bounded, never cached
+		deployStep{},   // prefect-deploy apply --runner api in the image (or batch/cli builds), never cached
 		readBackStep{}, // embedded server: list what was deployed
 		verifyStep{},   // real API: prefect-deploy read-back in the image; drift fails the run
 		pruneStep{},    // --prune: prefect-deploy prune --yes in the image, after a clean deploy
@@ -63,6 +64,10 @@ type State struct {
 	GitSHA string
 
 	Image *dagger.Container
+	// Inspected is the check step's output (ci/inspect's JSON), InspectedFlows its
+	// parsed form: the deploy step's api runner reads the flows from it.
+	Inspected      string
+	InspectedFlows *inspect.Result
 	// ImageRef is what the infrastructure block gets as PREFECT_IMAGE.
 	ImageRef string
 	// Published lists the pushed references: <env>-<sha>, then <env> once promoted.

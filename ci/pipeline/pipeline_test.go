@@ -83,6 +83,8 @@ func handlerWith(fail map[string]bool, blocks *fakeBlocks) fakedagger.ExecHandle
 			return blocks.save(ex, fail)
 		case len(a) > 2 && a[0] == "go" && a[1] == "build":
 			return fakedagger.ExecResult{Files: map[string]string{argAfter(a, "-o"): fakeTool}}
+		case isAPIApply(a):
+			return playAPIApply(ex, fail)
 		case len(a) > 2 && a[0] == "prefect-deploy":
 			// fail["read-back"], fail["prune"], fail["plan"] make that subcommand fail as
 			// the CLI does (exit 1, the reason on stderr).
@@ -146,8 +148,11 @@ func connect(t *testing.T, srv *fakedagger.Server) *dagger.Client {
 	return c
 }
 
+// devOptions and prodOptions pin DEPLOY_RUNNER=batch: most tests here are about the
+// batch and cli runners' execs; the api runner (the default) has apideploy_test.go.
 func devOptions(t *testing.T, out *bytes.Buffer) Options {
 	return Options{
+		Runner:    RunnerBatch,
 		Env:       "dev",
 		SourceDir: repoDir(t, "repo"),
 		BaseImage: "python:3.11-slim",
@@ -173,6 +178,7 @@ func prodOptions(t *testing.T, c *dagger.Client, out *bytes.Buffer) Options {
 		"AWS_REGION":             "eu-west-1",
 		"AWS_ACCESS_KEY_ID":      secretAWSID,
 		"AWS_SECRET_ACCESS_KEY":  secretAWSKey,
+		"DEPLOY_RUNNER":          RunnerBatch,
 	}
 	s, err := SettingsFromEnv("prod", repoDir(t, "repo"), func(k string) string { return env[k] })
 	if err != nil {
@@ -701,7 +707,7 @@ func TestNoEngineCallBeforeConfigIsValid(t *testing.T) {
 		}, "ECS_CLUSTER is not set"},
 		{"unknown runner", func(t *testing.T, _ *dagger.Client) Options {
 			return Options{Env: "dev", SourceDir: repoDir(t, "repo"), Runner: "ssh"}
-		}, `DEPLOY_RUNNER="ssh": want batch or cli`},
+		}, `DEPLOY_RUNNER="ssh": want api, batch or cli`},
 		{"unknown DEPLOY_ONLY name", func(t *testing.T, _ *dagger.Client) Options {
 			return Options{Env: "dev", SourceDir: repoDir(t, "repo"), Only: []string{"hello-a", "nope"}}
 		}, "DEPLOY_ONLY names no deployment of this file: nope"},

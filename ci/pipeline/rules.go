@@ -37,8 +37,8 @@ func (c config) check() error {
 	if c.sourceDir == "" {
 		return fmt.Errorf("no source directory")
 	}
-	if c.runner != "" && c.runner != RunnerBatch && c.runner != RunnerCLI {
-		return fmt.Errorf("DEPLOY_RUNNER=%q: want %s or %s", c.runner, RunnerBatch, RunnerCLI)
+	if c.runner != "" && c.runner != RunnerAPI && c.runner != RunnerBatch && c.runner != RunnerCLI {
+		return fmt.Errorf("DEPLOY_RUNNER=%q: want %s, %s or %s", c.runner, RunnerAPI, RunnerBatch, RunnerCLI)
 	}
 	if c.concurrency < 0 {
 		return fmt.Errorf("DEPLOY_CONCURRENCY=%d: want a whole number of at least 1", c.concurrency)

@@ -39,7 +39,7 @@ type Settings struct {
 	ECS             ECS
 	AWSAccessKeyID  Secret        // AWS_ACCESS_KEY_ID
 	AWSSecretKey    Secret        // AWS_SECRET_ACCESS_KEY
-	Runner          string        // DEPLOY_RUNNER: batch (default) or cli
+	Runner          string        // DEPLOY_RUNNER: api (default), batch or cli
 	Concurrency     int           // DEPLOY_CONCURRENCY
 	Timeout         time.Duration // DEPLOY_TIMEOUT
 	Only            []string

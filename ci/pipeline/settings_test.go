@@ -70,16 +70,22 @@ func TestSettingsFromEnv(t *testing.T) {
 				t.Errorf("ECS %+v", s.ECS)
 			}
 		}},
-		{name: "bad runner", env: "dev", vars: map[string]string{"DEPLOY_RUNNER": "ssh"}, wantErr: `DEPLOY_RUNNER="ssh": want batch or cli`},
+		{name: "bad runner", env: "dev", vars: map[string]string{"DEPLOY_RUNNER": "ssh"}, wantErr: `DEPLOY_RUNNER="ssh": want api, batch or cli`},
 		{name: "runner cli", env: "dev", vars: map[string]string{"DEPLOY_RUNNER": " cli "}, check: func(t *testing.T, s Settings) {
 			o := s.Options(nil, nil)
 			if s.Runner != RunnerCLI || o.Runner != RunnerCLI || o.concurrency() != DefaultConcurrency {
 				t.Errorf("runner %q, options %q, concurrency %d", s.Runner, o.Runner, o.concurrency())
 			}
 		}},
-		{name: "runner batch by default", env: "dev", vars: map[string]string{"DEPLOY_CONCURRENCY": ""}, check: func(t *testing.T, s Settings) {
+		{name: "runner batch", env: "dev", vars: map[string]string{"DEPLOY_RUNNER": "batch"}, check: func(t *testing.T, s Settings) {
 			o := s.Options(nil, nil)
 			if o.runner() != RunnerBatch || o.concurrency() != DefaultBatchShares {
+				t.Errorf("runner %q, concurrency %d", o.runner(), o.concurrency())
+			}
+		}},
+		{name: "runner api by default", env: "dev", vars: map[string]string{"DEPLOY_CONCURRENCY": ""}, check: func(t *testing.T, s Settings) {
+			o := s.Options(nil, nil)
+			if o.runner() != RunnerAPI || o.concurrency() != DefaultAPIConcurrency {
 				t.Errorf("runner %q, concurrency %d", o.runner(), o.concurrency())
 			}
 		}},
