@@ -130,4 +130,3 @@ func TestCheckCrash(t *testing.T) {
 		t.Errorf("%d service(s) started after a failed check", n)
 	}
 }
-
