@@ -2,6 +2,8 @@ package preflight_test
 
 import (
 	"context"
+	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +40,14 @@ func TestUnusableAPI(t *testing.T) {
 			return client(t, f.URL, ""), ""
 		}, preflight.Refused, "the Prefect API at HOST is unreachable: connection refused (is the server running? check PREFECT_API_URL)"},
 		{"dns", func(t *testing.T) (*prefectapi.Client, string) {
-			return client(t, "http://prefect.invalid:4200/api", ""), ""
+			// No query leaves the machine: the dialer fails as a lookup of an unknown host does.
+			tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: "prefect.invalid", IsNotFound: true}}
+			}}
+			c, err := prefectapi.New("http://prefect.invalid:4200/api", "", prefectapi.WithHTTPClient(&http.Client{Transport: tr}),
+				prefectapi.WithRetry(prefectapi.RetryPolicy{MaxAttempts: 1}))
+			require.NoError(t, err)
+			return c, ""
 		}, preflight.DNS, "the Prefect API at prefect.invalid:4200 is unreachable: DNS lookup failed (check the host name in PREFECT_API_URL)"},
 		{"tls", func(t *testing.T) (*prefectapi.Client, string) {
 			f := prefectapitest.New(t)
