@@ -33,6 +33,7 @@ func TestDeployLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.SkipPreflight = true // the URL names no server
 	var out bytes.Buffer
 	if err := DeployLocal(context.Background(), s, &out); err != nil {
 		t.Fatalf("DeployLocal: %v\n%s", err, out.String())

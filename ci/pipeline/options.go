@@ -7,6 +7,7 @@ import (
 	"dagger.io/dagger"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/preflight"
 )
 
 // Options configure one pipeline run. Secrets are *dagger.Secret so their plaintext never
@@ -42,6 +43,9 @@ type Options struct {
 	// PrefectAPIURL nil selects the embedded throwaway server, which only dev may use.
 	PrefectAPIURL *dagger.Secret
 	PrefectAPIKey *dagger.Secret
+	// PrefectAPI is the same API as this process reaches it, for the preflight step
+	// (before any build); nil skips that step (the deploy exec still checks).
+	PrefectAPI preflight.API
 
 	// ECS holds what infrastructure/ecs-task-<env>.py reads besides the image.
 	ECS                ECS

@@ -32,19 +32,20 @@ type Step interface {
 // failure is still shown, undone and summarised.
 var (
 	deploySteps = []Step{
-		planStep{},     // load and validate prefect-deployments-<env>.yaml: local only, no engine
-		imageStep{},    // docker build of the repository
-		checkStep{},    // inspect every entrypoint in the image: a bad flow stops the run before any push
-		publishStep{},  // push <env>-<sha>; its digest becomes PREFECT_IMAGE
-		serverStep{},   // dev without PREFECT_API_URL: throwaway Prefect server from the same image
-		registerStep{}, // block register + infrastructure/ecs-task-<env>.py, never cached
-		deployStep{},   // prefect-deploy apply --runner api in the image (or batch/cli builds), never cached
-		readBackStep{}, // embedded server: list what was deployed
-		verifyStep{},   // real API: prefect-deploy read-back in the image; drift fails the run
-		pruneStep{},    // --prune: prefect-deploy prune --yes in the image, after a clean deploy
-		restoreStep{},  // a run that failed or was interrupted puts the blocks register overwrote back
-		promoteStep{},  // move the <env> tag to that digest, only when everything above succeeded
-		reportStep{},   // summary lines and GitHub step summary
+		planStep{},      // load and validate prefect-deployments-<env>.yaml: local only, no engine
+		preflightStep{}, // the API answers, takes the key, runs Prefect 2, has the blocks and pools: before any build
+		imageStep{},     // docker build of the repository
+		checkStep{},     // inspect every entrypoint in the image: a bad flow stops the run before any push
+		publishStep{},   // push <env>-<sha>; its digest becomes PREFECT_IMAGE
+		serverStep{},    // dev without PREFECT_API_URL: throwaway Prefect server from the same image
+		registerStep{},  // block register + infrastructure/ecs-task-<env>.py, never cached
+		deployStep{},    // prefect-deploy apply --runner api in the image (or batch/cli builds), never cached
+		readBackStep{},  // embedded server: list what was deployed
+		verifyStep{},    // real API: prefect-deploy read-back in the image; drift fails the run
+		pruneStep{},     // --prune: prefect-deploy prune --yes in the image, after a clean deploy
+		restoreStep{},   // a run that failed or was interrupted puts the blocks register overwrote back
+		promoteStep{},   // move the <env> tag to that digest, only when everything above succeeded
+		reportStep{},    // summary lines and GitHub step summary
 	}
 	imageSteps = []Step{planStep{}, imageStep{}, checkStep{}, publishStep{}, promoteStep{}, reportStep{}}
 )

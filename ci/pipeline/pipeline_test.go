@@ -184,6 +184,7 @@ func prodOptions(t *testing.T, c *dagger.Client, out *bytes.Buffer) Options {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.SkipPreflight = true // the URL names no server; preflight_test.go gives it one
 	o := s.Options(c, out)
 	o.RunID = func() string { return "run-prod" }
 	return o

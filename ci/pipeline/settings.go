@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"github.com/acme-data/prefect-flows/ci/preflight"
 	"io"
 	"strconv"
 	"strings"
@@ -53,6 +54,8 @@ type Settings struct {
 	// in that format (the Dagger CLI reads the variable itself); empty shows only the
 	// pipeline's lines.
 	DaggerProgress string
+	// SkipPreflight leaves out the preflight step (tests whose API URL is not a server).
+	SkipPreflight bool
 }
 
 // SettingsFromEnv reads the configuration of environment env (dev, prod, ...) through
@@ -212,6 +215,7 @@ func (s Settings) Options(client *dagger.Client, out io.Writer) Options {
 		StepSummaryPath:       s.StepSummaryPath,
 		LogGroups:             s.GitHubActions,
 		Redact:                masker(s.plaintexts()).mask,
+		PrefectAPI:            s.preflightAPI(),
 	}
 }
 
@@ -225,6 +229,15 @@ func (s Settings) ProgressOutput(stderr io.Writer) io.Writer {
 		return nil
 	}
 	return stderr
+}
+
+// preflightAPI is the client of the preflight step; nil without an API URL or with
+// SkipPreflight.
+func (s Settings) preflightAPI() preflight.API {
+	if !s.PrefectAPIURL.Set() || s.SkipPreflight {
+		return nil
+	}
+	return preflightClient(string(s.PrefectAPIURL), string(s.PrefectAPIKey))
 }
 
 // plaintexts lists the secret values, for masking output that the engine echoes back.

@@ -149,6 +149,9 @@ func (f *Server) Close() { f.srv.Close() }
 // SetShape switches the deployment shape.
 func (f *Server) SetShape(s Shape) { f.mu.Lock(); f.shape = s; f.mu.Unlock() }
 
+// SetVersion changes what GET /admin/version answers.
+func (f *Server) SetVersion(v string) { f.mu.Lock(); f.version = v; f.mu.Unlock() }
+
 // ForceStatus answers every request with status (401, 403, ...); 0 stops it.
 func (f *Server) ForceStatus(status int) { f.mu.Lock(); f.status = status; f.mu.Unlock() }
 

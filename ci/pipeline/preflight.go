@@ -1,0 +1,66 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/preflight"
+)
+
+// SavedByRegister are the block types the register step saves itself
+// (infrastructure/ecs-task-<env>.py): the preflight does not require them yet.
+var SavedByRegister = []string{"ecs-task"}
+
+type preflightStep struct{}
+
+func (preflightStep) String() string {
+	return "preflight: the Prefect API answers, takes the key, runs Prefect 2, has the blocks and pools (before any build)"
+}
+
+// Run asks the API from this process, before the engine builds anything: an unreachable
+// server or a wrong key is one line within seconds, and nothing is built, pushed or
+// registered. It runs where the API URL is known in plain text (mage); the Dagger
+// module hands it over only as a secret, and there prefect-deploy's own preflight in
+// the deploy exec is the check.
+func (preflightStep) Run(ctx context.Context, st *State) error {
+	o := st.Opts
+	switch {
+	case o.embedded():
+		return Skip("embedded server: it is started later from the built image")
+	case o.PrefectAPI == nil:
+		return Skip("no API client in this process (the Dagger module): prefect-deploy checks the API in the deploy exec")
+	}
+	due := map[string]bool{}
+	for _, j := range st.Jobs {
+		due[j.Name] = true
+	}
+	n := preflight.Needs{ServerMajor: 2, SavedLater: SavedByRegister}
+	for _, d := range st.File.Deployments {
+		if !due[d.Name] {
+			continue
+		}
+		n.Blocks = append(n.Blocks, d.IBBlock)
+		if d.WorkPool != nil && d.WorkPool.Name != "" {
+			n.Pools = append(n.Pools, d.WorkPool.Name)
+		}
+	}
+	rep := preflight.Check(ctx, o.PrefectAPI, n)
+	if err := rep.Err(); err != nil {
+		return fmt.Errorf("%w\nnothing was built, published or registered", err)
+	}
+	fmt.Fprintf(st.out, "    %s runs Prefect %s; blocks and pools found (%s)\n", rep.Host, rep.ServerVersion, round(rep.Took))
+	return nil
+}
+
+// preflightClient is the API as this process reaches it: short timeouts and few
+// retries, since the preflight is there to fail fast.
+func preflightClient(url, key string) preflight.API {
+	c, err := prefectapi.New(url, key, prefectapi.WithTimeout(10*time.Second),
+		prefectapi.WithRetry(prefectapi.RetryPolicy{MaxAttempts: 2, BaseDelay: 500 * time.Millisecond, MaxDelay: time.Second, MaxRetryAfter: 5 * time.Second}))
+	if err != nil {
+		return nil
+	}
+	return c
+}
