@@ -26,14 +26,18 @@ import (
 
 const marker = "managed-by:prefect-flows:dev"
 
-func trafficDir(t *testing.T) string {
+func trafficDir(t *testing.T) string { return trafficDirB(t) }
+
+func trafficDirB(t testing.TB) string {
 	t.Helper()
 	shared, err := shareddata.Dir()
 	require.NoError(t, err)
 	return filepath.Join(shared, "prefect", "recorded", "deploy-traffic")
 }
 
-func inspected(t *testing.T) *inspect.Result {
+func inspected(t *testing.T) *inspect.Result { return inspectedB(t) }
+
+func inspectedB(t testing.TB) *inspect.Result {
 	t.Helper()
 	r, err := inspect.ReadFile("testdata/inspected.json")
 	require.NoError(t, err)
@@ -41,9 +45,11 @@ func inspected(t *testing.T) *inspect.Result {
 }
 
 // load reads a deployments file whose entrypoints are the recorded flows.
-func load(t *testing.T, file string) *spec.File {
+func load(t *testing.T, file string) *spec.File { return loadB(t, file, trafficDir(t)) }
+
+func loadB(t testing.TB, file, root string) *spec.File {
 	t.Helper()
-	f, err := spec.Load(file, spec.LoadOptions{RepoRoot: trafficDir(t)})
+	f, err := spec.Load(file, spec.LoadOptions{RepoRoot: root})
 	require.NoError(t, err)
 	return f
 }

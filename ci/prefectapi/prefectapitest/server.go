@@ -78,6 +78,7 @@ type Server struct {
 	schedules map[string][]ScheduleEntry
 	seq       int
 	version   string
+	latency   func(method, path string) time.Duration
 }
 
 // Option configures New.
@@ -88,6 +89,11 @@ func WithShape(s Shape) Option { return func(f *Server) { f.shape = s } }
 
 // WithAPIKey makes the fake require `Authorization: Bearer key` (401 otherwise).
 func WithAPIKey(key string) Option { return func(f *Server) { f.key = key } }
+
+// WithLatency delays every answer by latency(method, path) (a benchmark's server time).
+func WithLatency(latency func(method, path string) time.Duration) Option {
+	return func(f *Server) { f.latency = latency }
+}
 
 // WithVersion sets what GET /admin/version answers (default "2.14.21", as recorded).
 func WithVersion(v string) Option { return func(f *Server) { f.version = v } }
@@ -393,6 +399,9 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fault, f.faults = f.faults[0], f.faults[1:]
 	}
 	forced, key := f.status, f.key
+	if f.latency != nil {
+		fault.Delay += f.latency(r.Method, req.Path)
+	}
 	f.mu.Unlock()
 
 	if fault.Delay > 0 {
