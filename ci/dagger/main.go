@@ -211,17 +211,19 @@ func (m *PrefectFlows) WithAwsCredentials(
 	return m
 }
 
-// WithRunner sets how the deploy step builds the deployments in the image.
+// WithRunner sets how the deploy step writes the deployments from the image.
 //
-// batch runs them through Prefect's own CLI application in a few warm Python processes
-// (a deployment whose runner breaks runs once more with the prefect CLI); cli runs one
-// prefect process per deployment.
+// api (the default) runs prefect-deploy once, writing through the Prefect REST API with
+// the check step's inspect output (deployments identical to prefect deployment build on a
+// real Prefect 2.14); batch runs the builds through Prefect's own CLI application in a
+// few warm Python processes (a deployment whose runner breaks runs once more with the
+// prefect CLI); cli runs one prefect process per deployment.
 func (m *PrefectFlows) WithRunner(
-	// batch or cli (DEPLOY_RUNNER).
-	// +default="batch"
+	// api, batch or cli (DEPLOY_RUNNER).
+	// +default="api"
 	runner string,
-	// With batch: runner.py execs at once (default 2); with cli: deployments built at
-	// once (default 4) (DEPLOY_CONCURRENCY).
+	// With api: writes in flight (default 8); with batch: runner.py execs at once
+	// (default 2); with cli: deployments built at once (default 4) (DEPLOY_CONCURRENCY).
 	// +optional
 	concurrency int,
 ) *PrefectFlows {
