@@ -44,6 +44,7 @@ type API interface {
 	ReadBlockDocument(ctx context.Context, typeSlug, name string) (*prefectapi.BlockDocument, error)
 	CreateFlow(ctx context.Context, name string) (*prefectapi.Flow, error)
 	CreateDeployment(ctx context.Context, body []byte) (*prefectapi.Deployment, bool, error)
+	ReadDeploymentByName(ctx context.Context, flowName, name string) (*prefectapi.Deployment, error)
 }
 
 // Block is a resolved infrastructure block.
@@ -141,11 +142,23 @@ func (d *Deployer) Deploy(ctx context.Context, dep desired.Deployment) (Outcome,
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%s: POST /flows/: %w", dep.Key(), err)
 	}
+	active := dep.ScheduleActive
+	if active == nil {
+		// The file says nothing about pausing: keep the server's switch, as the CLI does
+		// (the replace would otherwise set it back to active).
+		old, err := d.API.ReadDeploymentByName(ctx, dep.FlowName, dep.Name)
+		switch {
+		case err == nil:
+			active = &old.ScheduleActive
+		case !errors.Is(err, prefectapi.ErrNotFound):
+			return Outcome{}, fmt.Errorf("%s: %w", dep.Key(), err)
+		}
+	}
 	now := time.Now
 	if d.Now != nil {
 		now = d.Now
 	}
-	body, err := Body(dep, flowID, blk, d.Workdir, now())
+	body, err := Body(dep, flowID, blk, d.Workdir, now(), active)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("%s: %w", dep.Key(), err)
 	}
@@ -200,12 +213,13 @@ func (d *Deployer) flowID(ctx context.Context, name string) (string, error) {
 // description, path, version, entrypoint, infra_overrides.
 //
 // Where the CLI's body depends on the server's old deployment (it copies tags,
-// parameters, schedule, queue, pool, description and the pause switch when their option
-// is absent), this body sends the file's values instead: that is what converges. It
-// leaves out is_schedule_active (the server then sets it active, as the read-back wants),
-// and without a pool it leaves out work_pool_name and sends the "default" queue (the
-// server picks its default agent pool, as for the CLI).
-func Body(dep desired.Deployment, flowID string, blk Block, workdir string, now time.Time) ([]byte, error) {
+// parameters, schedule, queue, pool and description when their option is absent), this
+// body sends the file's values instead: that is what converges. is_schedule_active
+// (after flow_id, as the CLI places it) is active when not nil: the file's value, else
+// the existing deployment's, copied as the CLI does; nil leaves it out (a new deployment,
+// active by the server's default). Without a pool it leaves out work_pool_name and sends
+// the "default" queue (the server picks its default agent pool, as for the CLI).
+func Body(dep desired.Deployment, flowID string, blk Block, workdir string, now time.Time, active *bool) ([]byte, error) {
 	params, err := parameters(dep.Parameters)
 	if err != nil {
 		return nil, err
@@ -235,12 +249,17 @@ func Body(dep desired.Deployment, flowID string, blk Block, workdir string, now 
 	o := object{
 		{"name", dep.Name},
 		{"flow_id", flowID},
+	}
+	if active != nil {
+		o = append(o, member{"is_schedule_active", *active})
+	}
+	o = append(o, object{
 		{"parameter_openapi_schema", schema},
 		{"parameters", params},
 		{"tags", tags},
 		{"manifest_path", nil},
 		{"work_queue_name", queue},
-	}
+	}...)
 	if dep.WorkPool != "" {
 		o = append(o, member{"work_pool_name", dep.WorkPool})
 	}

@@ -97,7 +97,7 @@ func TestBodyIsTheRecordedCLIBody(t *testing.T) {
 				now, err = time.Parse(time.RFC3339Nano, s["anchor_date"].(string))
 				require.NoError(t, err)
 			}
-			body, err := deployer.Body(dep, sent["flow_id"].(string), blk, "/opt/prefect", now)
+			body, err := deployer.Body(dep, sent["flow_id"].(string), blk, "/opt/prefect", now, nil)
 			require.NoError(t, err)
 			if overridesReordered(rec.Argv) {
 				// The file's infra_overrides are sorted by key; the recorded argv was not.
@@ -170,11 +170,15 @@ func TestApplyAgainstFake(t *testing.T) {
 	}
 	count := map[string]int{}
 	for _, r := range w.fake.Requests() {
-		count[r.Method+" "+strings.SplitN(r.Path, "/block_documents", 2)[0]]++
+		p := strings.SplitN(r.Path, "/block_documents", 2)[0]
+		if strings.HasPrefix(p, "/deployments/name/") {
+			p = "/deployments/name/..." // the pause switch of an existing deployment is kept
+		}
+		count[r.Method+" "+p]++
 	}
 	assert.Equal(t, map[string]int{
 		"GET /block_types/slug/process": 1, "GET /block_types/slug/ecs-task": 1,
-		"POST /flows/": 3, "POST /deployments/": len(deps),
+		"GET /deployments/name/...": len(deps), "POST /flows/": 3, "POST /deployments/": len(deps),
 	}, count)
 
 	rb, err := liveplan.ReadBack(context.Background(), f, w.api, res, liveplan.Options{ManagedTag: marker})
@@ -197,7 +201,7 @@ func TestUpdateRemovesWhatTheFileDropped(t *testing.T) {
 	_, res := w.apply(t, load(t, "testdata/update-before.yaml"), 2)
 	require.True(t, prefect.AllSucceeded(res))
 	id := w.fake.DeploymentID("daily-etl", "nightly")
-	// A paused schedule is switched back on: the file says nothing about pausing.
+	// Paused by hand: the file says nothing about pausing, so it stays paused.
 	w.fake.Update(id, map[string]any{"is_schedule_active": false})
 
 	after := load(t, "testdata/update-after.yaml")
@@ -210,13 +214,19 @@ func TestUpdateRemovesWhatTheFileDropped(t *testing.T) {
 	assert.Equal(t, map[string]any{"dry_run": true}, got["parameters"])
 	assert.Equal(t, "default-agent-pool", got["work_pool_name"])
 	assert.Equal(t, "default", got["work_queue_name"])
-	assert.Equal(t, true, got["is_schedule_active"])
+	assert.Equal(t, false, got["is_schedule_active"], "paused by hand, not declared in the file: stays paused")
 	assert.Equal(t, "648725144e95f5e41dd3c59e048d6d65", got["version"], "no version in the file: the flow file's md5")
 
 	rb, err := liveplan.ReadBack(context.Background(), after, w.api, res, liveplan.Options{ManagedTag: marker})
 	require.NoError(t, err)
 	assert.Empty(t, rb.Patched)
 	assert.Empty(t, rb.Drift)
+
+	// Declared in the file, the switch is the file's.
+	_, res = w.apply(t, load(t, "testdata/update-active.yaml"), 1)
+	require.True(t, prefect.AllSucceeded(res))
+	got, _ = w.fake.Deployment(id)
+	assert.Equal(t, true, got["is_schedule_active"])
 }
 
 // What cannot be written is known before anything is: every missing block at once.

@@ -72,6 +72,9 @@ type Deployment struct {
 	InfraBlock string
 	// InfraOverrides are sorted by key.
 	InfraOverrides []Override
+	// ScheduleActive is the file's is_schedule_active; nil when the file does not
+	// declare it: a schedule paused by hand then stays as the server has it.
+	ScheduleActive *bool
 	// Pos is where the deployment starts in the file.
 	Pos spec.Pos
 }
@@ -103,6 +106,7 @@ func Resolve(d spec.Deployment, flow *inspect.Flow, marker string) (Deployment, 
 		Version:          flow.Version,
 		Description:      flow.Description,
 		InfraBlock:       d.IBBlock,
+		ScheduleActive:   d.ScheduleActive,
 		Pos:              d.Pos,
 	}
 	if out.Entrypoint == "" {
