@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/liveplan"
 	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
@@ -163,5 +164,5 @@ func TestAPIRunnerHostileValues(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(want), &wantV))
 	assert.Equal(t, wantV, d["parameters"])
 	assert.Equal(t, f.Deployments[0].Description, d["description"])
-	assert.Equal(t, []any{"$PATH", "`id`", "ünï 🚀", "managed-by:prefect-flows:test"}, d["tags"])
+	assert.Equal(t, []any{"$PATH", "`id`", "ünï 🚀", liveplan.MarkerPrefix + testOwner + ":test"}, d["tags"])
 }
