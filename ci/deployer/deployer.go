@@ -45,6 +45,8 @@ type API interface {
 	CreateFlow(ctx context.Context, name string) (*prefectapi.Flow, error)
 	CreateDeployment(ctx context.Context, body []byte) (*prefectapi.Deployment, bool, error)
 	ReadDeploymentByName(ctx context.Context, flowName, name string) (*prefectapi.Deployment, error)
+	ListDeployments(ctx context.Context, f prefectapi.DeploymentFilter) ([]prefectapi.Deployment, error)
+	ReadFlowNames(ctx context.Context, ids []string) (map[string]string, error)
 }
 
 // Block is a resolved infrastructure block.
@@ -65,6 +67,10 @@ type Deployer struct {
 	Now func() time.Time
 
 	blocks map[string]Block
+	// active is the server's pause switch by "flow/name", read in Prepare for the
+	// deployments whose file does not declare it; absent = no such deployment yet.
+	active   map[string]bool
+	prepared bool
 
 	mu    sync.Mutex
 	flows map[string]*flowCall
@@ -117,6 +123,43 @@ func (d *Deployer) Prepare(ctx context.Context, deps []desired.Deployment) error
 	if len(problems) > 0 {
 		return fmt.Errorf("nothing was deployed: %s", strings.Join(problems, "; "))
 	}
+	return d.readSwitches(ctx, deps)
+}
+
+// readSwitches reads, in one listing (a page per 200), the pause switch of the existing
+// deployments whose file does not declare is_schedule_active, instead of one GET each.
+func (d *Deployer) readSwitches(ctx context.Context, deps []desired.Deployment) error {
+	var names []string
+	want := map[string]bool{}
+	for _, dep := range deps {
+		if dep.ScheduleActive == nil {
+			if !want[dep.Key()] {
+				names = append(names, dep.Name)
+			}
+			want[dep.Key()] = true
+		}
+	}
+	d.active = map[string]bool{}
+	if len(names) > 0 {
+		list, err := d.API.ListDeployments(ctx, prefectapi.DeploymentFilter{Names: names})
+		if err != nil {
+			return fmt.Errorf("read the existing deployments: %w", err)
+		}
+		ids := make([]string, 0, len(list))
+		for _, l := range list {
+			ids = append(ids, l.FlowID)
+		}
+		flows, err := d.API.ReadFlowNames(ctx, ids)
+		if err != nil {
+			return fmt.Errorf("read the existing deployments' flows: %w", err)
+		}
+		for _, l := range list {
+			if key := flows[l.FlowID] + "/" + l.Name; want[key] {
+				d.active[key] = l.ScheduleActive
+			}
+		}
+	}
+	d.prepared = true
 	return nil
 }
 
@@ -146,12 +189,18 @@ func (d *Deployer) Deploy(ctx context.Context, dep desired.Deployment) (Outcome,
 	if active == nil {
 		// The file says nothing about pausing: keep the server's switch, as the CLI does
 		// (the replace would otherwise set it back to active).
-		old, err := d.API.ReadDeploymentByName(ctx, dep.FlowName, dep.Name)
-		switch {
-		case err == nil:
-			active = &old.ScheduleActive
-		case !errors.Is(err, prefectapi.ErrNotFound):
-			return Outcome{}, fmt.Errorf("%s: %w", dep.Key(), err)
+		if d.prepared {
+			if v, ok := d.active[dep.Key()]; ok {
+				active = &v
+			}
+		} else {
+			old, err := d.API.ReadDeploymentByName(ctx, dep.FlowName, dep.Name)
+			switch {
+			case err == nil:
+				active = &old.ScheduleActive
+			case !errors.Is(err, prefectapi.ErrNotFound):
+				return Outcome{}, fmt.Errorf("%s: %w", dep.Key(), err)
+			}
 		}
 	}
 	now := time.Now
