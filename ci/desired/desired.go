@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/inspect"
-	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/isodate"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -144,10 +144,13 @@ func Resolve(d spec.Deployment, flow *inspect.Flow, marker string) (Deployment, 
 		case s.IntervalSeconds > 0:
 			sch.Kind, sch.Every = Interval, time.Duration(s.IntervalSeconds)*time.Second
 			if s.AnchorDate != "" {
-				t, err := prefectapi.ParseAnchor(s.AnchorDate)
+				// pendulum's rules, as the CLI reads --anchor-date; a relative one (a time
+				// alone, "now") is read now, as a build now would.
+				v, err := isodate.Parse(s.AnchorDate, time.Now())
 				if err != nil {
 					return Deployment{}, fmt.Errorf("%s: schedule.anchor-date: %w", where, err)
 				}
+				t := v.Time
 				sch.Anchor = &t
 			}
 		case s.RRule != "":
