@@ -109,6 +109,7 @@ func TestDeployLocalRefusesUnpublishedImage(t *testing.T) {
 			if err != nil {
 				t.Fatalf("settings: %v", err)
 			}
+			s.SkipPreflight = true // the URL names no server
 			var out bytes.Buffer
 			err = DeployLocal(context.Background(), s, &out)
 			if tc.wantErr == "" {
