@@ -56,17 +56,7 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 		st.Results = prefect.Apply(ctx, st.Jobs, cli,
 			prefect.ApplyOptions{Concurrency: o.concurrency(), Timeout: o.timeout()}, rep)
 	}
-	st.Report.Deployments, st.Report.DeployWall = st.Results, time.Since(start)
-	var failed []string
-	for _, r := range st.Results {
-		if r.Status != prefect.StatusSucceeded {
-			failed = append(failed, fmt.Sprintf("%s (%s)", r.Name, r.Status))
-		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d deployment(s) did not succeed: %s", len(failed), len(st.Results), strings.Join(failed, ", "))
-	}
-	return nil
+	return st.settle(start)
 }
 
 // ResultsPath is where prefect-deploy apply writes its results in the deploy exec.
@@ -126,17 +116,7 @@ func deployAPI(ctx context.Context, st *State) error {
 		return fmt.Errorf("prefect-deploy apply exited %d before deploying: %s", code, why)
 	}
 	st.Results = results
-	st.Report.Deployments, st.Report.DeployWall = st.Results, time.Since(start)
-	var failed []string
-	for _, r := range st.Results {
-		if r.Status != prefect.StatusSucceeded {
-			failed = append(failed, fmt.Sprintf("%s (%s)", r.Name, r.Status))
-		}
-	}
-	if len(failed) > 0 {
-		return fmt.Errorf("%d of %d deployment(s) did not succeed: %s", len(failed), len(st.Results), strings.Join(failed, ", "))
-	}
-	return nil
+	return st.settle(start)
 }
 
 // batchShare runs one share of the jobs as `python -u runner.py --jobs FILE` in the
@@ -245,4 +225,20 @@ func (r *daggerRunner) Run(ctx context.Context, job prefect.Job) prefect.Result 
 		res.Status, res.ExitCode, res.Err = prefect.StatusFailed, -1, fmt.Errorf("engine: %w", err)
 	}
 	return res
+}
+
+// settle records the deploy step's results in the report and fails the step when any
+// deployment did not succeed, naming each with its status.
+func (st *State) settle(start time.Time) error {
+	st.Report.Deployments, st.Report.DeployWall = st.Results, time.Since(start)
+	var failed []string
+	for _, r := range st.Results {
+		if r.Status != prefect.StatusSucceeded {
+			failed = append(failed, fmt.Sprintf("%s (%s)", r.Name, r.Status))
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d deployment(s) did not succeed: %s", len(failed), len(st.Results), strings.Join(failed, ", "))
+	}
+	return nil
 }
