@@ -18,7 +18,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+
+	"github.com/acme-data/prefect-flows/ci/pytrace"
 )
 
 //go:embed inspect_flows.py
@@ -60,7 +61,7 @@ type Flow struct {
 }
 
 // ErrorLine is the last line of Error: the exception and its message.
-func (f *Flow) ErrorLine() string { return LastLine(f.Error) }
+func (f *Flow) ErrorLine() string { return pytrace.LastLine(f.Error) }
 
 // Result is the program's whole output.
 type Result struct {
@@ -131,7 +132,7 @@ func Parse(data []byte) (*Result, error) {
 		return nil, fmt.Errorf("inspect output has format %d, expected %d (made by another version of prefect-deploy?)", r.Format, Format)
 	}
 	if r.Error != "" {
-		return &r, fmt.Errorf("prefect does not import in that Python: %s", LastLine(r.Error))
+		return &r, fmt.Errorf("prefect does not import in that Python: %s", pytrace.LastLine(r.Error))
 	}
 	for i, f := range r.Flows {
 		if f.OK && (f.FlowName == "" || len(f.ParameterSchema) == 0 || f.DeploymentEntrypoint == "") {
@@ -200,9 +201,9 @@ func Run(ctx context.Context, entrypoints []string, o Options) (*Result, error) 
 	if perr == nil {
 		return r, nil
 	}
-	why := LastLine(stderr.String())
+	why := pytrace.LastLine(stderr.String())
 	if r != nil && r.Error != "" {
-		why = LastLine(r.Error)
+		why = pytrace.LastLine(r.Error)
 	}
 	switch {
 	case runErr != nil && why != "":
@@ -238,11 +239,4 @@ func Distinct(eps []string) []string {
 		}
 	}
 	return out
-}
-
-// LastLine is the last non-blank line of s: the end of a Python traceback says what
-// went wrong (`httpx.ConnectError: All connection attempts failed`).
-func LastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
 }

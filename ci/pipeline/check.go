@@ -8,6 +8,7 @@ import (
 	"dagger.io/dagger"
 
 	"github.com/acme-data/prefect-flows/ci/inspect"
+	"github.com/acme-data/prefect-flows/ci/pytrace"
 )
 
 // CheckDir is where the check step writes its script in the image.
@@ -77,9 +78,9 @@ func checkCrashed(ctx context.Context, ctr *dagger.Container, ep string, res *in
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
 	}
-	why := lastLine(stderr)
+	why := pytrace.LastLine(stderr)
 	if res != nil && res.Error != "" {
-		why = lastLine(res.Error)
+		why = pytrace.LastLine(res.Error)
 	}
 	if why == "" {
 		why = "no error output"
@@ -102,10 +103,4 @@ func (st *State) entrypoints() []string {
 		}
 	}
 	return eps
-}
-
-// lastLine is the last non-blank line: the end of a Python error says what went wrong.
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return strings.TrimSpace(lines[len(lines)-1])
 }

@@ -233,8 +233,10 @@ func TestPlanLive(t *testing.T) {
 
 	srv.SetHandler(handler(map[string]bool{"plan": true}))
 	o.RunID = func() string { return "run-c" }
-	if _, err := PlanLive(context.Background(), c, o); err == nil || !strings.Contains(err.Error(), "live plan: exit code 1") {
-		t.Errorf("failing plan: err = %v", err)
+	// One line: what the command said last, and its exit code (pytrace.Failure).
+	if _, err := PlanLive(context.Background(), c, o); err == nil || !strings.HasPrefix(err.Error(), "live plan: ") ||
+		!strings.HasSuffix(err.Error(), "(exit code 1)") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("failing plan: err = %v, want one line ending in (exit code 1)", err)
 	}
 }
 

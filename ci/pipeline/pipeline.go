@@ -18,6 +18,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/inspect"
 	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefect/blocksnap"
+	"github.com/acme-data/prefect-flows/ci/pytrace"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -184,12 +185,14 @@ func run(ctx context.Context, client *dagger.Client, opts Options, steps []Step,
 			// "context canceled") is the consequence, not the cause.
 			o.Status, o.Detail = StepInterrupted, oneLine(err.Error())
 			fmt.Fprintf(out, "    INTERRUPTED: %s\n", indent(err.Error()))
+			printOutput(out, err)
 			if failed == nil {
 				failed = fmt.Errorf("step %s: %w", name, &InterruptedError{Err: err})
 			}
 		default:
 			o.Status, o.Detail = StepFailed, oneLine(err.Error())
 			fmt.Fprintf(out, "    FAILED: %s\n", indent(err.Error()))
+			printOutput(out, err)
 			if failed == nil {
 				failed = fmt.Errorf("step %s: %w", name, err)
 			}
@@ -200,6 +203,15 @@ func run(ctx context.Context, client *dagger.Client, opts Options, steps []Step,
 		f(st)
 	}
 	return st.Report, failed
+}
+
+// printOutput shows, once and under the step's result line, what a failed command
+// printed; the error itself (step line, summary, the caller's final error) is one line.
+func printOutput(out io.Writer, err error) {
+	var f *pytrace.Failure
+	if errors.As(err, &f) && f.Output != "" {
+		fmt.Fprintf(out, "    output of the failed command:\n        %s\n", strings.ReplaceAll(f.Output, "\n", "\n        "))
+	}
 }
 
 // runStep runs one step under its "==> step" line. With groups (GitHub Actions) the line

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"dagger.io/dagger"
 
 	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/pytrace"
 )
 
 // Workdir is the Dockerfile's WORKDIR: entrypoints such as flows/etl.py:fn resolve from it.
@@ -86,28 +86,14 @@ func prefectContainer(st *State) *dagger.Container {
 	return ctr
 }
 
-// execDetail adds what a failed command printed to the engine's terse "exit code: 1".
-// The engine scrubs secret variables' values from exec output.
+// execDetail turns the engine's terse "exit code: 1" into a pytrace.Failure: one line
+// naming the exception for the step line and the summary, and the command's output, which
+// the step's FAILED line shows once. The engine scrubs secret variables' values from exec
+// output.
 func execDetail(err error) error {
 	var ee *dagger.ExecError
 	if !errors.As(err, &ee) {
 		return err
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "exit code %d", ee.ExitCode)
-	for _, part := range []struct{ name, text string }{{"stdout", ee.Stdout}, {"stderr", ee.Stderr}} {
-		if t := strings.TrimSpace(part.text); t != "" {
-			fmt.Fprintf(&b, "\n%s:\n%s", part.name, tail(t, 40))
-		}
-	}
-	return errors.New(b.String())
-}
-
-// tail keeps the last n lines: the end of a traceback says what went wrong.
-func tail(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) <= n {
-		return s
-	}
-	return fmt.Sprintf("[... %d lines cut]\n%s", len(lines)-n, strings.Join(lines[len(lines)-n:], "\n"))
+	return pytrace.FromOutput(ee.ExitCode, ee.Stdout, ee.Stderr)
 }
