@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/acme-data/prefect-flows/ci/bounded"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
@@ -128,7 +129,7 @@ func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, 
 
 	blocks := &blockNames{api: api, refs: map[string]string{}}
 	entries := make([]Entry, len(ds))
-	if err := forEach(ctx, len(ds), opts.Concurrency, func(ctx context.Context, i int) error {
+	if err := bounded.FirstError(ctx, len(ds), readConcurrency(opts.Concurrency), func(ctx context.Context, i int) error {
 		d := ds[i]
 		if d.FlowName == "" {
 			// Not on the server: a create, under the flow the build will name.
@@ -292,40 +293,10 @@ func (b *blockNames) ref(ctx context.Context, id string) (string, error) {
 	return r, nil
 }
 
-// forEach runs fn for 0..n-1 with at most limit in flight and returns the first error;
-// after an error no new calls start.
-func forEach(ctx context.Context, n, limit int, fn func(context.Context, int) error) error {
-	if limit <= 0 {
-		limit = 4
+// readConcurrency is how many deployments a plan reads at once: the option, else 4.
+func readConcurrency(n int) int {
+	if n <= 0 {
+		return 4
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	sem := make(chan struct{}, limit)
-	var (
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	for i := 0; i < n; i++ {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(ctx, i); err != nil {
-				once.Do(func() { first = err; cancel() })
-			}
-		}(i)
-	}
-	wg.Wait()
-	if first != nil {
-		return first
-	}
-	return ctx.Err()
+	return n
 }

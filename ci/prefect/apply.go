@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/acme-data/prefect-flows/ci/bounded"
 )
 
 // Causes a runner finds with context.Cause on the context it was given, to tell a
@@ -99,43 +101,31 @@ func Apply(ctx context.Context, jobs []Job, r Runner, opts ApplyOptions, rep Rep
 	for i, j := range jobs {
 		results[i] = Result{Name: j.Name, Status: StatusNotStarted, ExitCode: -1}
 	}
-	slots := make(chan struct{}, n)
 	var (
-		wg     sync.WaitGroup
 		mu     sync.Mutex
 		failed bool
 	)
-	for i, job := range jobs {
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-		}
+	stop := func() bool {
 		mu.Lock()
-		stop := ctx.Err() != nil || (opts.FailFast && failed)
-		mu.Unlock()
-		if stop {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			if rep != nil {
-				rep.Started(job)
-			}
-			res := runOne(runCtx, r, job, opts.Timeout)
-			results[i] = res
-			if res.Status != StatusSucceeded {
-				mu.Lock()
-				failed = true
-				mu.Unlock()
-			}
-			if rep != nil {
-				rep.Finished(res)
-			}
-		}()
+		defer mu.Unlock()
+		return opts.FailFast && failed
 	}
-	wg.Wait()
+	bounded.Each(ctx, len(jobs), n, stop, func(i int) {
+		job := jobs[i]
+		if rep != nil {
+			rep.Started(job)
+		}
+		res := runOne(runCtx, r, job, opts.Timeout)
+		results[i] = res
+		if res.Status != StatusSucceeded {
+			mu.Lock()
+			failed = true
+			mu.Unlock()
+		}
+		if rep != nil {
+			rep.Finished(res)
+		}
+	})
 	return results
 }
 
