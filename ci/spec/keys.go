@@ -9,11 +9,13 @@ import (
 // Keys accepted at each level of a deployments file. The JSON Schema under schema/
 // is tested against these lists so the two cannot drift apart.
 var (
-	topKeys      = []string{"ib-block", "deployments", "defaults"}
-	deployKeys   = []string{"name", "entrypoint", "description", "parameters", "schedule", "is_schedule_active", "tags", "version", "work_pool", "ib-block", "infra_overrides"}
-	defaultsKeys = []string{"description", "parameters", "schedule", "is_schedule_active", "tags", "version", "work_pool", "infra_overrides"}
+	topKeys      = []string{"prefect", "ib-block", "deployments", "defaults"}
+	deployKeys   = []string{"name", "entrypoint", "description", "parameters", "schedule", "schedules", "is_schedule_active", "tags", "version", "work_pool", "ib-block", "infra_overrides", "paused", "concurrency_limit", "enforce_parameter_schema"}
+	defaultsKeys = []string{"description", "parameters", "schedule", "schedules", "is_schedule_active", "tags", "version", "work_pool", "infra_overrides", "paused", "concurrency_limit", "enforce_parameter_schema"}
 	scheduleKeys = []string{"cron", "interval", "rrule", "timezone", "anchor-date"}
-	workPoolKeys = []string{"name", "work_queue_name"}
+	// scheduleItemKeys are the keys of one item of `schedules:` (Prefect 3).
+	scheduleItemKeys = []string{"cron", "interval", "rrule", "timezone", "anchor-date", "active"}
+	workPoolKeys     = []string{"name", "work_queue_name", "job_variables"}
 )
 
 // notInDefaults explains why a deployment key is refused under `defaults:`.

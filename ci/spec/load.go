@@ -122,6 +122,18 @@ type fields struct {
 	ibBlockSet          bool
 	overrides           map[string]string
 	overrideNodes       map[string]*yaml.Node
+	// poolNameKey is the work_pool.name key when written (valid or not).
+	poolNameKey *yaml.Node
+	// Prefect 3 keys.
+	scheduleKey, schedulesKey *yaml.Node
+	schedulePos               Pos
+	schedules                 []ScheduleItem
+	schedulesSet              bool
+	paused, enforce           *bool
+	pausedSet, enforceSet     bool
+	concurrency               *int64
+	concurrencySet            bool
+	jobVars                   map[string]JobVariable
 }
 
 func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
@@ -134,6 +146,8 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 		c.add(top, "", "expected a mapping with ib-block and deployments, got %s", kindName(top))
 		return f
 	}
+	c.decideMajor(top)
+	f.Prefect, f.PrefectFrom = c.major, c.majorFrom
 	var deploymentsNode *yaml.Node
 	var defaults *fields
 	// topBlockWritten is true when the top-level ib-block was given, valid or not: an
@@ -144,7 +158,12 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 		if !ok {
 			continue
 		}
+		if c.wrongMajor(e.key, key, "top", key) {
+			continue
+		}
 		switch key {
+		case "prefect":
+			// Read by decideMajor.
 		case "ib-block":
 			if isNull(e.val) {
 				continue
@@ -161,7 +180,7 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 			}
 			defaults = c.fields(e.val, "defaults", defaultsKeys)
 		default:
-			c.add(e.key, key, "%s", unknownKeyMsg(key, topKeys))
+			c.add(e.key, key, "%s", unknownKeyMsg(key, keysFor(topKeys, "top", c.major)))
 		}
 	}
 	if deploymentsNode == nil {
@@ -194,10 +213,15 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 				firstName[fd.name] = fd.nameNode
 			}
 		}
-		d := merge(defaults, fd)
+		d := merge(defaults, fd, c.major)
 		d.Pos = c.pos(item)
-		// A deployment's own ib-block that failed validation is already reported.
-		if !fd.ibBlockSet {
+		if c.major == Prefect3 {
+			// A pool name written but refused is already reported.
+			if (d.WorkPool == nil || d.WorkPool.Name == "") && fd.poolNameKey == nil && (defaults == nil || defaults.poolNameKey == nil) {
+				c.add(item, join(p, "work_pool.name"), "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults")
+			}
+		} else if !fd.ibBlockSet {
+			// A deployment's own ib-block that failed validation is already reported.
 			d.IBBlock = f.IBBlock
 			if d.IBBlock == "" && !topBlockWritten {
 				c.add(item, join(p, "ib-block"), "no infrastructure block: set the top-level ib-block or this deployment's ib-block (block-type/block-name)")
@@ -235,12 +259,16 @@ func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
 		c.add(n, p, "expected a mapping, got %s", kindName(n))
 		return fd
 	}
+	allowed = keysFor(allowed, "deployment", c.major)
 	for _, e := range c.mapping(n, p) {
 		key, ok := c.key(e.key, p)
 		if !ok {
 			continue
 		}
 		kp := join(p, key)
+		if c.wrongMajor(e.key, kp, "deployment", key) {
+			continue
+		}
 		if !contains(allowed, key) {
 			if why, ok := notInDefaults[key]; ok && p == "defaults" {
 				c.add(e.key, kp, "%s cannot be set in defaults: %s", key, why)
@@ -304,11 +332,27 @@ func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
 			}
 			fd.paramKeys, fd.paramVals = c.entryNodes(v, kp)
 		case "schedule":
-			fd.scheduleSet = true
+			fd.scheduleSet, fd.scheduleKey = true, e.key
 			if isNull(v) {
 				continue
 			}
-			fd.schedule = c.schedule(v, kp)
+			fd.schedulePos = c.pos(v)
+			fd.schedule, _ = c.schedule(v, kp, scheduleKeys)
+		case "schedules":
+			fd.schedulesSet, fd.schedulesKey = true, e.key
+			if isNull(v) {
+				continue
+			}
+			fd.schedules = c.scheduleList(v, kp)
+		case "paused":
+			fd.pausedSet = true
+			fd.paused = c.optBool(v, kp, "true pauses the deployment, false resumes it; leave it out to keep what the server has")
+		case "enforce_parameter_schema":
+			fd.enforceSet = true
+			fd.enforce = c.optBool(v, kp, "true makes Prefect check each run's parameters against the flow's schema")
+		case "concurrency_limit":
+			fd.concurrencySet = true
+			fd.concurrency = c.concurrencyLimit(v, kp)
 		case "tags":
 			fd.tagsSet = true
 			if isNull(v) {
@@ -353,7 +397,64 @@ func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
 			c.overrides(v, kp, "", fd, 0)
 		}
 	}
+	if fd.scheduleKey != nil && fd.schedulesKey != nil {
+		later, key := fd.schedulesKey, "schedules"
+		if later.Line < fd.scheduleKey.Line || (later.Line == fd.scheduleKey.Line && later.Column < fd.scheduleKey.Column) {
+			later, key = fd.scheduleKey, "schedule"
+		}
+		c.add(later, join(p, key), "schedule and schedules are both set: write the single schedule as one more item of schedules")
+	}
 	return fd
+}
+
+// optBool reads a boolean that may be null (not said); what explains the key.
+func (c *collector) optBool(v *yaml.Node, p, what string) *bool {
+	if isNull(v) {
+		return nil
+	}
+	if r := resolve(v); r.Kind == yaml.ScalarNode && r.ShortTag() == "!!bool" {
+		b := strings.EqualFold(r.Value, "true")
+		return &b
+	}
+	c.add(v, p, "expected true or false (%s), got %s", what, kindName(v))
+	return nil
+}
+
+// concurrencyLimit reads a positive whole number of runs, or null for none.
+func (c *collector) concurrencyLimit(v *yaml.Node, p string) *int64 {
+	if isNull(v) {
+		return nil
+	}
+	r := resolve(v)
+	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" {
+		if n, ok := c.jsonScalar(v, r, p); ok {
+			if i := n.(int64); i >= 1 {
+				return &i
+			}
+			c.add(v, p, "concurrency_limit %s: expected a positive whole number of concurrent runs (leave it out for no limit)", r.Value)
+		}
+		return nil
+	}
+	c.add(v, p, "expected a positive whole number of concurrent runs, got %s", kindName(r))
+	return nil
+}
+
+// scheduleList reads `schedules:` (Prefect 3): a list of schedule mappings, each with
+// an optional `active`.
+func (c *collector) scheduleList(v *yaml.Node, p string) []ScheduleItem {
+	r := resolve(v)
+	if r.Kind != yaml.SequenceNode {
+		c.add(v, p, "expected a list of schedules, each a mapping with one of cron, interval or rrule, got %s", kindName(r))
+		return nil
+	}
+	out := []ScheduleItem{}
+	for i, item := range r.Content {
+		s, active := c.schedule(item, index(p, i), scheduleItemKeys)
+		if s != nil {
+			out = append(out, ScheduleItem{Schedule: *s, Active: active, Pos: c.pos(item)})
+		}
+	}
+	return out
 }
 
 // version keeps the scalar's text exactly as written, so `version: 1.10` is "1.10"
@@ -424,7 +525,11 @@ func (c *collector) workPool(v *yaml.Node, p string, fd *fields) {
 		return
 	}
 	if resolve(v).Kind != yaml.MappingNode {
-		c.add(v, p, "expected a mapping with name and work_queue_name, got %s", kindName(v))
+		if c.major == Prefect3 {
+			c.add(v, p, "expected a mapping with name, work_queue_name and job_variables, got %s", kindName(v))
+		} else {
+			c.add(v, p, "expected a mapping with name and work_queue_name, got %s", kindName(v))
+		}
 		return
 	}
 	for _, e := range c.mapping(v, p) {
@@ -433,9 +538,20 @@ func (c *collector) workPool(v *yaml.Node, p string, fd *fields) {
 			continue
 		}
 		kp := join(p, key)
-		if !contains(workPoolKeys, key) {
-			c.add(e.key, kp, "%s", unknownKeyMsg(key, workPoolKeys))
+		if c.wrongMajor(e.key, kp, "work_pool", key) {
 			continue
+		}
+		known := keysFor(workPoolKeys, "work_pool", c.major)
+		if !contains(known, key) {
+			c.add(e.key, kp, "%s", unknownKeyMsg(key, known))
+			continue
+		}
+		if key == "job_variables" {
+			c.jobVariables(e.val, kp, fd)
+			continue
+		}
+		if key == "name" {
+			fd.poolNameKey = e.key
 		}
 		s := ""
 		if !isNull(e.val) {
@@ -453,6 +569,38 @@ func (c *collector) workPool(v *yaml.Node, p string, fd *fields) {
 		} else {
 			fd.poolQueue = &s
 		}
+	}
+}
+
+// jobVariables reads work_pool.job_variables (Prefect 3): a mapping whose values keep
+// their YAML types, each with the position of its key.
+func (c *collector) jobVariables(v *yaml.Node, p string, fd *fields) {
+	if isNull(v) {
+		return
+	}
+	if resolve(v).Kind != yaml.MappingNode {
+		c.add(v, p, "expected a mapping of job variable names to values (the work pool's base job template variables, e.g. cpu, env, image), got %s", kindName(v))
+		return
+	}
+	if fd.jobVars == nil {
+		fd.jobVars = map[string]JobVariable{}
+	}
+	for _, e := range c.mapping(v, p) {
+		rk := resolve(e.key)
+		if rk.Kind != yaml.ScalarNode || rk.ShortTag() != "!!str" {
+			c.add(e.key, p, "job variable names must be strings, got %s (quote it)", kindName(rk))
+			continue
+		}
+		kp := join(p, rk.Value)
+		if strings.TrimSpace(rk.Value) == "" {
+			c.add(e.key, kp, "empty job variable name")
+			continue
+		}
+		val, ok := c.jsonValue(e.val, kp, 0)
+		if !ok {
+			continue
+		}
+		fd.jobVars[rk.Value] = JobVariable{Value: val, Pos: c.pos(e.key)}
 	}
 }
 
@@ -500,11 +648,14 @@ func (c *collector) overrides(v *yaml.Node, p, prefix string, fd *fields, depth 
 	}
 }
 
-func (c *collector) schedule(v *yaml.Node, p string) *Schedule {
+// schedule reads one schedule mapping whose keys may be known; active is false only
+// when an `active: false` (a key of scheduleItemKeys) says so.
+func (c *collector) schedule(v *yaml.Node, p string, known []string) (_ *Schedule, active bool) {
+	active = true
 	r := resolve(v)
 	if r.Kind != yaml.MappingNode {
 		c.add(v, p, "expected a mapping with one of cron, interval or rrule, got %s", kindName(r))
-		return nil
+		return nil, active
 	}
 	s := &Schedule{}
 	var kinds []string
@@ -518,8 +669,12 @@ func (c *collector) schedule(v *yaml.Node, p string) *Schedule {
 			continue
 		}
 		kp := join(p, key)
-		if !contains(scheduleKeys, key) {
-			c.add(e.key, kp, "%s", unknownKeyMsg(key, scheduleKeys))
+		if !contains(known, key) {
+			msg := unknownKeyMsg(key, known)
+			if key == "active" {
+				msg = "active goes on an item of schedules (Prefect 3); for a single schedule use " + map[Major]string{Prefect2: "is_schedule_active", Prefect3: "paused, or write it as an item of schedules"}[c.major]
+			}
+			c.add(e.key, kp, "%s", msg)
 			ok = false
 			continue
 		}
@@ -569,24 +724,34 @@ func (c *collector) schedule(v *yaml.Node, p string) *Schedule {
 				continue
 			}
 			s.AnchorDate = r.Value
+		case "active":
+			b := c.optBool(e.val, kp, "false keeps this schedule from creating runs")
+			if b == nil {
+				if isNull(e.val) {
+					c.add(e.val, kp, "expected true or false (false keeps this schedule from creating runs), got null")
+				}
+				ok = false
+				continue
+			}
+			active = *b
 		}
 	}
 	switch {
 	case len(kinds) == 0:
 		c.add(v, p, "no schedule kind: expected exactly one of cron, interval or rrule (or leave schedule out for none)")
-		return nil
+		return nil, active
 	case len(kinds) > 1:
 		c.add(kindNodes[1], p, "more than one schedule kind (%s): Prefect takes exactly one of cron, interval or rrule", strings.Join(kinds, ", "))
-		return nil
+		return nil, active
 	}
 	if anchorNode != nil && kinds[0] != "interval" {
 		c.add(anchorNode, join(p, "anchor-date"), "anchor-date only goes with interval, not with %s", kinds[0])
-		return nil
+		return nil, active
 	}
 	if !ok {
-		return nil
+		return nil, active
 	}
-	return s
+	return s, active
 }
 
 func checkTimezone(tz string) string {
@@ -672,7 +837,7 @@ func (c *collector) checkEntrypoint(n *yaml.Node, p, ep string, files *pyFiles) 
 
 // merge applies the defaults to one deployment: the deployment's own value wins;
 // parameters, infra_overrides and work_pool merge key by key.
-func merge(def, own *fields) Deployment {
+func merge(def, own *fields, major Major) Deployment {
 	if def == nil {
 		def = &fields{}
 	}
@@ -693,13 +858,31 @@ func merge(def, own *fields) Deployment {
 		d.Tags = def.tags
 	}
 	d.Tags = append([]string(nil), d.Tags...)
-	sched := def.schedule
-	if own.scheduleSet {
-		sched = own.schedule
+	// A deployment that writes schedule or schedules replaces the default's, whichever
+	// of the two the defaults use.
+	src := def
+	if own.scheduleSet || own.schedulesSet {
+		src = own
 	}
-	if sched != nil {
-		s := *sched
+	switch {
+	case major == Prefect3 && src.schedulesSet:
+		d.Schedules = append([]ScheduleItem(nil), src.schedules...)
+	case major == Prefect3 && src.schedule != nil:
+		d.Schedules = []ScheduleItem{{Schedule: *src.schedule, Active: true, Pos: src.schedulePos}}
+	case src.schedule != nil:
+		s := *src.schedule
 		d.Schedule = &s
+	}
+	d.Paused = pickBool(own.pausedSet, own.paused, def.paused)
+	d.EnforceParameterSchema = pickBool(own.enforceSet, own.enforce, def.enforce)
+	if c := def.concurrency; own.concurrencySet || c != nil {
+		if own.concurrencySet {
+			c = own.concurrency
+		}
+		if c != nil {
+			n := *c
+			d.ConcurrencyLimit = &n
+		}
 	}
 	if len(def.params) > 0 || len(own.params) > 0 {
 		d.Parameters = map[string]any{}
@@ -726,6 +909,18 @@ func merge(def, own *fields) Deployment {
 			d.WorkPool.WorkQueueName = *queue
 		}
 	}
+	if len(def.jobVars) > 0 || len(own.jobVars) > 0 {
+		if d.WorkPool == nil {
+			d.WorkPool = &WorkPool{}
+		}
+		d.WorkPool.JobVariables = map[string]JobVariable{}
+		for k, v := range def.jobVars {
+			d.WorkPool.JobVariables[k] = JobVariable{Value: deepCopy(v.Value), Pos: v.Pos}
+		}
+		for k, v := range own.jobVars {
+			d.WorkPool.JobVariables[k] = v
+		}
+	}
 	d.IBBlock = own.ibBlock
 	ov := map[string]string{}
 	for k, v := range def.overrides {
@@ -739,6 +934,20 @@ func merge(def, own *fields) Deployment {
 	}
 	sort.Slice(d.InfraOverrides, func(i, j int) bool { return d.InfraOverrides[i].Key < d.InfraOverrides[j].Key })
 	return d
+}
+
+// pickBool is the deployment's value when it writes the key (null: not said), else the
+// default's, copied.
+func pickBool(set bool, own, def *bool) *bool {
+	v := def
+	if set {
+		v = own
+	}
+	if v == nil {
+		return nil
+	}
+	b := *v
+	return &b
 }
 
 func pick(set bool, own, def string) string {

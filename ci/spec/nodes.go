@@ -21,6 +21,10 @@ type collector struct {
 	// nested aliases ("billion laughs") cannot make loading explode.
 	budget    int
 	overspent bool
+	// major is the Prefect major the file targets and majorFrom how it was decided
+	// ("prefect: 3 at line 1", "inferred from ib-block at line 1", ...).
+	major     Major
+	majorFrom string
 }
 
 func (c *collector) pos(n *yaml.Node) Pos {

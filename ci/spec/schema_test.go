@@ -115,7 +115,13 @@ func TestSchemaMatchesLoaderKeys(t *testing.T) {
 	assert.Equal(t, sorted(defaultsKeys), props(defs["defaults"]), "defaults")
 	assert.Equal(t, sorted(scheduleKeys), props(defs["schedule"]), "schedule")
 	assert.Equal(t, sorted(workPoolKeys), props(defs["workPool"]), "work_pool")
-	for _, name := range []string{"deployment", "defaults", "schedule", "workPool"} {
+	assert.Equal(t, sorted(scheduleItemKeys), props(defs["scheduleItem"]), "schedules item")
+	var prefect []string
+	for _, v := range schema["properties"].(map[string]any)["prefect"].(map[string]any)["enum"].([]any) {
+		prefect = append(prefect, v.(json.Number).String())
+	}
+	assert.Equal(t, []string{"2", "3"}, prefect, "prefect: the majors the loader knows")
+	for _, name := range []string{"deployment", "defaults", "schedule", "scheduleItem", "workPool"} {
 		assert.Equal(t, false, defs[name].(map[string]any)["additionalProperties"], "%s must refuse unknown keys", name)
 	}
 	// Every property carries a description for editors to show (directly or via $ref).

@@ -26,6 +26,12 @@ func (p Pos) String() string {
 // File is a loaded, defaulted and validated deployments file.
 type File struct {
 	Path string
+	// Prefect is the major the file targets: its top-level `prefect:` key, else the
+	// major of the first key only one major has, else Prefect 2.
+	Prefect Major
+	// PrefectFrom says how Prefect was decided, e.g. "prefect: 3 at line 1" or
+	// "inferred from ib-block at line 1".
+	PrefectFrom string
 	// IBBlock is the top-level `ib-block` (block-type-slug/block-name).
 	IBBlock     string
 	Deployments []Deployment
@@ -50,8 +56,12 @@ type Deployment struct {
 	// []any, map[string]any). ParamsJSON renders them.
 	Parameters map[string]any
 	// Schedule is nil when the deployment has no schedule (it gets --no-schedule).
+	// Always nil on Prefect 3, where Schedules holds every schedule.
 	Schedule *Schedule
-	Tags     []string
+	// Schedules (Prefect 3) is the deployment's complete list of schedules: `schedules:`,
+	// or `schedule:` as a one-item list. Empty means none.
+	Schedules []ScheduleItem `json:",omitempty"`
+	Tags      []string
 	// Version is the literal text of `version`, passed as -v when not empty.
 	Version  string
 	WorkPool *WorkPool
@@ -62,6 +72,13 @@ type Deployment struct {
 	// ScheduleActive is `is_schedule_active`: nil when the file does not declare it, and
 	// then a schedule paused by hand in the UI is left as it is.
 	ScheduleActive *bool `json:",omitempty"`
+	// Paused (Prefect 3) is nil when the file does not say `paused`: then a deployment
+	// paused by hand is left as it is.
+	Paused *bool `json:",omitempty"`
+	// ConcurrencyLimit (Prefect 3) is the positive `concurrency_limit`, nil when none.
+	ConcurrencyLimit *int64 `json:",omitempty"`
+	// EnforceParameterSchema (Prefect 3) is nil when the file does not say it.
+	EnforceParameterSchema *bool `json:",omitempty"`
 	// Pos is where the deployment's mapping starts.
 	Pos Pos
 }
@@ -76,10 +93,32 @@ type Schedule struct {
 	AnchorDate string
 }
 
-// WorkPool is `work_pool:`; either field may be empty.
+// ScheduleItem is one entry of `schedules:` (Prefect 3).
+type ScheduleItem struct {
+	Schedule
+	// Active is false only when the file says `active: false` (Prefect's default is true).
+	Active bool
+	// Pos is where the item starts (for `schedule:`, where its mapping starts).
+	Pos Pos
+}
+
+// WorkPool is `work_pool:`; on Prefect 2 either field may be empty, on Prefect 3 Name
+// is always set.
 type WorkPool struct {
 	Name          string
 	WorkQueueName string
+	// JobVariables (Prefect 3) are `work_pool.job_variables`, merged key by key with the
+	// defaults' (the deployment's value wins for a key; a nested mapping is replaced
+	// whole). nil when there are none.
+	JobVariables map[string]JobVariable `json:",omitempty"`
+}
+
+// JobVariable is one top-level job variable: its value as typed in YAML (string, bool,
+// int64, float64, nil, []any, map[string]any; dates stay the text written) and where
+// it was written.
+type JobVariable struct {
+	Value any
+	Pos   Pos
 }
 
 // Override is one `infra_overrides` entry; Value is the string Prefect receives.

@@ -1,0 +1,164 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Major is the Prefect major version a file deploys to.
+type Major int
+
+const (
+	// Prefect2 deploys with infrastructure blocks (ib-block, infra_overrides); the
+	// default when the file neither names a major nor uses a key of one.
+	Prefect2 Major = 2
+	// Prefect3 deploys into work pools (work_pool.name, work_pool.job_variables).
+	Prefect3 Major = 3
+)
+
+func (m Major) String() string { return fmt.Sprintf("Prefect %d", int(m)) }
+
+// ErrPrefect3Deploy is what every deploying command says about a Prefect 3 file until
+// the Prefect 3 writer exists: validate (and the plan's file checks) work, deploys do not.
+var ErrPrefect3Deploy = errors.New("deploying to Prefect 3 is not supported yet (validate works; Prefect 3 deploy support is in progress)")
+
+// CheckDeployable refuses a file whose major no writer deploys to yet, with one line
+// that names the file and how its major was decided.
+func (f *File) CheckDeployable() error {
+	if f.Prefect == Prefect3 {
+		return fmt.Errorf("%s targets Prefect 3 (%s): %w", f.Path, f.PrefectFrom, ErrPrefect3Deploy)
+	}
+	return nil
+}
+
+// onlyMajor names the keys that exist for one major only, per place in the file
+// ("top", "deployment", "defaults", "work_pool"), with what the other major uses instead.
+var onlyMajor = map[string]map[string]struct {
+	major Major
+	// instead is the reason and the replacement, said when the key is refused on the
+	// other major.
+	instead string
+}{
+	"top": {
+		"ib-block": {Prefect2, "Prefect 3 has no infrastructure blocks: use a work pool (work_pool.name) and work_pool.job_variables"},
+	},
+	"deployment": {
+		"ib-block":                 {Prefect2, "Prefect 3 has no infrastructure blocks: use a work pool (work_pool.name) and work_pool.job_variables"},
+		"infra_overrides":          {Prefect2, "Prefect 3 has no infrastructure blocks to override: put these values in work_pool.job_variables (typed values, not key=value text)"},
+		"is_schedule_active":       {Prefect2, "Prefect 3 has no is_schedule_active: use paused (the whole deployment) or active on an item of schedules"},
+		"schedules":                {Prefect3, "Prefect 2 takes one schedule per deployment: use schedule (a single mapping)"},
+		"paused":                   {Prefect3, "Prefect 2 has no paused: use is_schedule_active (false keeps the schedule paused)"},
+		"concurrency_limit":        {Prefect3, "Prefect 2 deployments have no concurrency limit: use a work queue or tag concurrency limit"},
+		"enforce_parameter_schema": {Prefect3, "Prefect 2's deployment build cannot set enforce_parameter_schema: leave it out"},
+	},
+	"work_pool": {
+		"job_variables": {Prefect3, "Prefect 2 deploys through infrastructure blocks: use infra_overrides (values passed as text)"},
+	},
+}
+
+// keysFor keeps the keys of list that exist on major (the keys an unknown-key message
+// proposes).
+func keysFor(list []string, place string, major Major) []string {
+	var out []string
+	for _, k := range list {
+		if o, ok := onlyMajor[place][k]; ok && o.major != major {
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// placeOf maps a fields() path to the onlyMajor place.
+func placeOf(p string) string {
+	if strings.HasSuffix(p, ".work_pool") {
+		return "work_pool"
+	}
+	return "deployment"
+}
+
+// wrongMajor reports key when it belongs to the other major than the file's and says
+// what replaces it; true means the key was refused.
+func (c *collector) wrongMajor(k *yaml.Node, path, place, key string) bool {
+	o, ok := onlyMajor[place][key]
+	if !ok || o.major == c.major {
+		return false
+	}
+	c.add(k, path, "%s is a %s key, but this file targets %s (%s): %s", key, o.major, c.major, c.majorFrom, o.instead)
+	return true
+}
+
+// majorUse is the first key of one major found in a file.
+type majorUse struct {
+	key  string
+	node *yaml.Node
+}
+
+// decideMajor sets c.major from the top-level `prefect:` key, else from the first key
+// (in file order) that only one major has, else Prefect 2. It reads the file with a
+// silent collector: the main pass reports every problem of the keys it looks at.
+func (c *collector) decideMajor(top *yaml.Node) {
+	c.major, c.majorFrom = Prefect2, "the default: no key of Prefect 3 is used"
+	quiet := &collector{file: c.file, budget: maxNodes}
+	var first *majorUse
+	var firstMajor Major
+	seen := func(place, key string, n *yaml.Node) {
+		if o, ok := onlyMajor[place][key]; ok && first == nil {
+			first, firstMajor = &majorUse{key, n}, o.major
+		}
+	}
+	scanFields := func(n *yaml.Node, p string) {
+		for _, e := range quiet.mapping(n, p) {
+			key := resolve(e.key).Value
+			seen("deployment", key, e.key)
+			if key == "work_pool" {
+				for _, w := range quiet.mapping(e.val, p) {
+					if wk := resolve(w.key).Value; wk == "job_variables" {
+						seen("work_pool", wk, w.key)
+					}
+				}
+			}
+		}
+	}
+	var declared *yaml.Node
+	for _, e := range quiet.mapping(top, "") {
+		switch resolve(e.key).Value {
+		case "prefect":
+			declared = e.val
+		case "ib-block":
+			seen("top", "ib-block", e.key)
+		case "defaults":
+			scanFields(e.val, "defaults")
+		case "deployments":
+			if d := resolve(e.val); d != nil && d.Kind == yaml.SequenceNode {
+				for _, item := range d.Content {
+					scanFields(item, "deployments")
+				}
+			}
+		}
+	}
+	if declared != nil {
+		r := resolve(declared)
+		if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" && (r.Value == "2" || r.Value == "3") {
+			c.major = Major(r.Value[0] - '0')
+			c.majorFrom = fmt.Sprintf("prefect: %s at line %d", r.Value, declared.Line)
+			return
+		}
+		c.add(declared, "prefect", "expected 2 or 3, the Prefect major this file deploys to, got %s", valueText(r))
+	}
+	if first != nil {
+		c.major = firstMajor
+		c.majorFrom = fmt.Sprintf("inferred from %s at line %d", first.key, first.node.Line)
+	}
+}
+
+// valueText is a scalar's text quoted, or what kind of node it is.
+func valueText(n *yaml.Node) string {
+	if n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" {
+		return quote(n.Value)
+	}
+	return kindName(n)
+}
