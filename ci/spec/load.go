@@ -215,7 +215,9 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 		}
 		d := merge(defaults, fd, c.major)
 		d.Pos = c.pos(item)
-		if c.major == Prefect3 {
+		if c.majorUnsure {
+			// The wrong prefect: key is reported; which key is missing depends on it.
+		} else if c.major == Prefect3 {
 			// A pool name written but refused is already reported.
 			if (d.WorkPool == nil || d.WorkPool.Name == "") && fd.poolNameKey == nil && (defaults == nil || defaults.poolNameKey == nil) {
 				c.add(item, join(p, "work_pool.name"), "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults")

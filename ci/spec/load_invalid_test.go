@@ -270,6 +270,76 @@ var invalidCases = []struct {
 		{15, 5, "deployments[2]", "expected a deployment mapping (name, entrypoint, ...), got a string"},
 		{18, 25, "deployments[3].is_schedule_active", "expected true or false (false keeps the schedule paused), got a string"},
 	}},
+	// The Prefect major: named by prefect:, else inferred from the first key only one
+	// major has; every key of the other major is refused with what replaces it.
+	{"prefect3_refuses_blocks.yaml", []want{
+		{2, 1, "ib-block", "ib-block is a Prefect 2 key, but this file targets Prefect 3 (prefect: 3 at line 1): Prefect 3 has no infrastructure blocks: use a work pool (work_pool.name) and work_pool.job_variables"},
+		{5, 3, "defaults.ib-block", "ib-block is a Prefect 2 key, but this file targets Prefect 3 (prefect: 3 at line 1): Prefect 3 has no infrastructure blocks: use a work pool (work_pool.name) and work_pool.job_variables"},
+		{6, 3, "defaults.infra_overrides", "infra_overrides is a Prefect 2 key, but this file targets Prefect 3 (prefect: 3 at line 1): Prefect 3 has no infrastructure blocks to override: put these values in work_pool.job_variables (typed values, not key=value text)"},
+		{10, 5, "deployments[0].ib-block", "ib-block is a Prefect 2 key, but this file targets Prefect 3 (prefect: 3 at line 1): Prefect 3 has no infrastructure blocks: use a work pool (work_pool.name) and work_pool.job_variables"},
+		{11, 5, "deployments[0].is_schedule_active", "is_schedule_active is a Prefect 2 key, but this file targets Prefect 3 (prefect: 3 at line 1): Prefect 3 has no is_schedule_active: use paused (the whole deployment) or active on an item of schedules"},
+		{12, 5, "deployments[0].infra_overrides", "infra_overrides is a Prefect 2 key, but this file targets Prefect 3 (prefect: 3 at line 1): Prefect 3 has no infrastructure blocks to override: put these values in work_pool.job_variables (typed values, not key=value text)"},
+		{16, 35, "deployments[1].schedule.active", "active goes on an item of schedules (Prefect 3); for a single schedule use paused, or write it as an item of schedules"},
+		{17, 5, "deployments[1].shedules", "unknown key \"shedules\": did you mean \"schedules\"?"},
+	}},
+	{"prefect2_refuses_pools.yaml", []want{
+		{4, 3, "defaults.paused", "paused is a Prefect 3 key, but this file targets Prefect 2 (prefect: 2 at line 1): Prefect 2 has no paused: use is_schedule_active (false keeps the schedule paused)"},
+		{8, 5, "deployments[0].schedules", "schedules is a Prefect 3 key, but this file targets Prefect 2 (prefect: 2 at line 1): Prefect 2 takes one schedule per deployment: use schedule (a single mapping)"},
+		{10, 5, "deployments[0].concurrency_limit", "concurrency_limit is a Prefect 3 key, but this file targets Prefect 2 (prefect: 2 at line 1): Prefect 2 deployments have no concurrency limit: use a work queue or tag concurrency limit"},
+		{11, 5, "deployments[0].enforce_parameter_schema", "enforce_parameter_schema is a Prefect 3 key, but this file targets Prefect 2 (prefect: 2 at line 1): Prefect 2's deployment build cannot set enforce_parameter_schema: leave it out"},
+		{14, 7, "deployments[0].work_pool.job_variables", "job_variables is a Prefect 3 key, but this file targets Prefect 2 (prefect: 2 at line 1): Prefect 2 deploys through infrastructure blocks: use infra_overrides (values passed as text)"},
+		{17, 35, "deployments[1].schedule.active", "active goes on an item of schedules (Prefect 3); for a single schedule use is_schedule_active"},
+	}},
+	{"mixed_majors.yaml", []want{
+		{6, 5, "deployments[0].paused", "paused is a Prefect 3 key, but this file targets Prefect 2 (inferred from ib-block at line 2): Prefect 2 has no paused: use is_schedule_active (false keeps the schedule paused)"},
+		{11, 7, "deployments[1].work_pool.job_variables", "job_variables is a Prefect 3 key, but this file targets Prefect 2 (inferred from ib-block at line 2): Prefect 2 deploys through infrastructure blocks: use infra_overrides (values passed as text)"},
+	}},
+	{"mixed_majors_pool_first.yaml", []want{
+		{9, 5, "deployments[0].ib-block", "ib-block is a Prefect 2 key, but this file targets Prefect 3 (inferred from job_variables at line 5): Prefect 3 has no infrastructure blocks: use a work pool (work_pool.name) and work_pool.job_variables"},
+	}},
+	{"prefect3_no_pool.yaml", []want{
+		{3, 5, "deployments[0].work_pool.name", "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults"},
+		{5, 5, "deployments[1].work_pool.name", "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults"},
+		{10, 5, "deployments[2].work_pool.name", "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults"},
+		{18, 23, "deployments[4].work_pool.name", "expected a non-empty name (leave the key out to use Prefect's default)"},
+	}},
+	{"prefect3_bad_values.yaml", []want{
+		{8, 13, "deployments[0].paused", "expected true or false (true pauses the deployment, false resumes it; leave it out to keep what the server has), got a string"},
+		{9, 24, "deployments[0].concurrency_limit", "concurrency_limit 0: expected a positive whole number of concurrent runs (leave it out for no limit)"},
+		{10, 31, "deployments[0].enforce_parameter_schema", "expected true or false (true makes Prefect check each run's parameters against the flow's schema), got an integer"},
+		{13, 24, "deployments[1].concurrency_limit", "expected a positive whole number of concurrent runs, got a string"},
+		{15, 22, "deployments[1].work_pool.job_variables", "expected a mapping of job variable names to values (the work pool's base job template variables, e.g. cpu, env, image), got a list"},
+		{18, 24, "deployments[2].concurrency_limit", "expected a positive whole number of concurrent runs, got a number"},
+		{21, 14, "deployments[2].work_pool.job_variables.cpu", ".inf has no JSON form (quote it to pass a string)"},
+		{22, 9, "deployments[2].work_pool.job_variables", "job variable names must be strings, got an integer (quote it)"},
+		{23, 9, "deployments[2].work_pool.job_variables.", "empty job variable name"},
+		{24, 17, "deployments[2].work_pool.job_variables.memory", "integer 99999999999999999999 does not fit in 64 bits (quote it to pass a string)"},
+		{27, 24, "deployments[3].concurrency_limit", "concurrency_limit -3: expected a positive whole number of concurrent runs (leave it out for no limit)"},
+		{28, 16, "deployments[3].schedules", "expected a list of schedules, each a mapping with one of cron, interval or rrule, got a mapping"},
+	}},
+	{"prefect3_bad_schedules.yaml", []want{
+		{8, 15, "deployments[0].schedules[0].cron", "invalid cron \"61 * * * *\": minute field \"61\": \"61\" is out of range (allowed 0-59)"},
+		{9, 29, "deployments[0].schedules[1]", "more than one schedule kind (cron, interval): Prefect takes exactly one of cron, interval or rrule"},
+		{10, 29, "deployments[0].schedules[2].anchor-date", "anchor-date only goes with interval, not with cron"},
+		{11, 34, "deployments[0].schedules[3].timezone", "unknown time zone \"Mars/Olympus\": expected an IANA name such as Europe/Berlin or America/New_York"},
+		{12, 24, "deployments[0].schedules[4].anchor_date", "unknown key \"anchor_date\": did you mean \"anchor-date\"?"},
+		{13, 39, "deployments[0].schedules[5].active", "expected true or false (false keeps this schedule from creating runs), got a string"},
+		{14, 29, "deployments[0].schedules[6].max_scheduled_runs", "unknown key \"max_scheduled_runs\"; expected one of cron, interval, rrule, timezone, anchor-date, active"},
+		{15, 9, "deployments[0].schedules[7]", "no schedule kind: expected exactly one of cron, interval or rrule (or leave schedule out for none)"},
+		{16, 9, "deployments[0].schedules[8]", "expected a mapping with one of cron, interval or rrule, got a string"},
+		{17, 20, "deployments[0].schedules[9].interval", "interval \"0m\": must be positive"},
+		{17, 32, "deployments[0].schedules[9].active", "expected true or false (false keeps this schedule from creating runs), got null"},
+	}},
+	{"schedule_and_schedules.yaml", []want{
+		{5, 3, "defaults.schedule", "schedule and schedules are both set: write the single schedule as one more item of schedules"},
+		{10, 5, "deployments[0].schedules", "schedule and schedules are both set: write the single schedule as one more item of schedules"},
+	}},
+	{"bad_prefect_key.yaml", []want{
+		{1, 10, "prefect", "expected 2 or 3, the Prefect major this file deploys to, got \"2.14\""},
+	}},
+	{"bad_prefect_key_string.yaml", []want{
+		{1, 10, "prefect", "expected 2 or 3, the Prefect major this file deploys to, got the string \"3\" (write it without quotes: prefect: 3)"},
+	}},
 }
 
 func TestLoadInvalid(t *testing.T) {

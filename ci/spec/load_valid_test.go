@@ -221,3 +221,96 @@ deployments:
 	assert.Equal(t, []any{"eu"}, f.Deployments[1].Parameters["regions"])
 	assert.Equal(t, map[string]any{"depth": int64(1)}, f.Deployments[1].Parameters["mapping"])
 }
+
+// The Prefect major: named by prefect:, else inferred from the keys, else Prefect 2.
+func TestPrefectMajor(t *testing.T) {
+	cases := []struct {
+		file  string
+		major Major
+		from  string
+	}{
+		{"prefect3.yaml", Prefect3, "prefect: 3 at line 2"},
+		{"prefect3_inferred.yaml", Prefect3, "inferred from schedules at line 5"},
+		{"prefect2_declared.yaml", Prefect2, "prefect: 2 at line 2"},
+		{"seed.yaml", Prefect2, "inferred from ib-block at line 2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			f := loadValid(t, tc.file)
+			assert.Equal(t, tc.major, f.Prefect)
+			assert.Equal(t, tc.from, f.PrefectFrom)
+			if tc.major == Prefect3 {
+				assert.ErrorIs(t, f.CheckDeployable(), ErrPrefect3Deploy)
+			} else {
+				assert.NoError(t, f.CheckDeployable())
+			}
+		})
+	}
+}
+
+// A file with no key of either major is Prefect 2, as before majors existed.
+func TestPrefectMajorDefault(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "prefect-deployments-x.yaml")
+	abs, err := filepath.Abs(testRepo)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, []byte("deployments: []\n"), 0o644))
+	f, err := Load(file, LoadOptions{RepoRoot: abs})
+	require.NoError(t, err)
+	assert.Equal(t, Prefect2, f.Prefect)
+	assert.Equal(t, "the default: no key of Prefect 3 is used", f.PrefectFrom)
+}
+
+func TestPrefect3Keys(t *testing.T) {
+	f := loadValid(t, "prefect3.yaml")
+	sales := byName(t, f, "sales-eu")
+	assert.Nil(t, sales.Schedule, "on Prefect 3 every schedule is in Schedules")
+	require.Len(t, sales.Schedules, 3)
+	assert.Equal(t, Schedule{Cron: "0 6 * * *", Timezone: "Europe/Berlin"}, sales.Schedules[0].Schedule)
+	assert.True(t, sales.Schedules[0].Active, "active defaults to true")
+	assert.Equal(t, Schedule{IntervalSeconds: 5400, AnchorDate: "2026-01-01T00:30:00+01:00", Timezone: "Europe/Berlin"}, sales.Schedules[1].Schedule)
+	assert.False(t, sales.Schedules[1].Active)
+	assert.Equal(t, 24, sales.Schedules[1].Pos.Line)
+	assert.Equal(t, "FREQ=WEEKLY;BYDAY=MO;BYHOUR=8;BYMINUTE=0", sales.Schedules[2].RRule)
+	assert.Equal(t, int64(1), *sales.ConcurrencyLimit)
+	assert.Nil(t, sales.Paused, "paused not written: the server's state is kept")
+	assert.Equal(t, true, *sales.EnforceParameterSchema, "from defaults")
+	// Job variables keep their YAML types and where they were written.
+	jv := sales.WorkPool.JobVariables
+	assert.Equal(t, "ecs-pool", sales.WorkPool.Name)
+	assert.Equal(t, int64(1024), jv["cpu"].Value)
+	assert.Equal(t, map[string]any{"LOG_LEVEL": "INFO"}, jv["env"].Value)
+	assert.Equal(t, Pos{File: "testdata/valid/prefect3.yaml", Line: 10, Col: 7}, jv["cpu"].Pos)
+
+	daily := byName(t, f, "hello-daily")
+	require.Len(t, daily.Schedules, 1, "schedule: is a one-item schedules on Prefect 3")
+	assert.Equal(t, Schedule{Cron: "30 7 * * 1-5", Timezone: "America/New_York"}, daily.Schedules[0].Schedule)
+	assert.True(t, daily.Schedules[0].Active)
+	assert.Equal(t, true, *daily.Paused)
+	assert.Nil(t, daily.ConcurrencyLimit)
+	assert.Equal(t, &WorkPool{Name: "ecs-pool", WorkQueueName: "critical"}, &WorkPool{Name: daily.WorkPool.Name, WorkQueueName: daily.WorkPool.WorkQueueName}, "name from defaults, own queue")
+	jv = daily.WorkPool.JobVariables
+	assert.Equal(t, int64(1024), jv["cpu"].Value, "merged key by key from defaults")
+	assert.Equal(t, 10, jv["cpu"].Pos.Line, "a default keeps the position it was written at")
+	assert.Equal(t, int64(4096), jv["memory"].Value, "the deployment's own value wins")
+	assert.Equal(t, map[string]any{"LOG_LEVEL": "DEBUG"}, jv["env"].Value, "a nested mapping is replaced whole")
+	assert.Equal(t, false, jv["assign_public_ip"].Value)
+	assert.Equal(t, 0.5, jv["ratio"].Value)
+	assert.Equal(t, []any{"python", "-m", "flows"}, jv["command"].Value)
+	assert.Equal(t, "arn:aws:iam::123456789012:role/flows", jv["task_role_arn"].Value)
+
+	manual := byName(t, f, "hello-manual")
+	assert.Empty(t, manual.Schedules)
+	assert.Equal(t, "process-pool", manual.WorkPool.Name)
+	assert.Equal(t, "dev", manual.WorkPool.WorkQueueName, "work_pool merges field by field")
+	assert.Equal(t, false, *manual.EnforceParameterSchema)
+
+	// Defaults are copied, never shared.
+	sales.WorkPool.JobVariables["env"].Value.(map[string]any)["LOG_LEVEL"] = "changed"
+	assert.Equal(t, map[string]any{"LOG_LEVEL": "INFO"}, byName(t, f, "hello-manual").WorkPool.JobVariables["env"].Value)
+
+	inferred := loadValid(t, "prefect3_inferred.yaml")
+	assert.Equal(t, []ScheduleItem{{Schedule: Schedule{IntervalSeconds: 3600}, Active: true, Pos: Pos{File: "testdata/valid/prefect3_inferred.yaml", Line: 6, Col: 7}}}, byName(t, inferred, "hourly").Schedules, "schedules from defaults")
+	assert.Empty(t, byName(t, inferred, "never").Schedules, "schedules: [] switches the defaults' off")
+	assert.Equal(t, "@daily", byName(t, inferred, "daily").Schedules[0].Cron, "a deployment's schedule replaces the defaults' schedules")
+}

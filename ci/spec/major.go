@@ -147,18 +147,20 @@ func (c *collector) decideMajor(top *yaml.Node) {
 			c.majorFrom = fmt.Sprintf("prefect: %s at line %d", r.Value, declared.Line)
 			return
 		}
-		c.add(declared, "prefect", "expected 2 or 3, the Prefect major this file deploys to, got %s", valueText(r))
+		got := kindName(r)
+		switch {
+		case r.Kind == yaml.ScalarNode && r.ShortTag() == "!!str" && (r.Value == "2" || r.Value == "3"):
+			got = fmt.Sprintf("the string %q (write it without quotes: prefect: %s)", r.Value, r.Value)
+		case r.Kind == yaml.ScalarNode && r.ShortTag() != "!!null":
+			got = quote(r.Value)
+		}
+		c.add(declared, "prefect", "expected 2 or 3, the Prefect major this file deploys to, got %s", got)
+		// The keys still say which major's rules apply, but a key the major requires
+		// (ib-block, work_pool.name) is not asked for on top of this error.
+		c.majorUnsure = true
 	}
 	if first != nil {
 		c.major = firstMajor
 		c.majorFrom = fmt.Sprintf("inferred from %s at line %d", first.key, first.node.Line)
 	}
-}
-
-// valueText is a scalar's text quoted, or what kind of node it is.
-func valueText(n *yaml.Node) string {
-	if n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() != "!!null" {
-		return quote(n.Value)
-	}
-	return kindName(n)
 }

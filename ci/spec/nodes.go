@@ -25,6 +25,8 @@ type collector struct {
 	// ("prefect: 3 at line 1", "inferred from ib-block at line 1", ...).
 	major     Major
 	majorFrom string
+	// majorUnsure means the `prefect:` key is wrong (and reported).
+	majorUnsure bool
 }
 
 func (c *collector) pos(n *yaml.Node) Pos {

@@ -86,7 +86,8 @@ func TestSchemaAgreesWithLoader(t *testing.T) {
 	}
 	for _, name := range []string{"unknown_keys.yaml", "two_schedule_kinds.yaml", "anchor_without_interval.yaml", "bad_tags.yaml",
 		"bad_block.yaml", "bad_entrypoint.yaml", "missing_required.yaml", "bad_interval.yaml", "wrong_types.yaml", "bad_defaults.yaml",
-		"bad_work_pool.yaml", "bad_name.yaml", "missing_deployments.yaml", "bad_overrides.yaml"} {
+		"bad_work_pool.yaml", "bad_name.yaml", "missing_deployments.yaml", "bad_overrides.yaml",
+		"bad_prefect_key.yaml", "bad_prefect_key_string.yaml", "prefect3_bad_schedules.yaml"} {
 		path := filepath.Join("testdata", "invalid", name)
 		errs := (&jsonSchema{root: schema}).validate(schema, yamlToJSON(t, path), "")
 		assert.NotEmpty(t, errs, "the schema should refuse %s", name)
@@ -346,6 +347,11 @@ func TestSchemaValidatorCatches(t *testing.T) {
 	s := &jsonSchema{root: schema}
 	ok := map[string]any{"ib-block": "ecs-task/dev", "deployments": []any{map[string]any{"name": "a", "entrypoint": "flows/a.py:a"}}}
 	assert.Empty(t, s.validate(schema, ok, ""))
+	ok3 := map[string]any{"prefect": int64(3), "deployments": []any{map[string]any{"name": "a", "entrypoint": "flows/a.py:a",
+		"work_pool": map[string]any{"name": "p", "job_variables": map[string]any{"cpu": int64(1024), "env": map[string]any{"A": "1"}}},
+		"schedules": []any{map[string]any{"interval": "90m", "anchor-date": "2024-01-01", "active": false}, map[string]any{"cron": "0 6 * * *"}},
+		"paused": true, "concurrency_limit": int64(2), "enforce_parameter_schema": false}}}
+	assert.Empty(t, s.validate(schema, ok3, ""))
 	bad := []map[string]any{
 		{"deployments": "x"},
 		{"deployments": []any{map[string]any{"name": "a"}}},
@@ -357,6 +363,17 @@ func TestSchemaValidatorCatches(t *testing.T) {
 		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "tags": []any{"a,b"}}}},
 		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "work_pool": map[string]any{"name": ""}}}},
 		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "infra_overrides": map[string]any{"x": []any{}}}}},
+		{"deployments": []any{}, "prefect": int64(4)},
+		{"deployments": []any{}, "prefect": "3"},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "paused": "yes"}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "concurrency_limit": int64(0)}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "enforce_parameter_schema": int64(1)}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "schedules": map[string]any{"cron": "x"}}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "schedules": []any{map[string]any{"cron": "x", "interval": int64(5)}}}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "schedules": []any{map[string]any{"cron": "x", "active": "no"}}}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "schedules": []any{map[string]any{"cron": "x", "anchor-date": "2024-01-01"}}}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "schedules": []any{map[string]any{"cron": "x", "slug": "s"}}}}},
+		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "work_pool": map[string]any{"name": "p", "job_variables": []any{}}}}},
 	}
 	for i, b := range bad {
 		assert.NotEmpty(t, s.validate(schema, b, ""), "case %d", i)
