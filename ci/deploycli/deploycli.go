@@ -299,7 +299,10 @@ func (a *App) validate(args []string) int {
 			continue
 		}
 		spec.WriteNotes(a.Stdout, loaded.Notes)
-		fmt.Fprintf(a.Stdout, "%s: ok, %d deployment(s)\n", f, len(loaded.Deployments))
+		fmt.Fprintf(a.Stdout, "%s: ok, %d deployment(s), %s (%s)\n", f, len(loaded.Deployments), loaded.Prefect, loaded.PrefectFrom)
+		if err := loaded.CheckDeployable(); err != nil {
+			fmt.Fprintf(a.Stdout, "note: %v\n", err)
+		}
 	}
 	return code
 }
@@ -344,6 +347,11 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 		// A file with problems deploys nothing; every problem is listed.
 		fmt.Fprintln(a.Stderr, err)
 		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
+		return nil, "", ExitFailed
+	}
+	// Every command but validate writes or compares Prefect 2 shapes.
+	if err := f.CheckDeployable(); err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return nil, "", ExitFailed
 	}
 	// Entrypoints left to Prefect's loader: `prefect deployment build` loads them.

@@ -261,7 +261,25 @@ func TestValidateNotes(t *testing.T) {
 	code, stdout, _ := h.run(context.Background(), "validate", h.file("reexport.yaml"))
 	assert.Equal(t, deploycli.ExitOK, code, stdout)
 	assert.Equal(t, "note: "+h.file("reexport.yaml")+":4:17: deployments[0].entrypoint: hello2 in flows/reexport.py is imported at the top level (line 2: from flows.hello import hello as hello2): "+spec.NotCheckedStatically+"\n"+
-		h.file("reexport.yaml")+": ok, 1 deployment(s)\n", stdout)
+		h.file("reexport.yaml")+": ok, 1 deployment(s), Prefect 2 (inferred from ib-block at line 1)\n", stdout)
+}
+
+// A Prefect 3 file validates and says its major; every command that deploys or compares
+// with a server stops with one line before it runs prefect or asks the API anything.
+func TestPrefect3FileValidatesButDoesNotDeploy(t *testing.T) {
+	h := newHarness(t, "PREFECT_API_URL=http://127.0.0.1:1/api")
+	file := h.file("prefect3.yaml")
+	code, stdout, _ := h.run(context.Background(), "validate", file)
+	assert.Equal(t, deploycli.ExitOK, code, stdout)
+	assert.Equal(t, file+": ok, 1 deployment(s), Prefect 3 (prefect: 3 at line 1)\n"+
+		"note: "+file+" targets Prefect 3 (prefect: 3 at line 1): "+spec.ErrPrefect3Deploy.Error()+"\n", stdout)
+	for _, args := range [][]string{{"apply"}, {"apply", "--prune", "--yes"}, {"plan"}, {"script"}, {"read-back"}, {"prune", "--yes"}} {
+		code, stdout, stderr := h.run(context.Background(), append(args, file)...)
+		assert.Equal(t, deploycli.ExitFailed, code, "%q", args)
+		assert.Equal(t, "prefect-deploy: "+file+" targets Prefect 3 (prefect: 3 at line 1): deploying to Prefect 3 is not supported yet (validate works; Prefect 3 deploy support is in progress)\n", stderr, "%q", args)
+		assert.Empty(t, stdout, "%q", args)
+	}
+	assert.NoFileExists(t, h.log, "prefect must not have been called")
 }
 
 func TestNothingRunsWhenValidationFails(t *testing.T) {

@@ -251,6 +251,7 @@ func TestPlanLiveChecksBeforeTheEngine(t *testing.T) {
 		{"no API URL", Options{Env: "dev", SourceDir: repoDir(t, "repo")}, "PREFECT_API_URL is not set"},
 		{"invalid file", Options{Env: "dev", SourceDir: repoDir(t, "badrepo"), PrefectAPIURL: &dagger.Secret{}}, "deployments[1].entrypoint"},
 		{"no file", Options{Env: "staging", SourceDir: repoDir(t, "repo"), PrefectAPIURL: &dagger.Secret{}}, "has no deployments file"},
+		{"Prefect 3 file", Options{Env: "dev", SourceDir: repoDir(t, "p3repo"), PrefectAPIURL: &dagger.Secret{}}, "deploying to Prefect 3 is not supported yet"},
 	} {
 		if _, err := PlanLive(context.Background(), c, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)

@@ -57,6 +57,7 @@ func TestDeployLocalChecksBeforeConnecting(t *testing.T) {
 		name, repo, only, wantErr string
 	}{
 		{"invalid file", "badrepo", "", "deployments[1].entrypoint"},
+		{"Prefect 3 file", "p3repo", "", "deploying to Prefect 3 is not supported yet"},
 		{"unknown DEPLOY_ONLY", "repo", "nope", "DEPLOY_ONLY names no deployment"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -92,6 +92,10 @@ func loadJobs(root, env, owner string) (*spec.File, []prefect.Job, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// Only the Prefect 2 writers exist: a Prefect 3 file stops here, before any build.
+	if err := f.CheckDeployable(); err != nil {
+		return nil, nil, err
+	}
 	// Every deploy marks what it builds with the environment's ownership tag, so that
 	// the read-back and prune know which deployments are this repository's.
 	tag, err := liveplan.MarkerTag(owner, env)
@@ -169,6 +173,11 @@ func ScriptAll(root, owner string, out io.Writer) error {
 			fmt.Fprintln(out)
 		}
 		f, jobs, err := loadJobs(root, env, owner)
+		if errors.Is(err, spec.ErrPrefect3Deploy) {
+			fmt.Fprintf(out, "# %s: Prefect 3, no deploy commands yet\n", relTo(root, DeploymentsFile(root, env)))
+			errs = append(errs, err)
+			continue
+		}
 		if err != nil {
 			fmt.Fprintf(out, "# %s: INVALID\n", relTo(root, DeploymentsFile(root, env)))
 			errs = append(errs, err)

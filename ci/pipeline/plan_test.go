@@ -64,6 +64,19 @@ func TestScriptAllReportsEveryBadFile(t *testing.T) {
 	}
 }
 
+// A Prefect 3 file gets no Prefect 2 commands: the script says so and the error is
+// the one line every deploying command prints.
+func TestScriptAllPrefect3(t *testing.T) {
+	var out bytes.Buffer
+	err := ScriptAll(repoDir(t, "p3repo"), testOwner, &out)
+	if err == nil || !strings.Contains(err.Error(), "targets Prefect 3 (prefect: 3 at line 2): deploying to Prefect 3 is not supported yet") {
+		t.Fatalf("err = %v", err)
+	}
+	if want := "# prefect-deployments-dev.yaml: Prefect 3, no deploy commands yet\n"; out.String() != want {
+		t.Errorf("output = %q, want %q", out.String(), want)
+	}
+}
+
 func TestScriptAllWithoutFiles(t *testing.T) {
 	if err := ScriptAll(t.TempDir(), testOwner, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "no prefect-deployments-*.yaml") {
 		t.Fatalf("err = %v", err)

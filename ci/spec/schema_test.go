@@ -350,7 +350,7 @@ func TestSchemaValidatorCatches(t *testing.T) {
 	ok3 := map[string]any{"prefect": int64(3), "deployments": []any{map[string]any{"name": "a", "entrypoint": "flows/a.py:a",
 		"work_pool": map[string]any{"name": "p", "job_variables": map[string]any{"cpu": int64(1024), "env": map[string]any{"A": "1"}}},
 		"schedules": []any{map[string]any{"interval": "90m", "anchor-date": "2024-01-01", "active": false}, map[string]any{"cron": "0 6 * * *"}},
-		"paused": true, "concurrency_limit": int64(2), "enforce_parameter_schema": false}}}
+		"paused":    true, "concurrency_limit": int64(2), "enforce_parameter_schema": false}}}
 	assert.Empty(t, s.validate(schema, ok3, ""))
 	bad := []map[string]any{
 		{"deployments": "x"},
