@@ -379,3 +379,16 @@ func TestSchemaValidatorCatches(t *testing.T) {
 		assert.NotEmpty(t, s.validate(schema, b, ""), "case %d", i)
 	}
 }
+
+// The README's Prefect 3 example is the test file, byte for byte, so it always loads.
+func TestReadmeShowsPrefect3Example(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	require.NoError(t, err)
+	example, err := os.ReadFile(filepath.Join("testdata", "valid", "prefect3.yaml"))
+	require.NoError(t, err)
+	_, section, found := strings.Cut(string(readme), "\n### Moving to Prefect 3\n")
+	require.True(t, found, "README has no section Moving to Prefect 3")
+	assert.Contains(t, section, "```yaml\n"+string(example)+"```\n")
+	errs := (&jsonSchema{root: schemaDoc(t)}).validate(schemaDoc(t), yamlToJSON(t, filepath.Join("testdata", "valid", "prefect3.yaml")), "")
+	assert.Empty(t, errs)
+}
