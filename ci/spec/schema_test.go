@@ -152,8 +152,8 @@ func TestSchemaMatchesLoaderKeys(t *testing.T) {
 }
 
 // jsonSchema validates the subset of JSON Schema (2020-12) the schema file uses: type,
-// properties, required, additionalProperties, enum, pattern, minLength, minimum, items,
-// oneOf, anyOf, dependentRequired and $ref to #/$defs. An unknown keyword fails the
+// properties, required, additionalProperties, enum, const, pattern, minLength, minimum,
+// items, oneOf, anyOf, allOf, if/then, not, dependentRequired and $ref to #/$defs. An unknown keyword fails the
 // test, so the schema cannot use something this checker silently ignores.
 type jsonSchema struct{ root map[string]any }
 
@@ -161,6 +161,7 @@ var schemaKeywords = map[string]bool{
 	"$schema": true, "$id": true, "title": true, "description": true, "$defs": true,
 	"type": true, "properties": true, "required": true, "additionalProperties": true, "enum": true, "pattern": true,
 	"minLength": true, "minimum": true, "items": true, "oneOf": true, "anyOf": true, "dependentRequired": true, "$ref": true,
+	"const": true, "allOf": true, "if": true, "then": true, "not": true,
 }
 
 func (s *jsonSchema) validate(schema map[string]any, v any, path string) []string {
@@ -210,6 +211,20 @@ func (s *jsonSchema) validate(schema map[string]any, v any, path string) []strin
 		}
 		if !found {
 			fail("%v not in enum %v", v, enum)
+		}
+	}
+	if c, ok := schema["const"]; ok && fmt.Sprint(c) != fmt.Sprint(v) {
+		fail("%v is not %v", v, c)
+	}
+	if not, ok := schema["not"].(map[string]any); ok && len(s.validate(not, v, path)) == 0 {
+		fail("must not match %v", not)
+	}
+	for _, sub := range mapsOf(schema["allOf"]) {
+		errs = append(errs, s.validate(sub, v, path)...)
+	}
+	if cond, ok := schema["if"].(map[string]any); ok && len(s.validate(cond, v, path)) == 0 {
+		if then, ok := schema["then"].(map[string]any); ok {
+			errs = append(errs, s.validate(then, v, path)...)
 		}
 	}
 	if str, ok := v.(string); ok {
@@ -336,6 +351,16 @@ func asStrings(v any) []string {
 	return out
 }
 
+func mapsOf(v any) []map[string]any {
+	var out []map[string]any
+	if arr, ok := v.([]any); ok {
+		for _, x := range arr {
+			out = append(out, x.(map[string]any))
+		}
+	}
+	return out
+}
+
 func mapOf(v any) map[string]any {
 	m, _ := v.(map[string]any)
 	return m
@@ -352,6 +377,9 @@ func TestSchemaValidatorCatches(t *testing.T) {
 		"schedules": []any{map[string]any{"interval": "90m", "anchor-date": "2024-01-01", "active": false}, map[string]any{"cron": "0 6 * * *"}},
 		"paused":    true, "concurrency_limit": int64(2), "enforce_parameter_schema": false}}}
 	assert.Empty(t, s.validate(schema, ok3, ""))
+	ok2 := map[string]any{"prefect": int64(2), "ib-block": "a/b", "defaults": nil, "deployments": []any{map[string]any{"name": "a", "entrypoint": "flows/a.py:a",
+		"infra_overrides": map[string]any{"cpu": int64(1)}, "is_schedule_active": true, "work_pool": map[string]any{"name": "p"}}}}
+	assert.Empty(t, s.validate(schema, ok2, ""))
 	bad := []map[string]any{
 		{"deployments": "x"},
 		{"deployments": []any{map[string]any{"name": "a"}}},
@@ -374,6 +402,13 @@ func TestSchemaValidatorCatches(t *testing.T) {
 		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "schedules": []any{map[string]any{"cron": "x", "anchor-date": "2024-01-01"}}}}},
 		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "schedules": []any{map[string]any{"cron": "x", "slug": "s"}}}}},
 		{"deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "work_pool": map[string]any{"name": "p", "job_variables": []any{}}}}},
+		// A declared major refuses the other major's keys.
+		{"prefect": int64(3), "ib-block": "a/b", "deployments": []any{}},
+		{"prefect": int64(3), "defaults": map[string]any{"is_schedule_active": true}, "deployments": []any{}},
+		{"prefect": int64(3), "deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "infra_overrides": map[string]any{"cpu": int64(1)}}}},
+		{"prefect": int64(2), "deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "paused": true}}},
+		{"prefect": int64(2), "defaults": map[string]any{"schedules": []any{}}, "deployments": []any{}},
+		{"prefect": int64(2), "deployments": []any{map[string]any{"name": "a", "entrypoint": "a.py:a", "work_pool": map[string]any{"name": "p", "job_variables": map[string]any{}}}}},
 	}
 	for i, b := range bad {
 		assert.NotEmpty(t, s.validate(schema, b, ""), "case %d", i)
