@@ -3,7 +3,6 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -72,14 +71,6 @@ func keysFor(list []string, place string, major Major) []string {
 	return out
 }
 
-// placeOf maps a fields() path to the onlyMajor place.
-func placeOf(p string) string {
-	if strings.HasSuffix(p, ".work_pool") {
-		return "work_pool"
-	}
-	return "deployment"
-}
-
 // wrongMajor reports key when it belongs to the other major than the file's and says
 // what replaces it; true means the key was refused.
 func (c *collector) wrongMajor(k *yaml.Node, path, place, key string) bool {
@@ -142,16 +133,16 @@ func (c *collector) decideMajor(top *yaml.Node) {
 	}
 	if declared != nil {
 		r := resolve(declared)
-		if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" && (r.Value == "2" || r.Value == "3") {
+		if r != nil && r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" && (r.Value == "2" || r.Value == "3") {
 			c.major = Major(r.Value[0] - '0')
 			c.majorFrom = fmt.Sprintf("prefect: %s at line %d", r.Value, declared.Line)
 			return
 		}
 		got := kindName(r)
 		switch {
-		case r.Kind == yaml.ScalarNode && r.ShortTag() == "!!str" && (r.Value == "2" || r.Value == "3"):
+		case r != nil && r.Kind == yaml.ScalarNode && r.ShortTag() == "!!str" && (r.Value == "2" || r.Value == "3"):
 			got = fmt.Sprintf("the string %q (write it without quotes: prefect: %s)", r.Value, r.Value)
-		case r.Kind == yaml.ScalarNode && r.ShortTag() != "!!null":
+		case r != nil && r.Kind == yaml.ScalarNode && r.ShortTag() != "!!null":
 			got = quote(r.Value)
 		}
 		c.add(declared, "prefect", "expected 2 or 3, the Prefect major this file deploys to, got %s", got)
