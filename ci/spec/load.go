@@ -602,7 +602,7 @@ func (c *collector) jobVariables(v *yaml.Node, p string, fd *fields) {
 		if !ok {
 			continue
 		}
-		fd.jobVars[rk.Value] = JobVariable{Value: val, Pos: c.pos(e.key)}
+		fd.jobVars[rk.Value] = JobVariable{Value: val, Pos: c.pos(e.key), Node: e.val}
 	}
 }
 
@@ -917,7 +917,7 @@ func merge(def, own *fields, major Major) Deployment {
 		}
 		d.WorkPool.JobVariables = map[string]JobVariable{}
 		for k, v := range def.jobVars {
-			d.WorkPool.JobVariables[k] = JobVariable{Value: deepCopy(v.Value), Pos: v.Pos}
+			d.WorkPool.JobVariables[k] = JobVariable{Value: deepCopy(v.Value), Pos: v.Pos, Node: v.Node}
 		}
 		for k, v := range own.jobVars {
 			d.WorkPool.JobVariables[k] = v

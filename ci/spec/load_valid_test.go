@@ -305,6 +305,14 @@ func TestPrefect3Keys(t *testing.T) {
 	assert.Equal(t, "dev", manual.WorkPool.WorkQueueName, "work_pool merges field by field")
 	assert.Equal(t, false, *manual.EnforceParameterSchema)
 
+	assert.Equal(t, map[string]any{"cpu": int64(1024), "memory": int64(4096), "env": map[string]any{"LOG_LEVEL": "DEBUG"},
+		"task_role_arn": "arn:aws:iam::123456789012:role/flows", "assign_public_ip": false, "ratio": 0.5, "command": []any{"python", "-m", "flows"}},
+		daily.WorkPool.JobVariableValues())
+	assert.Equal(t, 42, jv["env"].Pos.Line)
+	lvl := jv["env"].Node.Content[0]
+	assert.Equal(t, []any{"LOG_LEVEL", 43, 11}, []any{lvl.Value, lvl.Line, lvl.Column}, "the value node keeps nested positions")
+	assert.Nil(t, (&WorkPool{Name: "p"}).JobVariableValues())
+
 	// Defaults are copied, never shared.
 	sales.WorkPool.JobVariables["env"].Value.(map[string]any)["LOG_LEVEL"] = "changed"
 	assert.Equal(t, map[string]any{"LOG_LEVEL": "INFO"}, byName(t, f, "hello-manual").WorkPool.JobVariables["env"].Value)

@@ -2,7 +2,11 @@
 // with positions, applying defaults, and validating every deployment before anything runs.
 package spec
 
-import "fmt"
+import (
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+)
 
 // ReservedTagPrefix starts the ownership tag that apply puts on every deployment it
 // builds (ReservedTagPrefix + env). The loader refuses user tags with this prefix so that
@@ -118,7 +122,24 @@ type WorkPool struct {
 // it was written.
 type JobVariable struct {
 	Value any
-	Pos   Pos
+	// Pos is where the variable's key is.
+	Pos Pos
+	// Node is the value as written (aliases not yet resolved), for a message about a
+	// nested value such as env.LOG_LEVEL.
+	Node *yaml.Node `json:"-"`
+}
+
+// JobVariableValues is the JSON object of the job variables, a deep copy (nil when
+// there are none): what a Prefect 3 deployment's job_variables holds from the file.
+func (w *WorkPool) JobVariableValues() map[string]any {
+	if w == nil || w.JobVariables == nil {
+		return nil
+	}
+	out := make(map[string]any, len(w.JobVariables))
+	for k, v := range w.JobVariables {
+		out[k] = deepCopy(v.Value)
+	}
+	return out
 }
 
 // Override is one `infra_overrides` entry; Value is the string Prefect receives.
