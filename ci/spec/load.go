@@ -122,8 +122,8 @@ type fields struct {
 	ibBlockSet          bool
 	overrides           map[string]string
 	overrideNodes       map[string]*yaml.Node
-	// poolNameKey is the work_pool.name key when written (valid or not).
-	poolNameKey *yaml.Node
+	// poolNameBad means work_pool.name is written but refused (and reported).
+	poolNameBad bool
 	// Prefect 3 keys.
 	scheduleKey, schedulesKey *yaml.Node
 	schedulePos               Pos
@@ -219,7 +219,8 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 			// The wrong prefect: key is reported; which key is missing depends on it.
 		} else if c.major == Prefect3 {
 			// A pool name written but refused is already reported.
-			if (d.WorkPool == nil || d.WorkPool.Name == "") && fd.poolNameKey == nil && (defaults == nil || defaults.poolNameKey == nil) {
+			bad := fd.poolNameBad || (fd.poolName == nil && defaults != nil && defaults.poolNameBad)
+			if (d.WorkPool == nil || d.WorkPool.Name == "") && !bad {
 				c.add(item, join(p, "work_pool.name"), "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults")
 			}
 		} else if !fd.ibBlockSet {
@@ -553,7 +554,7 @@ func (c *collector) workPool(v *yaml.Node, p string, fd *fields) {
 			continue
 		}
 		if key == "name" {
-			fd.poolNameKey = e.key
+			fd.poolNameBad = true // until it is read
 		}
 		s := ""
 		if !isNull(e.val) {
@@ -563,11 +564,15 @@ func (c *collector) workPool(v *yaml.Node, p string, fd *fields) {
 			}
 		}
 		if strings.TrimSpace(s) == "" {
-			c.add(e.val, kp, "expected a non-empty %s (leave the key out to use Prefect's default)", key)
+			if key == "name" && c.major == Prefect3 {
+				c.add(e.val, kp, "expected a non-empty work pool name: Prefect 3 deploys into a work pool")
+			} else {
+				c.add(e.val, kp, "expected a non-empty %s (leave the key out to use Prefect's default)", key)
+			}
 			continue
 		}
 		if key == "name" {
-			fd.poolName = &s
+			fd.poolName, fd.poolNameBad = &s, false
 		} else {
 			fd.poolQueue = &s
 		}

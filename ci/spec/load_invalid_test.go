@@ -301,7 +301,11 @@ var invalidCases = []struct {
 		{3, 5, "deployments[0].work_pool.name", "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults"},
 		{5, 5, "deployments[1].work_pool.name", "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults"},
 		{10, 5, "deployments[2].work_pool.name", "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults"},
-		{18, 23, "deployments[4].work_pool.name", "expected a non-empty name (leave the key out to use Prefect's default)"},
+		{18, 23, "deployments[4].work_pool.name", "expected a non-empty work pool name: Prefect 3 deploys into a work pool"},
+	}},
+	{"prefect3_pool_cleared.yaml", []want{
+		{7, 5, "deployments[1].work_pool.name", "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults"},
+		{12, 23, "deployments[2].work_pool.name", "expected a non-empty work pool name: Prefect 3 deploys into a work pool"},
 	}},
 	{"prefect3_bad_values.yaml", []want{
 		{8, 13, "deployments[0].paused", "expected true or false (true pauses the deployment, false resumes it; leave it out to keep what the server has), got a string"},

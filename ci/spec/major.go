@@ -33,8 +33,9 @@ func (f *File) CheckDeployable() error {
 	return nil
 }
 
-// onlyMajor names the keys that exist for one major only, per place in the file
-// ("top", "deployment", "defaults", "work_pool"), with what the other major uses instead.
+// onlyMajor names the keys that exist for one major only, per place in the file ("top";
+// "deployment", which covers defaults too; "work_pool"), with what the other major uses
+// instead.
 var onlyMajor = map[string]map[string]struct {
 	major Major
 	// instead is the reason and the replacement, said when the key is refused on the
