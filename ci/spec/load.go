@@ -438,6 +438,10 @@ func (c *collector) concurrencyLimit(v *yaml.Node, p string) *int64 {
 		}
 		return nil
 	}
+	if r.Kind == yaml.MappingNode {
+		c.add(v, p, "expected a positive whole number of concurrent runs, got a mapping (prefect.yaml's {limit, collision_strategy} form is not supported: write the limit alone)")
+		return nil
+	}
 	c.add(v, p, "expected a positive whole number of concurrent runs, got %s", kindName(r))
 	return nil
 }

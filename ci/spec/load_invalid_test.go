@@ -320,6 +320,7 @@ var invalidCases = []struct {
 		{24, 17, "deployments[2].work_pool.job_variables.memory", "integer 99999999999999999999 does not fit in 64 bits (quote it to pass a string)"},
 		{27, 24, "deployments[3].concurrency_limit", "concurrency_limit -3: expected a positive whole number of concurrent runs (leave it out for no limit)"},
 		{28, 16, "deployments[3].schedules", "expected a list of schedules, each a mapping with one of cron, interval or rrule, got a mapping"},
+		{31, 24, "deployments[4].concurrency_limit", "expected a positive whole number of concurrent runs, got a mapping (prefect.yaml's {limit, collision_strategy} form is not supported: write the limit alone)"},
 	}},
 	{"prefect3_bad_schedules.yaml", []want{
 		{8, 15, "deployments[0].schedules[0].cron", "invalid cron \"61 * * * *\": minute field \"61\": \"61\" is out of range (allowed 0-59)"},
