@@ -122,6 +122,30 @@ func TestSchemaMatchesLoaderKeys(t *testing.T) {
 		prefect = append(prefect, v.(json.Number).String())
 	}
 	assert.Equal(t, []string{"2", "3"}, prefect, "prefect: the majors the loader knows")
+	// A declared major refuses in the schema exactly the keys the loader gives to the other.
+	only := map[Major][]string{}
+	for place, keys := range onlyMajor {
+		for k, o := range keys {
+			if place == "work_pool" {
+				k = "work_pool." + k
+			}
+			if place != "top" {
+				only[o.major] = append(only[o.major], k)
+			}
+		}
+	}
+	refused := func(def string) []string {
+		out := props(defs[def])
+		for i, k := range out {
+			if k == "work_pool" {
+				out[i] = "work_pool." + strings.Join(props(defs[def].(map[string]any)["properties"].(map[string]any)["work_pool"]), ",")
+			}
+		}
+		sort.Strings(out)
+		return out
+	}
+	assert.Equal(t, sorted(only[Prefect2]), refused("prefect3Only"), "keys a prefect: 3 file refuses")
+	assert.Equal(t, sorted(only[Prefect3]), refused("prefect2Only"), "keys a prefect: 2 file refuses")
 	for _, name := range []string{"deployment", "defaults", "schedule", "scheduleItem", "workPool"} {
 		assert.Equal(t, false, defs[name].(map[string]any)["additionalProperties"], "%s must refuse unknown keys", name)
 	}
