@@ -175,6 +175,7 @@ type options struct {
 	env         string
 	owner       string
 	pruneLegacy bool
+	takeOver    bool
 	pythonPath  string
 	live        bool
 	liveFlag    bool // the old spelling plan --live
@@ -228,6 +229,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	fs.BoolVar(&o.prune, "prune", false, "after every deployment succeeded and read back without drift, delete the managed deployments the file no longer lists (needs PREFECT_API_URL)")
 	fs.BoolVar(&o.yes, "yes", false, "with --prune: delete without asking (for CI)")
 	fs.BoolVar(&o.pruneLegacy, "prune-legacy", false, "with --prune: also delete deployments that carry only the legacy tag "+liveplan.MarkerPrefix+"<env> and that the file no longer lists (every copy of the repository used that tag: only when they are all yours)")
+	fs.BoolVar(&o.takeOver, "take-over", false, "write deployments that another owner's tag marks as theirs (the plan shows them as TAKE-OVER); without it apply refuses them and deploys nothing")
 	fs.StringVar(&o.pythonPath, "python-path", DefaultPythonPath, "directory put first on PYTHONPATH for the builds, relative to --workdir, as the image does (ENV PYTHONPATH=/opt/prefect/src); skipped when missing; \"\" for none")
 	fs.BoolVar(&o.noReadBack, "no-read-back", false, "do not read the deployments back from PREFECT_API_URL after the apply")
 	fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("with --runner api: deployments written at once (default %d); with --runner batch: Python runner processes, each taking the next build when free (default %d: one per CPU); with --runner cli: builds at once (default %d: twice the CPUs, at most 16)", DefaultAPIConcurrency, defaultConcurrency("batch"), defaultConcurrency("cli")))
@@ -505,14 +507,21 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		serverVersion = rep.ServerVersion
 	}
 	// The plan is read before anything is applied: an unreachable API stops the run
-	// before it changes anything, and the list of deletes is known up front.
+	// before it changes anything, the list of deletes is known up front, and a
+	// deployment that another owner marks as theirs is not silently taken over.
 	var prunePlan *liveplan.Plan
-	if o.prune {
-		var err error
-		if prunePlan, err = liveplan.Build(ctx, f, api, own.options(o.pruneLegacy)); err != nil {
-			fmt.Fprintf(a.Stderr, "prefect-deploy: live plan for --prune: %v\n", err)
+	if api != nil {
+		plan, err := liveplan.Build(ctx, f, api, own.options(o.pruneLegacy))
+		if err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: live plan: %v\n", err)
 			fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
 			return ExitFailed
+		}
+		if code := a.refuseTakeOvers(plan, o.takeOver); code != ExitOK {
+			return code
+		}
+		if o.prune {
+			prunePlan = plan
 		}
 	}
 	var (
@@ -708,4 +717,26 @@ func needsOf(f *spec.File) preflight.Needs {
 		}
 	}
 	return n
+}
+
+// refuseTakeOvers stops an apply that would overwrite deployments another owner's tag
+// marks as theirs, unless --take-over says so: two repositories (or a changed owner)
+// sharing a server and an environment name must not take each other's deployments by
+// accident. Each is named with its owner, then what to do.
+func (a *App) refuseTakeOvers(plan *liveplan.Plan, allowed bool) int {
+	var theirs []liveplan.Entry
+	for _, e := range plan.Entries {
+		if e.TakeOver() {
+			theirs = append(theirs, e)
+		}
+	}
+	if len(theirs) == 0 || allowed {
+		return ExitOK
+	}
+	for _, e := range theirs {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %s belongs to owner %s (tag %s); this apply is owner %s\n", e.Key(), e.AdoptOwner, e.AdoptFrom, plan.Owner)
+	}
+	fmt.Fprintf(a.Stderr, "prefect-deploy: %d deployment(s) of another owner: set PREFECT_OWNER (or --owner) to their owner if this is the same repository, or pass --take-over to make them ours\n", len(theirs))
+	fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
+	return ExitFailed
 }

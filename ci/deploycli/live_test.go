@@ -233,15 +233,25 @@ func TestDriftExitsNonZero(t *testing.T) {
 	// without --prune, drift alone fails the run
 	code, _, _ = h.run(context.Background(), "apply", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitFailed, code)
-	// and --no-read-back does not look
+	// and --no-read-back does not look: it reads the deployments only for the plan made
+	// before the apply (other owners' deployments), the read-back reads them again.
+	reads := func() int {
+		n := 0
+		for _, r := range h.api.Requests() {
+			if strings.Contains(r.Path, "/deployments") {
+				n++
+			}
+		}
+		return n
+	}
 	h.api.ResetRequests()
 	code, stdout, _ = h.run(context.Background(), "apply", "--no-read-back", h.file("prefect-deployments-dev.yaml"))
 	assert.Equal(t, deploycli.ExitOK, code)
 	assert.Contains(t, stdout, "read-back skipped: --no-read-back\n")
-	for _, r := range h.api.Requests() {
-		// Only the preflight asks: version, block, pool.
-		assert.NotContains(t, r.Path, "/deployments", "%s %s", r.Method, r.Path)
-	}
+	without := reads()
+	h.api.ResetRequests()
+	h.run(context.Background(), "apply", h.file("prefect-deployments-dev.yaml"))
+	assert.Greater(t, reads(), without, "the read-back reads the deployments; --no-read-back must not")
 }
 
 func TestPruneConfirmation(t *testing.T) {
@@ -336,4 +346,30 @@ func TestReadBackAndPruneCommands(t *testing.T) {
 	code, stdout, _ = h.run(context.Background(), "prune", "--yes", file)
 	assert.Equal(t, deploycli.ExitOK, code)
 	assert.Contains(t, stdout, "Prune: nothing to delete")
+}
+
+// A deployment that another owner's tag marks as theirs is not overwritten by apply unless
+// --take-over says so; refused, nothing is written (the plan is read before any build).
+func TestApplyRefusesTakeOver(t *testing.T) {
+	const theirs = "managed-by:prefect-flows:someone/else:dev"
+	h := newLive(t, true)
+	h.api.AddDeployment(prefectapitest.Seed{Flow: "hello", Name: "hello-weekly", Tags: []string{"dev", theirs}, Pool: "pool-a"})
+	h.api.ResetRequests()
+	code, _, stderr := h.run(context.Background(), "apply", h.file("prefect-deployments-dev.yaml"))
+	assert.Equal(t, deploycli.ExitFailed, code)
+	assert.Contains(t, stderr, "prefect-deploy: hello/hello-weekly belongs to owner someone/else (tag "+theirs+"); this apply is owner "+testOwner+"\n")
+	assert.Contains(t, stderr, "pass --take-over to make them ours")
+	assert.Contains(t, stderr, "nothing was deployed")
+	for _, r := range h.api.Requests() {
+		read := r.Method == "GET" || (r.Method == "POST" && strings.HasSuffix(r.Path, "/filter"))
+		assert.True(t, read, "refused, yet %s %s", r.Method, r.Path)
+	}
+	assert.Empty(t, h.calls(), "no build may start")
+
+	code, stdout, stderr := h.run(context.Background(), "apply", "--take-over", h.file("prefect-deployments-dev.yaml"))
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	d, ok := h.api.Deployment(h.api.DeploymentID("hello", "hello-weekly"))
+	require.True(t, ok)
+	assert.Contains(t, d["tags"], marker)
+	assert.NotContains(t, d["tags"], theirs)
 }
