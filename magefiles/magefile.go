@@ -10,6 +10,7 @@ import (
 
 	"github.com/magefile/mage/sh"
 
+	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/pipeline"
 	"github.com/acme-data/prefect-flows/ci/pipeline/lint"
 	"github.com/acme-data/prefect-flows/ci/prplan"
@@ -76,11 +77,7 @@ func deprecated(old, now string) {
 
 // Image builds the agent image (env DEPLOY_ENV, default dev), checks its flows load, and publishes it when REGISTRY is set.
 func Image(ctx context.Context) error {
-	env := os.Getenv("DEPLOY_ENV")
-	if env == "" {
-		env = "dev"
-	}
-	s, err := settings(env)
+	s, err := settings(config.ImageEnv(os.Getenv))
 	if err != nil {
 		return err
 	}
@@ -97,8 +94,8 @@ func Lint(ctx context.Context) error {
 	return lint.All(ctx, root(), os.Stdout)
 }
 
-func settings(env string) (pipeline.Settings, error) {
-	return pipeline.SettingsFromEnv(env, root(), os.Getenv)
+func settings(env string) (config.Config, error) {
+	return config.FromEnv(env, root(), os.Getenv)
 }
 
 // root is the repository: mage runs from the directory that holds magefiles/.

@@ -14,12 +14,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"time"
 
 	lib "dagger.io/dagger"
 
 	"dagger/prefect-flows/internal/dagger"
 
+	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/pipeline"
 )
 
@@ -236,8 +236,8 @@ func (m *PrefectFlows) WithDeployTimeout(
 	// A Go duration such as 10m or 90s (DEPLOY_TIMEOUT; default 10m).
 	timeout string,
 ) (*PrefectFlows, error) {
-	if d, err := time.ParseDuration(timeout); err != nil || d <= 0 {
-		return nil, fmt.Errorf("with-deploy-timeout %q: want a positive Go duration such as 10m", timeout)
+	if _, err := config.ParseTimeout(timeout); err != nil {
+		return nil, fmt.Errorf("with-deploy-timeout: %w", err)
 	}
 	m.DeployTimeout = timeout
 	return m, nil
@@ -408,10 +408,11 @@ func (m *PrefectFlows) options(ctx context.Context, s *session) (pipeline.Option
 	if s.dir, err = export(ctx, m.Source); err != nil {
 		return pipeline.Options{}, err
 	}
-	o := pipeline.Options{
+	// The same type mage reads from the environment; the pipeline checks it with the
+	// same rules and applies the same defaults.
+	c := config.Config{
 		Env:              m.Env,
 		SourceDir:        s.dir,
-		Source:           s.LoadDirectoryFromID(lib.DirectoryID(id)),
 		BaseImage:        m.BaseImage,
 		Registry:         m.Registry,
 		ImageRepository:  m.ImageRepository,
@@ -420,33 +421,38 @@ func (m *PrefectFlows) options(ctx context.Context, s *session) (pipeline.Option
 		Owner:                 m.Owner,
 		AllowUnpublishedImage: m.AllowUnpublishedImage,
 		GitSHA:                m.GitSha,
-		// .git is not uploaded to the module: the commit has to come as an argument.
-		GitSHAHint: "call with-git-sha",
-		ECS: pipeline.ECS{
+		ECS: config.ECS{
 			Cluster: m.EcsCluster, VPCID: m.EcsVpcId, ExecutionRoleARN: m.EcsExecutionRoleArn,
 			TaskRoleARN: m.EcsTaskRoleArn, CPU: m.EcsCpu, Memory: m.EcsMemory, Region: m.AwsRegion,
 		},
 		Runner:      m.Runner,
 		Concurrency: m.Concurrency,
-		Out:         os.Stderr,
 	}
 	if m.DeployTimeout != "" {
-		if o.Timeout, err = time.ParseDuration(m.DeployTimeout); err != nil {
-			return pipeline.Options{}, fmt.Errorf("with-deploy-timeout: %w", err)
+		if c.Timeout, err = config.ParseTimeout(m.DeployTimeout); err != nil {
+			return pipeline.Options{}, err
 		}
 	}
 	for _, sec := range []struct {
 		from *dagger.Secret
-		to   **lib.Secret
+		to   *config.Secret
 	}{
-		{m.PrefectApiUrl, &o.PrefectAPIURL}, {m.PrefectApiKey, &o.PrefectAPIKey}, {m.RegistryPassword, &o.RegistryPassword},
-		{m.AwsAccessKeyId, &o.AWSAccessKeyID}, {m.AwsSecretAccessKey, &o.AWSSecretAccessKey},
+		{m.PrefectApiUrl, &c.PrefectAPIURL}, {m.PrefectApiKey, &c.PrefectAPIKey}, {m.RegistryPassword, &c.RegistryPassword},
+		{m.AwsAccessKeyId, &c.AWSAccessKeyID}, {m.AwsSecretAccessKey, &c.AWSSecretAccessKey},
 	} {
-		if *sec.to, err = s.secret(ctx, sec.from); err != nil {
+		ref, err := s.secret(ctx, sec.from)
+		if err != nil {
 			return pipeline.Options{}, err
 		}
+		*sec.to = config.FromDagger(ref)
 	}
-	return o, nil
+	return pipeline.Options{
+		Config: c,
+		Source: s.LoadDirectoryFromID(lib.DirectoryID(id)),
+		// .git is not uploaded to the module: the commit has to come as an argument.
+		GitSHAHint: "call with-git-sha",
+		Out:        os.Stderr,
+	}, nil
 }
 
 func (s *session) secret(ctx context.Context, sec *dagger.Secret) (*lib.Secret, error) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/acme-data/prefect-flows/ci/config"
 )
 
 // TestEndToEndEmbedded runs the real pipeline on the real repository against a real
@@ -36,7 +38,7 @@ func TestEndToEndEmbedded(t *testing.T) {
 	// Only the test's own variables: a developer's PREFECT_API_URL must not turn this
 	// into a deploy to a real server.
 	env := map[string]string{"DEPLOY_ONLY": os.Getenv("DEPLOY_ONLY"), "BASE_IMAGE": os.Getenv("BASE_IMAGE")}
-	s, err := SettingsFromEnv("dev", root, func(k string) string { return env[k] })
+	s, err := config.FromEnv("dev", root, func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,16 +9,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/acme-data/prefect-flows/ci/config"
 )
 
 var hexSHA = regexp.MustCompile(`^[0-9a-f]{7,64}$`)
-
-func shortSHA(full string) string {
-	if len(full) > 7 {
-		return full[:7]
-	}
-	return full
-}
 
 // GitSHA returns the short commit hash of the repository at dir: `git rev-parse --short
 // HEAD` when git is installed, else by reading .git/HEAD and the ref it points to (CI
@@ -33,7 +28,7 @@ func GitSHA(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("git commit of %s: %w", dir, err)
 	}
-	return shortSHA(sha), nil
+	return config.ShortSHA(sha), nil
 }
 
 func readHead(gitDir string) (string, error) {

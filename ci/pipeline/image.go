@@ -67,8 +67,8 @@ func (publishStep) Run(ctx context.Context, st *State) error {
 func publishable(st *State) (*dagger.Container, string) {
 	o := st.Opts
 	ctr := st.Image
-	if o.RegistryPassword != nil {
-		ctr = ctr.WithRegistryAuth(o.Registry, o.RegistryUsername, o.RegistryPassword)
+	if o.RegistryPassword.Set() {
+		ctr = ctr.WithRegistryAuth(o.Registry, o.RegistryUsername, o.RegistryPassword.Dagger())
 	}
 	return ctr, strings.TrimSuffix(o.Registry, "/") + "/" + strings.TrimPrefix(o.repository(), "/")
 }

@@ -142,10 +142,10 @@ func globQuote(name string) string {
 // the plan text. The deployments file is checked here first, so a config error costs
 // no engine work.
 func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string, error) {
-	if err := checkEnvName(opts.Env); err != nil {
+	if err := liveplan.CheckEnv(opts.Env); err != nil {
 		return "", err
 	}
-	if opts.PrefectAPIURL == nil {
+	if !opts.PrefectAPIURL.Set() {
 		return "", fmt.Errorf("PREFECT_API_URL is not set: the live plan compares the file with that Prefect API")
 	}
 	owner, err := opts.owner()
@@ -155,6 +155,7 @@ func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string,
 	if _, _, err := loadJobs(opts.SourceDir, opts.Env, owner); err != nil {
 		return "", err
 	}
+	opts.Config = opts.Bind(client)
 	runID := newRunID()
 	if opts.RunID != nil {
 		runID = opts.RunID()
@@ -164,9 +165,9 @@ func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string,
 		WithFile(ToolPath, tool(client, src), dagger.ContainerWithFileOpts{Permissions: 0o755}).
 		WithMountedDirectory("/src", src).
 		WithWorkdir("/src").
-		WithSecretVariable("PREFECT_API_URL", opts.PrefectAPIURL)
-	if opts.PrefectAPIKey != nil {
-		ctr = ctr.WithSecretVariable("PREFECT_API_KEY", opts.PrefectAPIKey)
+		WithSecretVariable("PREFECT_API_URL", opts.PrefectAPIURL.Dagger())
+	if opts.PrefectAPIKey.Set() {
+		ctr = ctr.WithSecretVariable("PREFECT_API_KEY", opts.PrefectAPIKey.Dagger())
 	}
 	out, err := ctr.
 		WithEnvVariable("CACHEBUSTER", runID).

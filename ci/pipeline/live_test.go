@@ -9,6 +9,7 @@ import (
 
 	"dagger.io/dagger"
 
+	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
 )
@@ -172,21 +173,21 @@ func TestPruneRefusesOnly(t *testing.T) {
 	if _, err := Run(context.Background(), c, o); err == nil || !strings.Contains(err.Error(), "PREFECT_PRUNE=1 cannot be combined with DEPLOY_ONLY") {
 		t.Fatalf("err = %v", err)
 	}
-	_, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string {
+	_, err := config.FromEnv("dev", repoDir(t, "repo"), func(k string) string {
 		return map[string]string{"PREFECT_PRUNE": "1", "DEPLOY_ONLY": "hello-a"}[k]
 	})
 	if err == nil || !strings.Contains(err.Error(), "PREFECT_PRUNE=1 cannot be combined with DEPLOY_ONLY") {
 		t.Errorf("settings err = %v", err)
 	}
 	for v, want := range map[string]bool{"1": true, "true": true, "0": false, "": false} {
-		s, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string {
+		s, err := config.FromEnv("dev", repoDir(t, "repo"), func(k string) string {
 			return map[string]string{"PREFECT_PRUNE": v}[k]
 		})
 		if err != nil || s.Prune != want {
 			t.Errorf("PREFECT_PRUNE=%q: prune %v err %v, want %v", v, s.Prune, err, want)
 		}
 	}
-	if _, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string {
+	if _, err := config.FromEnv("dev", repoDir(t, "repo"), func(k string) string {
 		return map[string]string{"PREFECT_PRUNE": "yes please"}[k]
 	}); err == nil {
 		t.Errorf("PREFECT_PRUNE=yes please accepted")
@@ -248,10 +249,10 @@ func TestPlanLiveChecksBeforeTheEngine(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"no API URL", Options{Env: "dev", SourceDir: repoDir(t, "repo")}, "PREFECT_API_URL is not set"},
-		{"invalid file", Options{Env: "dev", SourceDir: repoDir(t, "badrepo"), PrefectAPIURL: &dagger.Secret{}}, "deployments[1].entrypoint"},
-		{"no file", Options{Env: "staging", SourceDir: repoDir(t, "repo"), PrefectAPIURL: &dagger.Secret{}}, "has no deployments file"},
-		{"Prefect 3 file", Options{Env: "dev", SourceDir: repoDir(t, "p3repo"), PrefectAPIURL: &dagger.Secret{}}, "deploying to Prefect 3 is not supported yet"},
+		{"no API URL", Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "repo")}}, "PREFECT_API_URL is not set"},
+		{"invalid file", Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "badrepo"), PrefectAPIURL: config.FromDagger(&dagger.Secret{})}}, "deployments[1].entrypoint"},
+		{"no file", Options{Config: config.Config{Env: "staging", SourceDir: repoDir(t, "repo"), PrefectAPIURL: config.FromDagger(&dagger.Secret{})}}, "has no deployments file"},
+		{"Prefect 3 file", Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "p3repo"), PrefectAPIURL: config.FromDagger(&dagger.Secret{})}}, "deploying to Prefect 3 is not supported yet"},
 	} {
 		if _, err := PlanLive(context.Background(), c, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)

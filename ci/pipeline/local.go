@@ -11,36 +11,38 @@ import (
 	"sync"
 
 	"dagger.io/dagger"
+
+	"github.com/acme-data/prefect-flows/ci/config"
 )
 
 // DeployLocal is mage's deploy: it checks the settings and the deployments file before
 // an engine is started (a typo costs no engine start-up), then connects a library-mode
 // client (the SDK fetches its CLI and uses the local Docker), runs the pipeline and
 // closes the session.
-func DeployLocal(ctx context.Context, s Settings, out io.Writer) error {
-	if err := s.CheckDeploy(); err != nil {
+func DeployLocal(ctx context.Context, c config.Config, out io.Writer) error {
+	if err := c.CheckDeploy(); err != nil {
 		return err
 	}
 	ctx, stop := onInterrupt(ctx, out)
 	defer stop()
-	return local(ctx, s, out, func(ctx context.Context, c *dagger.Client, o Options) error {
-		_, err := Run(ctx, c, o)
+	return local(ctx, c, out, func(ctx context.Context, client *dagger.Client, o Options) error {
+		_, err := Run(ctx, client, o)
 		return err
 	})
 }
 
 // ImageLocal builds the image, and publishes it when REGISTRY is set.
-func ImageLocal(ctx context.Context, s Settings, out io.Writer) error {
-	return local(ctx, s, out, func(ctx context.Context, c *dagger.Client, o Options) error {
-		_, _, err := Build(ctx, c, o)
+func ImageLocal(ctx context.Context, c config.Config, out io.Writer) error {
+	return local(ctx, c, out, func(ctx context.Context, client *dagger.Client, o Options) error {
+		_, _, err := Build(ctx, client, o)
 		return err
 	})
 }
 
-func local(ctx context.Context, s Settings, out io.Writer, do func(context.Context, *dagger.Client, Options) error) error {
-	m := masker(s.plaintexts())
+func local(ctx context.Context, c config.Config, out io.Writer, do func(context.Context, *dagger.Client, Options) error) error {
+	m := masker(c.Plaintexts())
 	r := &redactor{w: out, m: m}
-	err := localRun(ctx, s, r, do)
+	err := localRun(ctx, c, r, do)
 	ferr := r.Flush()
 	if err != nil {
 		// Engine errors can quote what they were sent; mage prints this one.
@@ -52,31 +54,64 @@ func local(ctx context.Context, s Settings, out io.Writer, do func(context.Conte
 	return ferr
 }
 
-func localRun(ctx context.Context, s Settings, out io.Writer, do func(context.Context, *dagger.Client, Options) error) error {
-	owner, err := (&Options{SourceDir: s.SourceDir, Owner: s.Owner}).owner()
+func localRun(ctx context.Context, c config.Config, out io.Writer, do func(context.Context, *dagger.Client, Options) error) error {
+	o := LocalOptions(c, out)
+	owner, err := o.owner()
 	if err != nil {
 		return fmt.Errorf("step plan: %w", err)
 	}
-	if _, jobs, err := loadJobs(s.SourceDir, s.Env, owner); err != nil {
+	if _, jobs, err := loadJobs(c.SourceDir, c.Env, owner); err != nil {
 		return fmt.Errorf("step plan: %w", err)
-	} else if len(s.Only) > 0 {
-		if _, err := selectJobs(jobs, s.Only); err != nil {
+	} else if len(c.Only) > 0 {
+		if _, err := selectJobs(jobs, c.Only); err != nil {
 			return fmt.Errorf("step plan: %w", err)
 		}
 	}
-	client, err := connectLocal(ctx, out, s.ProgressOutput(os.Stderr))
+	client, err := connectLocal(ctx, out, ProgressOutput(c, os.Stderr))
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	return do(ctx, client, s.Options(client, out))
+	return do(ctx, client, o)
+}
+
+// LocalOptions are mage's options: the configuration it read from the environment, with
+// the secrets' plaintexts masked in what the pipeline writes and the preflight asking the
+// API from this process (the plaintext URL is known here).
+func LocalOptions(c config.Config, out io.Writer) Options {
+	o := Options{
+		Config:     c,
+		GitSHAHint: "set GIT_SHA",
+		Out:        out,
+		Redact:     masker(c.Plaintexts()).mask,
+	}
+	if url, ok := c.PrefectAPIURL.Plaintext(); ok {
+		key, _ := c.PrefectAPIKey.Plaintext()
+		o.PrefectAPI = newPreflightAPI(url, key)
+	}
+	return o
+}
+
+// newPreflightAPI is preflightClient; tests whose API URL names no server replace it.
+var newPreflightAPI = preflightClient
+
+// ProgressOutput is where Dagger's own progress goes: stderr when DAGGER_PROGRESS asks
+// for it, else nowhere. By default the log holds only the pipeline's lines; with both,
+// every exec's output would appear twice (once in Dagger's progress, once in the step's
+// lines). Nil also keeps the SDK quiet: it then buffers the engine's stderr only to
+// quote it in a connection error.
+func ProgressOutput(c config.Config, stderr io.Writer) io.Writer {
+	if c.DaggerProgress == "" {
+		return nil
+	}
+	return stderr
 }
 
 // connectLocal starts the library-mode session. The SDK ends the session when the
 // context given to Connect is done (it closes the child's stdin), so Connect gets one
 // that an interrupt does not cancel: the restore after a Ctrl-C still needs the engine.
 // Close ends it. protectSession keeps the terminal's Ctrl-C away from the session child.
-// progress receives Dagger's own progress (Settings.ProgressOutput); nil drops it.
+// progress receives Dagger's own progress (ProgressOutput); nil drops it.
 func connectLocal(ctx context.Context, out, progress io.Writer) (*dagger.Client, error) {
 	restore, note := protectSession()
 	defer restore()

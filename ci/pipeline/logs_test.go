@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
 )
 
@@ -139,11 +140,11 @@ func TestLogSettings(t *testing.T) {
 		{"both", map[string]string{"GITHUB_ACTIONS": "true", "DAGGER_PROGRESS": "dots"}, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string { return tc.env[k] })
+			s, err := config.FromEnv("dev", repoDir(t, "repo"), func(k string) string { return tc.env[k] })
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := s.ProgressOutput(os.Stderr) != nil; got != tc.wantProg {
+			if got := ProgressOutput(s, os.Stderr) != nil; got != tc.wantProg {
 				t.Errorf("Dagger progress shown = %v, want %v", got, tc.wantProg)
 			}
 			srv := fakedagger.Start(t, fakedagger.WithHandler(handler(nil)))
@@ -169,7 +170,7 @@ func TestLogSettings(t *testing.T) {
 // error, before an engine is started.
 func TestDaggerProgressRefused(t *testing.T) {
 	for _, v := range []string{"tty", "auto", "fancy"} {
-		_, err := SettingsFromEnv("dev", repoDir(t, "repo"), func(k string) string {
+		_, err := config.FromEnv("dev", repoDir(t, "repo"), func(k string) string {
 			return map[string]string{"DAGGER_PROGRESS": v}[k]
 		})
 		if err == nil || !strings.Contains(err.Error(), "DAGGER_PROGRESS=\""+v+"\": want plain, dots or report") {

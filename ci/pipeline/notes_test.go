@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/acme-data/prefect-flows/ci/config"
 )
 
 // An entrypoint validation leaves to Prefect's loader (here a re-exported flow) is no
@@ -25,7 +27,7 @@ func TestPlanPrintsNotes(t *testing.T) {
 	}
 	const note = "note: " // the rest is spec's wording, tested there
 	var out bytes.Buffer
-	st := &State{Opts: &Options{SourceDir: dir, Env: "notes"}, Report: &Report{}, out: &out}
+	st := &State{Opts: &Options{Config: config.Config{SourceDir: dir, Env: "notes"}}, Report: &Report{}, out: &out}
 	if err := (planStep{}).Run(context.Background(), st); err != nil {
 		t.Fatalf("plan step: %v", err)
 	}

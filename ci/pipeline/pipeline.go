@@ -136,6 +136,7 @@ func run(ctx context.Context, client *dagger.Client, opts Options, steps []Step,
 	if abs, err := filepath.Abs(opts.SourceDir); err == nil {
 		opts.SourceDir = abs
 	}
+	opts.Config = opts.Bind(client)
 	out := opts.Out
 	if out == nil {
 		out = io.Discard

@@ -19,6 +19,7 @@ import (
 
 	"dagger.io/dagger"
 
+	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
 	"github.com/acme-data/prefect-flows/ci/prefect"
 )
@@ -152,16 +153,18 @@ func connect(t *testing.T, srv *fakedagger.Server) *dagger.Client {
 // batch and cli runners' execs; the api runner (the default) has apideploy_test.go.
 func devOptions(t *testing.T, out *bytes.Buffer) Options {
 	return Options{
-		Runner:    RunnerBatch,
-		Env:       "dev",
-		SourceDir: repoDir(t, "repo"),
-		BaseImage: "python:3.11-slim",
-		Out:       out,
-		RunID:     func() string { return "run-1" },
+		Config: config.Config{
+			Runner:    RunnerBatch,
+			Env:       "dev",
+			SourceDir: repoDir(t, "repo"),
+			BaseImage: "python:3.11-slim",
+		},
+		Out:   out,
+		RunID: func() string { return "run-1" },
 	}
 }
 
-// prodOptions goes through Settings, as mage does, so the env-variable path is covered.
+// prodOptions goes through config.FromEnv and LocalOptions, as mage does, so the env-variable path is covered.
 func prodOptions(t *testing.T, c *dagger.Client, out *bytes.Buffer) Options {
 	t.Helper()
 	env := map[string]string{
@@ -180,12 +183,12 @@ func prodOptions(t *testing.T, c *dagger.Client, out *bytes.Buffer) Options {
 		"AWS_SECRET_ACCESS_KEY":  secretAWSKey,
 		"DEPLOY_RUNNER":          RunnerBatch,
 	}
-	s, err := SettingsFromEnv("prod", repoDir(t, "repo"), func(k string) string { return env[k] })
+	s, err := config.FromEnv("prod", repoDir(t, "repo"), func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SkipPreflight = true // the URL names no server; preflight_test.go gives it one
-	o := s.Options(c, out)
+	o := LocalOptions(s, out)
+	o.PrefectAPI = nil // the URL names no server; preflight_test.go gives it one
 	o.RunID = func() string { return "run-prod" }
 	return o
 }
@@ -690,30 +693,28 @@ func TestNoEngineCallBeforeConfigIsValid(t *testing.T) {
 		wantErr string
 	}{
 		{"invalid deployments file", func(t *testing.T, _ *dagger.Client) Options {
-			return Options{Env: "dev", SourceDir: repoDir(t, "badrepo")}
+			return Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "badrepo")}}
 		}, "prefect-deployments-dev.yaml:6:17: deployments[1].entrypoint"},
 		{"Prefect 3 deployments file", func(t *testing.T, _ *dagger.Client) Options {
-			return Options{Env: "dev", SourceDir: repoDir(t, "p3repo")}
+			return Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "p3repo")}}
 		}, "prefect-deployments-dev.yaml targets Prefect 3 (prefect: 3 at line 2): deploying to Prefect 3 is not supported yet"},
 		{"no deployments file for the environment", func(t *testing.T, c *dagger.Client) Options {
-			return Options{Env: "staging", SourceDir: repoDir(t, "repo"), PrefectAPIURL: c.SetSecret("prefect-api-url", secretURL),
-				ECS: ECS{Cluster: "c", ExecutionRoleARN: "arn", Region: "eu-west-1"}, AllowUnpublishedImage: true}
+			return Options{Config: config.Config{Env: "staging", SourceDir: repoDir(t, "repo"), PrefectAPIURL: config.FromDagger(c.SetSecret("prefect-api-url", secretURL)), ECS: ECS{Cluster: "c", ExecutionRoleARN: "arn", Region: "eu-west-1"}, AllowUnpublishedImage: true}}
 		}, `environment "staging" has no deployments file`},
 		{"real API with an image that is not published", func(t *testing.T, c *dagger.Client) Options {
-			return Options{Env: "prod", SourceDir: repoDir(t, "repo"), PrefectAPIURL: c.SetSecret("prefect-api-url", secretURL),
-				ECS: ECS{Cluster: "c", ExecutionRoleARN: "arn", Region: "eu-west-1"}}
+			return Options{Config: config.Config{Env: "prod", SourceDir: repoDir(t, "repo"), PrefectAPIURL: config.FromDagger(c.SetSecret("prefect-api-url", secretURL)), ECS: ECS{Cluster: "c", ExecutionRoleARN: "arn", Region: "eu-west-1"}}}
 		}, "REGISTRY is not set: the image would not be published"},
 		{"prod without PREFECT_API_URL", func(t *testing.T, _ *dagger.Client) Options {
-			return Options{Env: "prod", SourceDir: repoDir(t, "repo")}
+			return Options{Config: config.Config{Env: "prod", SourceDir: repoDir(t, "repo")}}
 		}, "PREFECT_API_URL is not set"},
 		{"remote without ECS cluster", func(t *testing.T, c *dagger.Client) Options {
-			return Options{Env: "prod", SourceDir: repoDir(t, "repo"), PrefectAPIURL: c.SetSecret("prefect-api-url", secretURL)}
+			return Options{Config: config.Config{Env: "prod", SourceDir: repoDir(t, "repo"), PrefectAPIURL: config.FromDagger(c.SetSecret("prefect-api-url", secretURL))}}
 		}, "ECS_CLUSTER is not set"},
 		{"unknown runner", func(t *testing.T, _ *dagger.Client) Options {
-			return Options{Env: "dev", SourceDir: repoDir(t, "repo"), Runner: "ssh"}
+			return Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "repo"), Runner: "ssh"}}
 		}, `DEPLOY_RUNNER="ssh": want api, batch or cli`},
 		{"unknown DEPLOY_ONLY name", func(t *testing.T, _ *dagger.Client) Options {
-			return Options{Env: "dev", SourceDir: repoDir(t, "repo"), Only: []string{"hello-a", "nope"}}
+			return Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "repo"), Only: []string{"hello-a", "nope"}}}
 		}, "DEPLOY_ONLY names no deployment of this file: nope"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -752,7 +753,7 @@ func TestPublishNeedsGitCommit(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := fakedagger.Start(t)
 			c := connect(t, srv)
-			_, err := Run(context.Background(), c, Options{Env: "dev", SourceDir: dir, Registry: "r.example", GitSHAHint: tc.hint})
+			_, err := Run(context.Background(), c, Options{Config: config.Config{Env: "dev", SourceDir: dir, Registry: "r.example"}, GitSHAHint: tc.hint})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || (tc.notWant != "" && strings.Contains(err.Error(), tc.notWant)) {
 				t.Fatalf("err = %v, want %q (and not %q)", err, tc.want, tc.notWant)
 			}
@@ -761,12 +762,12 @@ func TestPublishNeedsGitCommit(t *testing.T) {
 			}
 		})
 	}
-	// mage goes through Settings, whose variable is GIT_SHA.
-	s, err := SettingsFromEnv("dev", dir, func(k string) string { return map[string]string{"REGISTRY": "r.example"}[k] })
+	// mage goes through LocalOptions, whose variable is GIT_SHA.
+	s, err := config.FromEnv("dev", dir, func(k string) string { return map[string]string{"REGISTRY": "r.example"}[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := s.Options(nil, nil); o.GitSHAHint != "set GIT_SHA" {
+	if o := LocalOptions(s, nil); o.GitSHAHint != "set GIT_SHA" {
 		t.Errorf("mage's hint = %q, want %q", o.GitSHAHint, "set GIT_SHA")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/liveplan"
 	"github.com/acme-data/prefect-flows/ci/prefect"
@@ -155,7 +156,7 @@ func Environments(root string) ([]string, error) {
 // the block registration first. It needs no Docker and no Prefect. Every file is checked
 // even when an earlier one fails; the error lists them all. owner "" means liveplan's rule.
 func ScriptAll(root, owner string, out io.Writer) error {
-	o := Options{SourceDir: root, Owner: owner}
+	o := Options{Config: config.Config{SourceDir: root, Owner: owner}}
 	owner, err := o.owner()
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
 )
 
@@ -39,7 +40,7 @@ func TestPromote(t *testing.T) {
 			o := prodOptions(t, c, &out)
 			o.Only = tc.only
 			if tc.noRegistry {
-				o.Registry, o.RegistryUsername, o.RegistryPassword = "", "", nil
+				o.Registry, o.RegistryUsername, o.RegistryPassword = "", "", config.Secret{}
 				o.AllowUnpublishedImage = true
 			}
 			rep, err := Run(context.Background(), c, o)

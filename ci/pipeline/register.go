@@ -38,10 +38,10 @@ func (registerStep) Run(ctx context.Context, st *State) error {
 	for _, kv := range o.ecsEnv() {
 		ctr = ctr.WithEnvVariable(kv[0], kv[1])
 	}
-	if o.AWSAccessKeyID != nil {
+	if o.AWSAccessKeyID.Set() {
 		ctr = ctr.
-			WithSecretVariable("AWS_ACCESS_KEY_ID", o.AWSAccessKeyID).
-			WithSecretVariable("AWS_SECRET_ACCESS_KEY", o.AWSSecretAccessKey)
+			WithSecretVariable("AWS_ACCESS_KEY_ID", o.AWSAccessKeyID.Dagger()).
+			WithSecretVariable("AWS_SECRET_ACCESS_KEY", o.AWSSecretAccessKey.Dagger())
 	}
 	// Last before the execs, so every run has a new cache key for them: they act on a
 	// remote API and must never be answered from Dagger's cache.
@@ -79,9 +79,9 @@ func prefectContainer(st *State) *dagger.Container {
 			WithServiceBinding(serverAlias, st.Server).
 			WithEnvVariable("PREFECT_API_URL", EmbeddedAPIURL)
 	}
-	ctr = ctr.WithSecretVariable("PREFECT_API_URL", o.PrefectAPIURL)
-	if o.PrefectAPIKey != nil {
-		ctr = ctr.WithSecretVariable("PREFECT_API_KEY", o.PrefectAPIKey)
+	ctr = ctr.WithSecretVariable("PREFECT_API_URL", o.PrefectAPIURL.Dagger())
+	if o.PrefectAPIKey.Set() {
+		ctr = ctr.WithSecretVariable("PREFECT_API_KEY", o.PrefectAPIKey.Dagger())
 	}
 	return ctr
 }
