@@ -8,11 +8,14 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/acme-data/prefect-flows/ci/config"
 )
 
 // What the Dagger module (ci/dagger/main.go) must get right that no compiler checks,
@@ -55,6 +58,26 @@ var notModuleSettings = map[string]string{
 	"PREFECT_API_KEY_<ENV>": "mage planPR only, as PREFECT_API_URL_<ENV>",
 }
 
+// notModuleFields are config.Config fields the module does not fill, and why.
+var notModuleFields = map[string]string{
+	"StepSummaryPath": "deploy --format markdown returns the report; the CI appends it to its own page",
+	"LogGroups":       "Dagger's own UI frames the function's log",
+	"DaggerProgress":  "the Dagger CLI reads it itself",
+}
+
+// configFieldNames are the fields of config.Config and config.ECS.
+func configFieldNames() []string {
+	var names []string
+	for _, t := range []reflect.Type{reflect.TypeFor[config.Config](), reflect.TypeFor[config.ECS]()} {
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && f.Type != reflect.TypeFor[config.ECS]() {
+				names = append(names, f.Name)
+			}
+		}
+	}
+	return names
+}
+
 type moduleFunc struct {
 	name    string
 	method  bool // on *PrefectFlows (else New or a helper)
@@ -87,6 +110,10 @@ type moduleDoc struct {
 	fields   []moduleField
 	funcs    []*moduleFunc // exported: New and the methods of *PrefectFlows
 	problems []string      // found while parsing
+	// configFields are the config.Config and config.ECS fields the module fills: keys
+	// of their composite literals and fields selected on anything but the module's
+	// receiver m (o.Only = ...).
+	configFields map[string]bool
 }
 
 // splitPragmas separates the lines that start with '+' (key=value) from the prose. A
@@ -228,6 +255,27 @@ func parseModule(name string, src []byte) (*moduleDoc, error) {
 			m.funcs = append(m.funcs, mf)
 		}
 	}
+	m.configFields = map[string]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch x := n.(type) {
+		case *ast.CompositeLit:
+			if t := exprType(x.Type); t == "config.Config" || t == "config.ECS" {
+				for _, e := range x.Elts {
+					if kv, ok := e.(*ast.KeyValueExpr); ok {
+						if id, ok := kv.Key.(*ast.Ident); ok {
+							m.configFields[id.Name] = true
+						}
+					}
+				}
+			}
+		case *ast.SelectorExpr:
+			// m.X is the module's own field, not the configuration.
+			if id, ok := x.X.(*ast.Ident); ok && id.Name != "m" {
+				m.configFields[x.Sel.Name] = true
+			}
+		}
+		return true
+	})
 	// Calls through the file's own helpers count as the caller's.
 	for _, mf := range m.funcs {
 		seen := map[string]bool{}
@@ -425,6 +473,14 @@ func checkModule(m *moduleDoc, readme string) []string {
 		}
 		if !slices.Contains(f.calls, w.calls) {
 			add(f.pos, "%s does not call pipeline.%s (calls %v)", name, w.calls, f.calls)
+		}
+	}
+
+	// Every field of the one configuration type is filled by the module, or is listed
+	// with the reason it is not the module's.
+	for _, name := range configFieldNames() {
+		if _, ok := notModuleFields[name]; !ok && !m.configFields[name] {
+			probs = append(probs, fmt.Sprintf("config.Config field %s is not filled by the module: route it from an argument (or list it in notModuleFields with the reason)", name))
 		}
 	}
 
