@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"dagger.io/dagger"
 
 	"github.com/acme-data/prefect-flows/ci/config"
+	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
 )
@@ -160,8 +162,17 @@ func TestEmbeddedSkipsVerifyAndPrune(t *testing.T) {
 	if stepStatus(rep, "verify") != StepSkipped || stepStatus(rep, "prune") != StepSkipped {
 		t.Errorf("verify %s, prune %s, want both skipped", stepStatus(rep, "verify"), stepStatus(rep, "prune"))
 	}
-	if n := len(execsWith(srv, isGoBuild)); n != 0 {
-		t.Errorf("the tool was built %d times in embedded mode", n)
+	// The read-back lists the server with the same tool; verify and prune do not run it.
+	if n := len(execsWith(srv, isGoBuild)); n != 1 {
+		t.Errorf("the tool was built %d times in embedded mode, want 1 (for the read-back)", n)
+	}
+	for _, sub := range []string{"read-back", "prune"} {
+		if n := len(execsWith(srv, isTool(sub))); n != 0 {
+			t.Errorf("prefect-deploy %s ran %d times in embedded mode", sub, n)
+		}
+	}
+	if n := len(execsWith(srv, isTool("list"))); n != 1 {
+		t.Errorf("prefect-deploy list ran %d times, want 1", n)
 	}
 }
 
@@ -282,5 +293,45 @@ func TestPlanLiveLocal(t *testing.T) {
 	err = PlanLiveLocal(context.Background(), repoDir(t, "repo"), "dev", nil, &stdout, &stderr)
 	if err == nil || !strings.Contains(stderr.String(), "PREFECT_API_URL is not set") {
 		t.Errorf("without PREFECT_API_URL: err %v, stderr %q", err, stderr.String())
+	}
+}
+
+// TestEmbeddedReadBackListsEveryDeployment: the embedded read-back is prefect-deploy's
+// list, run in the registered image against the bound server. Here the fake engine runs
+// the real command against a fake Prefect API holding more deployments than one page
+// (the inline Python it replaced stopped at 200).
+func TestEmbeddedReadBackListsEveryDeployment(t *testing.T) {
+	api := prefectapitest.New(t, prefectapitest.Empty())
+	for i := range 250 {
+		api.AddDeployment(prefectapitest.Seed{Flow: "hello", Name: fmt.Sprintf("d-%03d", i), Tags: []string{"dev"}})
+	}
+	var listEnv map[string]string
+	var bound bool
+	play := handler(nil)
+	srv := fakedagger.Start(t, fakedagger.WithHandler(func(ex fakedagger.Exec) fakedagger.ExecResult {
+		if !isTool("list")(ex.Args) {
+			return play(ex)
+		}
+		listEnv, bound = ex.Env, ex.Services["prefect"] != nil
+		var stdout, stderr bytes.Buffer
+		code := deploycli.Main(context.Background(), ex.Args[1:], &stdout, &stderr, []string{"PREFECT_API_URL=" + api.URL})
+		return fakedagger.ExecResult{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String()}
+	}))
+	var out bytes.Buffer
+	rep, err := Run(context.Background(), connect(t, srv), devOptions(t, &out))
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if got := stepStatus(rep, "read-back"); got != StepOK {
+		t.Fatalf("read-back %s, want ok:\n%s", got, out.String())
+	}
+	if listEnv["PREFECT_API_URL"] != EmbeddedAPIURL || !bound {
+		t.Errorf("list ran with PREFECT_API_URL=%q, server bound %v; want %s and the binding", listEnv["PREFECT_API_URL"], bound, EmbeddedAPIURL)
+	}
+	log := out.String()
+	for _, want := range []string{"250 deployment(s) on the embedded server", "hello/d-000  ", "hello/d-249  "} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q", want)
+		}
 	}
 }

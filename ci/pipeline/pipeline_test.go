@@ -76,8 +76,6 @@ func handlerWith(fail map[string]bool, blocks *fakeBlocks) fakedagger.ExecHandle
 				"Deployment 'x/%s' successfully created with id \n'%s'.\n", name, fakeID(name))}
 		case len(a) >= 2 && a[0] == "prefect" && a[1] == "block":
 			return fakedagger.ExecResult{Stdout: "Successfully registered 2 blocks\n"}
-		case len(a) >= 3 && a[0] == "python" && a[1] == "-c" && strings.Contains(a[2], "deployments/filter"):
-			return fakedagger.ExecResult{Stdout: "hello/hello-a  flows/hello.py:hello  no schedule  queue=default  tags=dev\n5 deployment(s) on the embedded server\n"}
 		case len(a) >= 3 && a[0] == "python" && a[1] == "-c":
 			return fakedagger.ExecResult{Stdout: "healthy after 1 attempt(s)\n"}
 		case len(a) == 2 && a[0] == "python":
@@ -93,6 +91,8 @@ func handlerWith(fail map[string]bool, blocks *fakeBlocks) fakedagger.ExecHandle
 				return fakedagger.ExecResult{ExitCode: 1, Stdout: "Read back 2 deployment(s): 0 patched, 1 drifted.\n", Stderr: "prefect-deploy: 1 deployment(s) differ from the file after apply: hello/hello-prod\n"}
 			}
 			switch a[1] {
+			case "list":
+				return fakedagger.ExecResult{Stdout: "hello/hello-a  flows/hello.py:hello  no schedule  queue=default  tags=dev\n5 deployment(s) on the embedded server\n"}
 			case "read-back":
 				return fakedagger.ExecResult{Stdout: "Read back 2 deployment(s): 0 patched, 0 drifted.\n"}
 			case "prune":

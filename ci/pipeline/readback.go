@@ -5,23 +5,8 @@ import (
 	"fmt"
 )
 
-// Lists the embedded server's deployments as "flow/name  entrypoint  schedule  queue  tags".
-const readBackScript = `import json, os, urllib.request
-api = os.environ["PREFECT_API_URL"].rstrip("/")
-def post(path, body):
-    req = urllib.request.Request(api + path, data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"}, method="POST")
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.load(r)
-flows = {f["id"]: f["name"] for f in post("/flows/filter", {"limit": 200})}
-deps = post("/deployments/filter", {"limit": 200})
-for d in sorted(deps, key=lambda d: (flows.get(d["flow_id"], "?"), d["name"])):
-    s = d.get("schedule") or {}
-    when = s.get("cron") or s.get("rrule") or (f"every {s['interval']:g}s" if s.get("interval") else "no schedule")
-    print(f"{flows.get(d['flow_id'], '?')}/{d['name']}  {d.get('entrypoint')}  {when}  "
-          f"queue={d.get('work_queue_name')}  tags={','.join(d.get('tags') or [])}")
-print(f"{len(deps)} deployment(s) on the embedded server")
-`
+// EmbeddedServerName is what the read-back's summary line calls the throwaway server.
+const EmbeddedServerName = "the embedded server"
 
 type readBackStep struct{}
 
@@ -32,6 +17,9 @@ func (readBackStep) String() string {
 // Runs after a failed deploy too: what did reach the server is worth seeing.
 func (readBackStep) always() {}
 
+// Run lists the server's deployments with `prefect-deploy list`, the same API client
+// (paging, either schedule shape) as the verify and prune steps, in the registered
+// image, which reaches the server through its service binding.
 func (readBackStep) Run(ctx context.Context, st *State) error {
 	if !st.Opts.embedded() {
 		return Skip("deployed to the real Prefect API")
@@ -39,7 +27,7 @@ func (readBackStep) Run(ctx context.Context, st *State) error {
 	if st.Registered == nil {
 		return Skip("nothing was registered")
 	}
-	out, err := st.Registered.WithExec([]string{"python", "-c", readBackScript}).Stdout(ctx)
+	out, err := inImage(st).WithExec(ListArgs()).Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("read the deployments back: %w", execDetail(err))
 	}
@@ -47,4 +35,9 @@ func (readBackStep) Run(ctx context.Context, st *State) error {
 	printIndented(st.out, out)
 	fmt.Fprintln(st.out, "    NOTE: embedded mode — these deployments live in a throwaway server that stops when this run ends; nothing reached the real Prefect.")
 	return nil
+}
+
+// ListArgs is the read-back's exec.
+func ListArgs() []string {
+	return []string{"prefect-deploy", "list", "--on", EmbeddedServerName}
 }
