@@ -26,7 +26,8 @@ import (
 // PrefectFlows builds this repository's agent image and deploys its Prefect flows.
 //
 // The fields are the configuration the constructor and the with- functions collect;
-// mage reads the same settings from the environment variables named in each doc.
+// each call turns them into config.Config, the type mage reads from the environment
+// variables named in each doc, checked by the same rules with the same defaults.
 type PrefectFlows struct {
 	// +private
 	Source *dagger.Directory
