@@ -109,8 +109,9 @@ const (
 	// fixed at the 2 cores of a standard CI runner.
 	DefaultBatchShares = 2
 	// DefaultTimeout bounds one deployment build: a healthy one takes seconds, a hung
-	// API call should not hold the pipeline for an hour.
-	DefaultTimeout = 10 * time.Minute
+	// API call should not hold the pipeline for an hour. It is prefect-deploy's own
+	// --timeout default, which the deploy exec runs with.
+	DefaultTimeout = deploycli.DefaultTimeout
 	// DefaultRepository names the image when IMAGE_REPOSITORY is not set.
 	DefaultRepository = "prefect-flows"
 	// DefaultImageEnv is the image target's environment when DEPLOY_ENV is not set.
