@@ -79,8 +79,12 @@ func TestAPIRunnerDeploy(t *testing.T) {
 		t.Fatalf("%d api apply exec(s), want 1", len(applies))
 	}
 	ex := applies[0]
-	if want := APIArgs("prefect-deployments-prod.yaml", DefaultAPIConcurrency, DefaultTimeout, nil); !slices.Equal(ex.Args, want) {
+	if want := APIArgs("prefect-deployments-prod.yaml", testOwner, DefaultAPIConcurrency, DefaultTimeout, nil); !slices.Equal(ex.Args, want) {
 		t.Errorf("argv = %q, want %q", ex.Args, want)
+	}
+	// The image cannot find the owner itself (no git remote, no CI variables): it is given.
+	if i := slices.Index(ex.Args, "--owner"); i < 0 || i+1 >= len(ex.Args) || ex.Args[i+1] != testOwner {
+		t.Errorf("argv = %q, want --owner %s", ex.Args, testOwner)
 	}
 	if ex.Secrets["PREFECT_API_URL"] == "" || ex.Secrets["PREFECT_API_KEY"] == "" || ex.Env["PREFECT_API_URL"] != "" || ex.Env["CACHEBUSTER"] != "run-prod" || ex.Expect != "ANY" || ex.Workdir != Workdir {
 		t.Errorf("apply exec: secrets %v, env %v, expect %s, workdir %s", ex.Secrets, ex.Env, ex.Expect, ex.Workdir)

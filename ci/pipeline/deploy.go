@@ -65,8 +65,8 @@ const ResultsPath = CheckDir + "/results.json"
 // APIArgs is the argv of the api runner's exec: prefect-deploy apply in the registered
 // image, with the check step's inspect output (no second Prefect import), no read-back
 // (the verify step does it) and the results as JSON for the report.
-func APIArgs(file string, concurrency int, timeout time.Duration, only []string) []string {
-	args := []string{"prefect-deploy", "apply", "--runner", "api", "--inspected", InspectedPath, "--results", ResultsPath,
+func APIArgs(file, owner string, concurrency int, timeout time.Duration, only []string) []string {
+	args := []string{"prefect-deploy", "apply", "--runner", "api", "--owner", owner, "--inspected", InspectedPath, "--results", ResultsPath,
 		"--no-read-back", "--concurrency", strconv.Itoa(concurrency), "--timeout", timeout.String()}
 	for _, n := range only {
 		args = append(args, "--only", globQuote(n))
@@ -83,12 +83,18 @@ func deployAPI(ctx context.Context, st *State) error {
 		return fmt.Errorf("no inspect output from the check step")
 	}
 	o := st.Opts
+	// The image has neither the repository's git remote nor the CI's variables: the
+	// owner is resolved here, as for read-back, verify and prune.
+	owner, err := o.owner()
+	if err != nil {
+		return err
+	}
 	start := time.Now()
 	fmt.Fprintf(st.out, "    %d deployment(s), runner api: prefect-deploy in the image, %d write(s) at once\n", len(st.Jobs), o.concurrency())
 	ctr := inImage(st).
 		WithWorkdir(Workdir).
 		WithNewFile(InspectedPath, st.Inspected).
-		WithExec(APIArgs(filepath.Base(st.File.Path), o.concurrency(), o.timeout(), o.Only), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+		WithExec(APIArgs(filepath.Base(st.File.Path), owner, o.concurrency(), o.timeout(), o.Only), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	out, err := ctr.Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
