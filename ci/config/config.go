@@ -62,6 +62,9 @@ type Config struct {
 	// Prune deletes, after a fully successful and verified deploy, the deployments that
 	// carry this environment's ownership tag but are no longer in the file.
 	Prune bool // PREFECT_PRUNE
+	// TakeOver lets the deploy overwrite deployments that another owner's tag marks as
+	// theirs; without it the deploy step refuses them and deploys nothing.
+	TakeOver bool // PREFECT_TAKE_OVER
 	// Owner is the owner in the ownership tag managed-by:prefect-flows:<owner>:<env>;
 	// empty means liveplan.ResolveOwner on the process's environment and SourceDir.
 	Owner string // PREFECT_OWNER
@@ -242,7 +245,7 @@ func parse(env, sourceDir string, getenv func(string) string) (Config, error) {
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{"PREFECT_PRUNE", &c.Prune}, {"ALLOW_UNPUBLISHED_IMAGE", &c.AllowUnpublishedImage}} {
+	}{{"PREFECT_PRUNE", &c.Prune}, {"PREFECT_TAKE_OVER", &c.TakeOver}, {"ALLOW_UNPUBLISHED_IMAGE", &c.AllowUnpublishedImage}} {
 		switch v := strings.ToLower(get(b.name)); v {
 		case "", "0", "false":
 		case "1", "true":

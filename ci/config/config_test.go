@@ -53,7 +53,7 @@ func view(c Config) map[string]string {
 		"Embedded": strconv.FormatBool(c.Embedded()), "Registry": c.Registry, "Concurrency": strconv.Itoa(c.Concurrency),
 		"Runner": c.Runner, "DeployRunner": c.DeployRunner(), "DeployConcurrency": strconv.Itoa(c.DeployConcurrency()),
 		"DeployTimeout": c.DeployTimeout().String(), "Repository": c.Repository(), "Owner": c.Owner,
-		"ECS.CPU": c.ECS.CPU, "ECS.Memory": c.ECS.Memory, "Prune": strconv.FormatBool(c.Prune),
+		"ECS.CPU": c.ECS.CPU, "ECS.Memory": c.ECS.Memory, "Prune": strconv.FormatBool(c.Prune), "TakeOver": strconv.FormatBool(c.TakeOver),
 		"DaggerProgress": c.DaggerProgress, "LogGroups": strconv.FormatBool(c.LogGroups),
 		"AllowUnpublishedImage": strconv.FormatBool(c.AllowUnpublishedImage), "GitSHA": c.GitSHA,
 		"Only": strings.Join(c.Only, "|"), "StepSummaryPath": c.StepSummaryPath, "BaseImage": c.BaseImage,

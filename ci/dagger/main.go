@@ -260,6 +260,10 @@ func (m *PrefectFlows) Deploy(
 	// (PREFECT_PRUNE=1). Needs with-prefect; not with only.
 	// +optional
 	prune bool,
+	// Overwrite deployments that another owner's tag marks as theirs
+	// (PREFECT_TAKE_OVER=1); without it the deploy refuses them and deploys nothing.
+	// +optional
+	takeOver bool,
 	// text, or markdown for a CI page such as GitHub's step summary (mage appends it to
 	// GITHUB_STEP_SUMMARY itself).
 	// +default="text"
@@ -276,7 +280,7 @@ func (m *PrefectFlows) Deploy(
 		return "", err
 	}
 	defer c.Close()
-	o.Only, o.Prune = only, prune
+	o.Only, o.Prune, o.TakeOver = only, prune, takeOver
 	rep, err := pipeline.Run(ctx, c.Client, o)
 	return summary(rep, format), err
 }

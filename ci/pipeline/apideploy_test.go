@@ -79,7 +79,7 @@ func TestAPIRunnerDeploy(t *testing.T) {
 		t.Fatalf("%d api apply exec(s), want 1", len(applies))
 	}
 	ex := applies[0]
-	if want := APIArgs("prefect-deployments-prod.yaml", testOwner, DefaultAPIConcurrency, DefaultTimeout, nil); !slices.Equal(ex.Args, want) {
+	if want := APIArgs("prefect-deployments-prod.yaml", testOwner, false, DefaultAPIConcurrency, DefaultTimeout, nil); !slices.Equal(ex.Args, want) {
 		t.Errorf("argv = %q, want %q", ex.Args, want)
 	}
 	// The image cannot find the owner itself (no git remote, no CI variables): it is given.
@@ -173,5 +173,18 @@ func TestAPIRunnerEmbedded(t *testing.T) {
 	}
 	if len(rep.Deployments) != 5 {
 		t.Errorf("%d deployments in the report, want 5", len(rep.Deployments))
+	}
+}
+
+// PREFECT_TAKE_OVER reaches prefect-deploy as --take-over, and only when set.
+func TestAPIArgsTakeOver(t *testing.T) {
+	for _, takeOver := range []bool{false, true} {
+		args := APIArgs("prefect-deployments-dev.yaml", testOwner, takeOver, 8, DefaultTimeout, nil)
+		if got := slices.Contains(args, "--take-over"); got != takeOver {
+			t.Errorf("take-over %v: argv %q", takeOver, args)
+		}
+		if args[len(args)-1] != "prefect-deployments-dev.yaml" {
+			t.Errorf("the file must stay the last argument: %q", args)
+		}
 	}
 }

@@ -65,9 +65,12 @@ const ResultsPath = CheckDir + "/results.json"
 // APIArgs is the argv of the api runner's exec: prefect-deploy apply in the registered
 // image, with the check step's inspect output (no second Prefect import), no read-back
 // (the verify step does it) and the results as JSON for the report.
-func APIArgs(file, owner string, concurrency int, timeout time.Duration, only []string) []string {
+func APIArgs(file, owner string, takeOver bool, concurrency int, timeout time.Duration, only []string) []string {
 	args := []string{"prefect-deploy", "apply", "--runner", "api", "--owner", owner, "--inspected", InspectedPath, "--results", ResultsPath,
 		"--no-read-back", "--concurrency", strconv.Itoa(concurrency), "--timeout", timeout.String()}
+	if takeOver {
+		args = append(args, "--take-over")
+	}
 	for _, n := range only {
 		args = append(args, "--only", globQuote(n))
 	}
@@ -94,7 +97,7 @@ func deployAPI(ctx context.Context, st *State) error {
 	ctr := inImage(st).
 		WithWorkdir(Workdir).
 		WithNewFile(InspectedPath, st.Inspected).
-		WithExec(APIArgs(filepath.Base(st.File.Path), owner, o.concurrency(), o.timeout(), o.Only), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+		WithExec(APIArgs(filepath.Base(st.File.Path), owner, o.TakeOver, o.concurrency(), o.timeout(), o.Only), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	out, err := ctr.Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)
