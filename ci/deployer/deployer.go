@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/desired"
@@ -72,14 +71,7 @@ type Deployer struct {
 	active   map[string]bool
 	prepared bool
 
-	mu    sync.Mutex
-	flows map[string]*flowCall
-}
-
-type flowCall struct {
-	done chan struct{}
-	id   string
-	err  error
+	flows flowIDs
 }
 
 // New makes a deployer.
@@ -218,40 +210,9 @@ func (d *Deployer) Deploy(ctx context.Context, dep desired.Deployment) (Outcome,
 	return Outcome{ID: got.ID, Created: created}, nil
 }
 
-// flowID upserts the flow once per name; concurrent callers wait for the first. A
-// failed call is forgotten, so the next deployment of that flow tries again.
+// flowID upserts the flow once per name (see flowIDs.get).
 func (d *Deployer) flowID(ctx context.Context, name string) (string, error) {
-	d.mu.Lock()
-	if d.flows == nil {
-		d.flows = map[string]*flowCall{}
-	}
-	c, ok := d.flows[name]
-	if !ok {
-		c = &flowCall{done: make(chan struct{})}
-		d.flows[name] = c
-		d.mu.Unlock()
-		f, err := d.API.CreateFlow(ctx, name)
-		if err == nil {
-			c.id = f.ID
-		} else {
-			c.err = err
-			d.mu.Lock()
-			delete(d.flows, name)
-			d.mu.Unlock()
-		}
-		close(c.done)
-		return c.id, c.err
-	}
-	d.mu.Unlock()
-	select {
-	case <-c.done:
-		if c.err != nil {
-			return d.flowID(ctx, name)
-		}
-		return c.id, nil
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+	return d.flows.get(ctx, d.API, name)
 }
 
 // Body is the POST /api/deployments/ body for dep, key for key and byte for byte what
@@ -410,7 +371,7 @@ func (d *Deployer) Runner(deps []desired.Deployment) prefect.Runner {
 }
 
 type runner struct {
-	d    *Deployer
+	d    Writer
 	deps map[string]desired.Deployment
 }
 

@@ -37,6 +37,9 @@ type Schedule struct {
 	RRule  string
 	// Timezone is the IANA name written in the file; "" when none.
 	Timezone string
+	// Inactive is a Prefect 3 schedule's own switch turned off (`active: false`); the
+	// zero value is an active schedule, Prefect's default. Prefect 2 has no such switch.
+	Inactive bool
 }
 
 // Override is one infrastructure override (Prefect 2 infra_overrides, dotted key).
@@ -75,8 +78,44 @@ type Deployment struct {
 	// ScheduleActive is the file's is_schedule_active; nil when the file does not
 	// declare it: a schedule paused by hand then stays as the server has it.
 	ScheduleActive *bool
+
+	// Prefect 3 (work pools and workers): a Prefect 2 writer ignores these fields.
+
+	// Schedules is the complete list of schedules (`schedules:`); when it is empty,
+	// Schedule, if any, is the one schedule. No schedule at all means a writer removes
+	// every schedule the server holds.
+	Schedules []Schedule
+	// JobVariables are work_pool.job_variables, typed as in the file (string, bool,
+	// int64, float64, nil, []any, map[string]any); nil or empty means none: a writer
+	// removes the job variables the server holds.
+	JobVariables map[string]any
+	// Image is the image every run of the deployment uses, e.g. the published
+	// "registry/repo@sha256:<hex>". A Prefect 3 writer sends it as job_variables.image
+	// exactly as given (it wins over a job_variables.image of the file); "" = none.
+	Image string
+	// Paused is the file's `paused`; nil when the file does not say it: a deployment
+	// paused by hand then stays paused, and a new one starts unpaused.
+	Paused *bool
+	// ConcurrencyLimit is the most runs at once; nil means no limit (a writer removes
+	// a limit the server holds).
+	ConcurrencyLimit *int64
+	// EnforceParameterSchema is the file's; nil means Prefect's default (true).
+	EnforceParameterSchema *bool
+
 	// Pos is where the deployment starts in the file.
 	Pos spec.Pos
+}
+
+// ScheduleList is every schedule of the deployment: Schedules, else Schedule as a
+// one-item list, else none (never nil).
+func (d Deployment) ScheduleList() []Schedule {
+	switch {
+	case len(d.Schedules) > 0:
+		return d.Schedules
+	case d.Schedule != nil:
+		return []Schedule{*d.Schedule}
+	}
+	return []Schedule{}
 }
 
 // Key is "flow/name", the deployment's identity on a Prefect server.

@@ -2,6 +2,7 @@ package prefectapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
@@ -246,4 +247,15 @@ func (c *Client) CreateDeployment(ctx context.Context, body []byte) (d *Deployme
 		return nil, false, fmt.Errorf("POST /deployments/ on %s: the answer has no deployment id", c.host)
 	}
 	return &out, status == 201, nil
+}
+
+// UpsertDeployment is POST /deployments/ with body sent byte for byte, answering the
+// server's JSON as it is (every field of either major, for a writer's own checks) and
+// whether the deployment is new (201) or was upserted (200).
+func (c *Client) UpsertDeployment(ctx context.Context, body []byte) (answer json.RawMessage, created bool, err error) {
+	status, err := c.doStatus(ctx, "POST", "/deployments/", RawJSON(body), &answer)
+	if err != nil {
+		return nil, false, err
+	}
+	return answer, status == 201, nil
 }
