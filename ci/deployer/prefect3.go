@@ -275,7 +275,8 @@ func jsonValue(v any) (any, error) {
 
 // schedule3 is one DeploymentScheduleCreate as Prefect 3's client sends it: the
 // schedule (cron {cron, timezone, day_or}, interval {interval (float seconds),
-// anchor_date, timezone}, rrule {rrule with DTSTART, timezone}), active,
+// anchor_date, timezone ("UTC" when none)}, rrule {rrule with DTSTART, timezone ("UTC"
+// when none)}), active,
 // max_scheduled_runs, parameters, slug, replaces.
 func schedule3(s desired.Schedule, now time.Time) (object, error) {
 	var sch object
@@ -300,7 +301,14 @@ func schedule3(s desired.Schedule, now time.Time) (object, error) {
 		if !strings.Contains(strings.ToUpper(rule), "DTSTART") {
 			rule = rruleStart + rule
 		}
-		sch = object{{"rrule", rule}, {"timezone", orNil(s.Timezone)}}
+		// Not null: the server stores an rrule with timezone null, then its scheduler
+		// fails on it every cycle (ZoneInfo(None), seen on 3.8.3) and no run is ever
+		// scheduled. `prefect deploy` sends "UTC" for an rrule without a timezone.
+		tz := s.Timezone
+		if tz == "" {
+			tz = "UTC"
+		}
+		sch = object{{"rrule", rule}, {"timezone", tz}}
 	default:
 		return nil, fmt.Errorf("schedule kind %q: expected cron, interval or rrule", s.Kind)
 	}
