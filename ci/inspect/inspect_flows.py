@@ -7,7 +7,10 @@ Prints ONE JSON document on stdout (Python's json.dumps defaults, like Prefect's
    "flows": [{"entrypoint", "ok", "error", "flow_name", "function", "deployment_entrypoint",
               "parameter_openapi_schema", "version", "description", "file_md5"}]}
 - parameter_openapi_schema is parameter_schema(flow).dict(): the object the CLI sends,
-  byte for byte once dumped (recorded on 2.14.21).
+  byte for byte once dumped (recorded on 2.14.21). On Prefect 3 it is
+  parameter_schema(flow).model_dump(mode="json", exclude_unset=True), which is what
+  `prefect deploy` and flow.deploy() store (recorded on 3.8.3: a plain dump adds
+  "required": [] and "definitions": {} when they are empty).
 - version and description are the flow's own (flow.version: md5 of the flow file unless
   @flow(version=...); flow.description: @flow(description=...) or the cleaned docstring),
   which is what the CLI fills in when -v / -d are absent.
@@ -27,6 +30,7 @@ import sys
 import traceback
 
 FORMAT = 1
+PREFECT_MAJOR = 2  # set from prefect.__version__ once Prefect is imported
 
 
 def error_text(exc):
@@ -37,7 +41,11 @@ def inspect_one(entrypoint, load_flow_from_entrypoint, parameter_schema):
     out = {"entrypoint": entrypoint, "ok": False, "error": None}
     try:
         flow = load_flow_from_entrypoint(entrypoint)
-        schema = parameter_schema(flow).dict()
+        ps = parameter_schema(flow)
+        if PREFECT_MAJOR >= 3:
+            schema = ps.model_dump(mode="json", exclude_unset=True)
+        else:
+            schema = ps.dict()
         path, func = entrypoint.rsplit(":", 1)
         flow_file = getattr(flow.fn, "__globals__", {}).get("__file__") or path
         try:
@@ -79,6 +87,8 @@ def main(argv):
             from prefect.utilities.callables import parameter_schema
 
             doc["prefect_version"] = prefect.__version__
+            global PREFECT_MAJOR
+            PREFECT_MAJOR = int(prefect.__version__.split(".")[0])
             seen = set()
             for ep in argv:
                 if ep in seen:

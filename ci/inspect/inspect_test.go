@@ -175,3 +175,26 @@ func TestParseRejects(t *testing.T) {
 		})
 	}
 }
+
+// On Prefect 3 the schema is model_dump(mode="json", exclude_unset=True), what `prefect
+// deploy` 3.8.3 stores; a plain dump (dict(), model_dump()) adds "required": [] and
+// "definitions": {} (recorded: ../shared/prefect3/recorded/schemas).
+func TestRunPrefect3Schema(t *testing.T) {
+	py := python(t)
+	for _, tc := range []struct{ version string }{{"2.14.21+stub"}, {"3.8.3+stub"}} {
+		t.Run(tc.version, func(t *testing.T) {
+			env := append(stubEnv(t, "stub"), "STUB_PREFECT_VERSION="+tc.version)
+			res, err := inspect.Run(context.Background(), []string{"flows/good.py:named"}, inspect.Options{Python: py, Workdir: "testdata/repo", Env: env})
+			require.NoError(t, err)
+			assert.Equal(t, tc.version, res.PrefectVersion)
+			f, ok := res.Flow("flows/good.py:named")
+			require.True(t, ok)
+			require.True(t, f.OK, f.Error)
+			var schema map[string]any
+			require.NoError(t, json.Unmarshal(f.ParameterSchema, &schema))
+			assert.NotContains(t, schema, "required")
+			assert.NotContains(t, schema, "definitions")
+			assert.Equal(t, "Parameters", schema["title"])
+		})
+	}
+}

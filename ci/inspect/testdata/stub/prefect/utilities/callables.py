@@ -1,12 +1,26 @@
 import inspect
 
+import prefect
+
 
 class _Schema:
+    """Prefect 2's ParameterSchema (pydantic 1: dict()), or Prefect 3's (pydantic 2:
+    dict() is model_dump(), which adds the unset "required" and "definitions")."""
+
     def __init__(self, d):
         self._d = d
 
     def dict(self):
+        if prefect.__version__.startswith("3."):
+            return self.model_dump()
         return self._d
+
+    def model_dump(self, mode="python", exclude_unset=False):
+        if not prefect.__version__.startswith("3."):
+            raise AttributeError("model_dump: a pydantic 1 model has none")
+        if exclude_unset:
+            return dict(self._d)
+        return {**self._d, "required": [], "definitions": {}}
 
 
 def parameter_schema(flow):
