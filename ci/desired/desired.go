@@ -175,31 +175,53 @@ func Resolve(d spec.Deployment, flow *inspect.Flow, marker string) (Deployment, 
 	for _, o := range d.InfraOverrides {
 		out.InfraOverrides = append(out.InfraOverrides, Override{Key: o.Key, Value: o.Value})
 	}
-	if s := d.Schedule; s != nil {
-		sch := &Schedule{Timezone: s.Timezone}
-		switch {
-		case s.Cron != "":
-			sch.Kind, sch.Cron = Cron, s.Cron
-		case s.IntervalSeconds > 0:
-			sch.Kind, sch.Every = Interval, time.Duration(s.IntervalSeconds)*time.Second
-			if s.AnchorDate != "" {
-				// pendulum's rules, as the CLI reads --anchor-date; a relative one (a time
-				// alone, "now") is read now, as a build now would.
-				v, err := isodate.Parse(s.AnchorDate, time.Now())
-				if err != nil {
-					return Deployment{}, fmt.Errorf("%s: schedule.anchor-date: %w", where, err)
-				}
-				t := v.Time
-				sch.Anchor = &t
-			}
-		case s.RRule != "":
-			sch.Kind, sch.RRule = RRule, s.RRule
-		default:
-			return Deployment{}, fmt.Errorf("%s: schedule has none of cron, interval, rrule", where)
+	if d.Schedule != nil {
+		sch, err := schedule(*d.Schedule, where, "schedule")
+		if err != nil {
+			return Deployment{}, err
 		}
-		out.Schedule = sch
+		out.Schedule = &sch
 	}
+	// Prefect 3: every schedule, each with its own switch; the pool's job variables.
+	for i, item := range d.Schedules {
+		sch, err := schedule(item.Schedule, where, fmt.Sprintf("schedules[%d]", i))
+		if err != nil {
+			return Deployment{}, err
+		}
+		sch.Inactive = !item.Active
+		out.Schedules = append(out.Schedules, sch)
+	}
+	if d.WorkPool != nil {
+		out.JobVariables = d.WorkPool.JobVariableValues()
+	}
+	out.Paused, out.ConcurrencyLimit, out.EnforceParameterSchema = d.Paused, d.ConcurrencyLimit, d.EnforceParameterSchema
 	return out, nil
+}
+
+// schedule types one schedule of the file; key names it in a message.
+func schedule(s spec.Schedule, where, key string) (Schedule, error) {
+	sch := Schedule{Timezone: s.Timezone}
+	switch {
+	case s.Cron != "":
+		sch.Kind, sch.Cron = Cron, s.Cron
+	case s.IntervalSeconds > 0:
+		sch.Kind, sch.Every = Interval, time.Duration(s.IntervalSeconds)*time.Second
+		if s.AnchorDate != "" {
+			// pendulum's rules, as the CLI reads --anchor-date; a relative one (a time
+			// alone, "now") is read now, as a build now would.
+			v, err := isodate.Parse(s.AnchorDate, time.Now())
+			if err != nil {
+				return Schedule{}, fmt.Errorf("%s: %s.anchor-date: %w", where, key, err)
+			}
+			t := v.Time
+			sch.Anchor = &t
+		}
+	case s.RRule != "":
+		sch.Kind, sch.RRule = RRule, s.RRule
+	default:
+		return Schedule{}, fmt.Errorf("%s: %s has none of cron, interval, rrule", where, key)
+	}
+	return sch, nil
 }
 
 // ResolveAll resolves every deployment of f against the inspect result, collecting every

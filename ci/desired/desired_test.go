@@ -16,6 +16,8 @@ import (
 const marker = "managed-by:prefect-flows:dev"
 
 func ptr(s string) *string { return &s }
+func ptrB(b bool) *bool    { return &b }
+func ptrI(i int64) *int64  { return &i }
 
 var loaded = inspect.Flow{
 	Entrypoint: "./flows/etl.py:daily_etl", OK: true, FlowName: "daily-etl", Function: "daily_etl",
@@ -53,6 +55,27 @@ func TestResolve(t *testing.T) {
 				Version: ptr("1.0"), Description: ptr("Mine"), WorkPool: "p", WorkQueue: "q",
 				Schedule:       &desired.Schedule{Kind: desired.Interval, Every: 90 * time.Minute, Anchor: &anchor, Timezone: "Europe/Berlin"},
 				InfraOverrides: []desired.Override{{Key: "cpu", Value: "1024"}}, Pos: pos},
+		},
+		{
+			name: "Prefect 3: every schedule with its switch, job variables, paused, limit, enforce",
+			in: spec.Deployment{Name: "n", Entrypoint: "./flows/etl.py:daily_etl",
+				WorkPool: &spec.WorkPool{Name: "ecs-pool", WorkQueueName: "q", JobVariables: map[string]spec.JobVariable{
+					"cpu": {Value: int64(1024)}, "env": {Value: map[string]any{"A": "1"}}}},
+				Schedules: []spec.ScheduleItem{
+					{Schedule: spec.Schedule{Cron: "0 6 * * *", Timezone: "Europe/Berlin"}, Active: true},
+					{Schedule: spec.Schedule{IntervalSeconds: 5400, AnchorDate: "2026-01-31T09:00:00.5+01:00"}, Active: false},
+					{Schedule: spec.Schedule{RRule: "FREQ=DAILY"}, Active: true}},
+				Paused: ptrB(true), ConcurrencyLimit: ptrI(2), EnforceParameterSchema: ptrB(false), Pos: pos},
+			flow: &loaded,
+			want: desired.Deployment{Name: "n", FlowName: "daily-etl", Entrypoint: "flows/etl.py:daily_etl", SourceEntrypoint: "./flows/etl.py:daily_etl",
+				Parameters: map[string]any{}, ParameterSchema: loaded.ParameterSchema, Tags: []string{marker},
+				Version: ptr("md5ofthefile"), Description: ptr("Docstring."), WorkPool: "ecs-pool", WorkQueue: "q",
+				Schedules: []desired.Schedule{
+					{Kind: desired.Cron, Cron: "0 6 * * *", Timezone: "Europe/Berlin"},
+					{Kind: desired.Interval, Every: 90 * time.Minute, Anchor: &anchor, Inactive: true},
+					{Kind: desired.RRule, RRule: "FREQ=DAILY"}},
+				JobVariables: map[string]any{"cpu": int64(1024), "env": map[string]any{"A": "1"}},
+				Paused:       ptrB(true), ConcurrencyLimit: ptrI(2), EnforceParameterSchema: ptrB(false), Pos: pos},
 		},
 		{
 			name: "not inspected",
