@@ -80,7 +80,17 @@ func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir, 
 	if err != nil {
 		return fail("%v", err)
 	}
-	d := deployer.New(writer, abs)
+	for i := range deps {
+		deps[i].Image = o.image
+	}
+	// The server's major picks the writer (deployer.ForServer); it must be the file's.
+	d, m, err := deployer.ForServer(ctx, writer, abs)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if want := int(f.Prefect); want != 0 && m != want {
+		return fail("%s targets %s (%s) but the API at %s runs Prefect %d", f.Path, f.Prefect, f.PrefectFrom, api.Host(), m)
+	}
 	if err := d.Prepare(ctx, deps); err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return nil, nil, "", ExitFailed

@@ -76,6 +76,13 @@ const DefaultRunner = RunnerAPI
 // DefaultAPIConcurrency is --concurrency's default with --runner api: requests in flight.
 const DefaultAPIConcurrency = 8
 
+// DefaultAPIConcurrency3 is that default for a Prefect 3 file. A Prefect 3.8.3 server on
+// SQLite answers concurrent deployment writes with 503 (its services write to the same
+// database all the time), and the retries cost more than they save: 22 deployments took
+// 5.4 s one at a time, 10 s two at a time and 16 s four at a time (with some deployments
+// failing after 6 attempts) on a busy 2-core machine.
+const DefaultAPIConcurrency3 = 1
+
 // defaultConcurrency is --concurrency's default for a runner: runner processes for
 // batch (once the import is paid, a job is one Python thread's CPU work, so one per
 // core), builds at once for cli (a process spends most of its life importing or
@@ -198,6 +205,10 @@ type options struct {
 	python      string
 	inspected   string
 	results     string
+	image       string
+	// deploys says that the command writes deployments: a Prefect 3 file is then
+	// allowed with the api runner (the only Prefect 3 writer).
+	deploys bool
 }
 
 func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
@@ -257,6 +268,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	fs.StringVar(&o.python, "python", "", "with --runner api or batch: the Python that has Prefect installed (default: the interpreter named on the first line of the --prefect script, else python3)")
 	fs.StringVar(&o.results, "results", "", "write every deployment's result as JSON to this file (for a pipeline's report)")
 	fs.StringVar(&o.inspected, "inspected", "", "with --runner api: the output of a run of the inspect program (ci/inspect) to use instead of running it (the pipeline runs it once in the image)")
+	fs.StringVar(&o.image, "image", "", "Prefect 3 file: the image every deployment runs (the published digest, registry/repo@sha256:...), written exactly as given into each deployment's job_variables.image")
 	return fs
 }
 
@@ -306,8 +318,8 @@ func (a *App) validate(args []string) int {
 		}
 		spec.WriteNotes(a.Stdout, loaded.Notes)
 		fmt.Fprintf(a.Stdout, "%s: ok, %d deployment(s), %s (%s)\n", f, len(loaded.Deployments), loaded.Prefect, loaded.PrefectFrom)
-		if err := loaded.CheckDeployable(); err != nil {
-			fmt.Fprintf(a.Stdout, "note: %v\n", err)
+		if loaded.Prefect == spec.Prefect3 {
+			fmt.Fprintf(a.Stdout, "note: %s targets Prefect 3: apply deploys it (--runner api); plan, script, read-back and prune do not read Prefect 3 deployments yet\n", f)
 		}
 	}
 	return code
@@ -355,10 +367,23 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
 		return nil, "", ExitFailed
 	}
-	// Every command but validate writes or compares Prefect 2 shapes.
-	if err := f.CheckDeployable(); err != nil {
+	// Every command but validate and apply (with the api runner, Prefect 3's only
+	// writer) writes or compares Prefect 2 shapes.
+	if f.Prefect == spec.Prefect3 && o.deploys {
+		if o.runner != RunnerAPI {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: %s targets Prefect 3 (%s): it deploys with --runner api only (the batch and cli runners drive Prefect 2's `prefect deployment build`)\n", f.Path, f.PrefectFrom)
+			return nil, "", ExitFailed
+		}
+		if o.prune {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: %s targets Prefect 3 (%s): --prune does not read Prefect 3 deployments yet; apply without --prune\n", f.Path, f.PrefectFrom)
+			return nil, "", ExitFailed
+		}
+	} else if err := f.CheckDeployable(); err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return nil, "", ExitFailed
+	}
+	if o.image != "" && f.Prefect != spec.Prefect3 {
+		return nil, "", a.usageError(fs, "--image goes with a Prefect 3 file (it becomes job_variables.image); %s targets %s (%s), whose image is the infrastructure block's", f.Path, f.Prefect, f.PrefectFrom)
 	}
 	// Entrypoints left to Prefect's loader: `prefect deployment build` loads them.
 	spec.WriteNotes(a.Stderr, f.Notes)
@@ -453,7 +478,7 @@ func (a *App) script(args []string) int {
 }
 
 func (a *App) apply(ctx context.Context, args []string) int {
-	var o options
+	o := options{deploys: true}
 	fs := a.flags("apply", &o, true)
 	f, workdir, code := a.load(fs, &o, args)
 	if f == nil {
@@ -477,6 +502,9 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	}
 	if o.concurrency == 0 {
 		o.concurrency = defaultConcurrency(o.runner)
+		if f.Prefect == spec.Prefect3 {
+			o.concurrency = DefaultAPIConcurrency3
+		}
 	}
 	own, code := a.marker(fs, f, &o, workdir)
 	if code != ExitOK {
@@ -642,6 +670,8 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	switch {
 	case o.noReadBack:
 		fmt.Fprintln(a.Stdout, "read-back skipped: --no-read-back")
+	case f.Prefect == spec.Prefect3:
+		fmt.Fprintln(a.Stdout, "read-back skipped: the read-back does not understand Prefect 3 deployments yet")
 	case api == nil:
 		fmt.Fprintln(a.Stdout, "read-back skipped: PREFECT_API_URL is not set")
 	default:
@@ -711,9 +741,13 @@ func lookupEnv(env []string, name string) string {
 	return v
 }
 
-// needsOf is what the file's deployments rely on: their blocks and pools, on Prefect 2.
+// needsOf is what the file's deployments rely on: the server's major (the file's), their
+// blocks and pools.
 func needsOf(f *spec.File) preflight.Needs {
-	n := preflight.Needs{ServerMajor: 2}
+	n := preflight.Needs{ServerMajor: int(f.Prefect)}
+	if n.ServerMajor == 0 {
+		n.ServerMajor = 2
+	}
 	for _, d := range f.Deployments {
 		n.Blocks = append(n.Blocks, d.IBBlock)
 		if d.WorkPool != nil && d.WorkPool.Name != "" {

@@ -266,18 +266,29 @@ func TestValidateNotes(t *testing.T) {
 
 // A Prefect 3 file validates and says its major; every command that deploys or compares
 // with a server stops with one line before it runs prefect or asks the API anything.
-func TestPrefect3FileValidatesButDoesNotDeploy(t *testing.T) {
+func TestPrefect3FileValidatesButOnlyApplyDeploys(t *testing.T) {
 	h := newHarness(t, "PREFECT_API_URL=http://127.0.0.1:1/api")
 	file := h.file("prefect3.yaml")
 	code, stdout, _ := h.run(context.Background(), "validate", file)
 	assert.Equal(t, deploycli.ExitOK, code, stdout)
 	assert.Equal(t, file+": ok, 1 deployment(s), Prefect 3 (prefect: 3 at line 1)\n"+
-		"note: "+file+" targets Prefect 3 (prefect: 3 at line 1): "+spec.ErrPrefect3Deploy.Error()+"\n", stdout)
-	for _, args := range [][]string{{"apply"}, {"apply", "--prune", "--yes"}, {"plan"}, {"script"}, {"read-back"}, {"prune", "--yes"}} {
-		code, stdout, stderr := h.run(context.Background(), append(args, file)...)
-		assert.Equal(t, deploycli.ExitFailed, code, "%q", args)
-		assert.Equal(t, "prefect-deploy: "+file+" targets Prefect 3 (prefect: 3 at line 1): deploying to Prefect 3 is not supported yet (validate works; Prefect 3 deploy support is in progress)\n", stderr, "%q", args)
-		assert.Empty(t, stdout, "%q", args)
+		"note: "+file+" targets Prefect 3: apply deploys it (--runner api); plan, script, read-back and prune do not read Prefect 3 deployments yet\n", stdout)
+	refused := "prefect-deploy: " + file + " targets Prefect 3 (prefect: 3 at line 1): "
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"apply"}, refused + "it deploys with --runner api only (the batch and cli runners drive Prefect 2's `prefect deployment build`)\n"},
+		{[]string{"apply", "--runner", "api", "--prune", "--yes"}, refused + "--prune does not read Prefect 3 deployments yet; apply without --prune\n"},
+		{[]string{"plan"}, refused + spec.ErrPrefect3Deploy.Error() + "\n"},
+		{[]string{"script"}, refused + spec.ErrPrefect3Deploy.Error() + "\n"},
+		{[]string{"read-back"}, refused + spec.ErrPrefect3Deploy.Error() + "\n"},
+		{[]string{"prune", "--yes"}, refused + spec.ErrPrefect3Deploy.Error() + "\n"},
+	} {
+		code, stdout, stderr := h.run(context.Background(), append(tc.args, file)...)
+		assert.Equal(t, deploycli.ExitFailed, code, "%q", tc.args)
+		assert.Equal(t, tc.want, stderr, "%q", tc.args)
+		assert.Empty(t, stdout, "%q", tc.args)
 	}
 	assert.NoFileExists(t, h.log, "prefect must not have been called")
 }

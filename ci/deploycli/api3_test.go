@@ -1,0 +1,98 @@
+package deploycli_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/prefectapi/prefect3test"
+	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
+)
+
+const digest3 = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/flows@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// apply3 runs apply with the api runner on testdata/api3's Prefect 3 file (copied into
+// the harness's repository) and its saved inspect output; extra flags go first.
+func apply3(t *testing.T, apiURL string, extra ...string) (int, string, string, *harness) {
+	t.Helper()
+	h := newHarness(t, "PREFECT_API_URL="+apiURL)
+	file := h.file("prefect-deployments-dev.yaml")
+	raw, err := os.ReadFile("testdata/api3/prefect-deployments-dev.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(file, raw, 0o644))
+	inspected, err := filepath.Abs("testdata/api3/inspected.json")
+	require.NoError(t, err)
+	args := append(append([]string{"apply", "--runner", "api", "--inspected", inspected}, extra...), file)
+	var stdout, stderr bytes.Buffer
+	code := deploycli.Main(context.Background(), args, &stdout, &stderr, h.env)
+	return code, stdout.String(), stderr.String(), h
+}
+
+// A Prefect 3 file deploys through the Prefect 3 writer: one deployment at a time, the
+// image exact in job_variables.image, the pull step to the working directory, every
+// schedule, paused only where the file says it; the read-back is skipped with a reason.
+func TestAPIRunnerPrefect3(t *testing.T) {
+	fake := prefect3test.New(t)
+	code, stdout, stderr, h := apply3(t, fake.URL, "--image", digest3)
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Contains(t, stdout, ": 1 at once, runner api (flows from ")
+	assert.Contains(t, stdout, "read-back skipped: the read-back does not understand Prefect 3 deployments yet")
+
+	sched, ok := fake.Deployment("hello", "hello-scheduled")
+	require.True(t, ok)
+	assert.Equal(t, map[string]any{"cpu": 1024.0, "env": map[string]any{"LOG_LEVEL": "INFO"}, "image": digest3}, sched["job_variables"])
+	assert.Equal(t, []any{map[string]any{"prefect.deployments.steps.set_working_directory": map[string]any{"directory": h.dir}}}, sched["pull_steps"])
+	assert.Equal(t, "ecs-pool", sched["work_pool_name"])
+	assert.Equal(t, "dev", sched["work_queue_name"])
+	assert.Len(t, sched["schedules"], 2)
+	assert.Equal(t, false, sched["paused"])
+	assert.Equal(t, "None", sched["description"], "a flow without a docstring, as Prefect 3's client sends it")
+	assert.Equal(t, []any{marker}, sched["tags"])
+	gcl, _ := sched["global_concurrency_limit"].(map[string]any)
+	assert.Equal(t, 1.0, gcl["limit"])
+
+	paused, ok := fake.Deployment("hello", "hello-paused")
+	require.True(t, ok)
+	assert.Equal(t, true, paused["paused"])
+	assert.Equal(t, false, paused["enforce_parameter_schema"])
+	assert.Equal(t, "pool", paused["work_pool_name"])
+
+	var bodies []string
+	for _, r := range fake.Requests() {
+		if r.Method == "POST" && r.Path == "/deployments/" {
+			bodies = append(bodies, string(r.Body))
+		}
+	}
+	require.Len(t, bodies, 2)
+	for _, b := range bodies {
+		assert.Contains(t, b, `"image": "`+digest3+`"`)
+		assert.Equal(t, strings.Contains(b, `"name": "hello-paused"`), strings.Contains(b, `"paused"`), "paused only where the file says it: %s", b)
+	}
+}
+
+// A Prefect 3 file against a Prefect 2 server, and --image with a Prefect 2 file, stop
+// before anything is written, in one line.
+func TestAPIRunnerPrefect3Refusals(t *testing.T) {
+	p2 := prefectapitest.New(t)
+	code, stdout, stderr, _ := apply3(t, p2.URL, "--image", digest3)
+	assert.Equal(t, deploycli.ExitFailed, code, stdout)
+	assert.Contains(t, stderr, "prefect-deploy: preflight: the Prefect API at ")
+	assert.Contains(t, stderr, "this deployer writes Prefect 3 deployments")
+	assert.Contains(t, stderr, "prefect-deploy: nothing was deployed\n")
+	for _, r := range p2.Requests() {
+		assert.NotEqual(t, "POST /deployments/", r.Method+" "+r.Path)
+	}
+
+	h := newHarness(t, "PREFECT_API_URL="+p2.URL)
+	var out, errOut bytes.Buffer
+	code = deploycli.Main(context.Background(), []string{"apply", "--runner", "api", "--image", digest3, h.file("prefect-deployments-dev.yaml")}, &out, &errOut, h.env)
+	assert.Equal(t, deploycli.ExitUsage, code)
+	assert.Contains(t, errOut.String(), "--image goes with a Prefect 3 file (it becomes job_variables.image)")
+}
