@@ -263,7 +263,7 @@ func TestPlanLiveChecksBeforeTheEngine(t *testing.T) {
 		{"no API URL", Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "repo")}}, "PREFECT_API_URL is not set"},
 		{"invalid file", Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "badrepo"), PrefectAPIURL: config.FromDagger(&dagger.Secret{})}}, "deployments[1].entrypoint"},
 		{"no file", Options{Config: config.Config{Env: "staging", SourceDir: repoDir(t, "repo"), PrefectAPIURL: config.FromDagger(&dagger.Secret{})}}, "has no deployments file"},
-		{"Prefect 3 file", Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "p3repo"), PrefectAPIURL: config.FromDagger(&dagger.Secret{})}}, "deploying to Prefect 3 is not supported yet"},
+		{"Prefect 3 file", Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "p3repo"), PrefectAPIURL: config.FromDagger(&dagger.Secret{})}}, "this command does not handle Prefect 3 files yet"},
 	} {
 		if _, err := PlanLive(context.Background(), c, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)

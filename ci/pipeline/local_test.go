@@ -59,7 +59,7 @@ func TestDeployLocalChecksBeforeConnecting(t *testing.T) {
 		name, repo, only, wantErr string
 	}{
 		{"invalid file", "badrepo", "", "deployments[1].entrypoint"},
-		{"Prefect 3 file", "p3repo", "", "deploying to Prefect 3 is not supported yet"},
+		{"Prefect 3 file", "p3repo", "", "this command does not handle Prefect 3 files yet"},
 		{"unknown DEPLOY_ONLY", "repo", "nope", "DEPLOY_ONLY names no deployment"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
