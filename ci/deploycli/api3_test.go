@@ -96,3 +96,47 @@ func TestAPIRunnerPrefect3Refusals(t *testing.T) {
 	assert.Equal(t, deploycli.ExitUsage, code)
 	assert.Contains(t, errOut.String(), "--image goes with a Prefect 3 file (it becomes job_variables.image)")
 }
+
+// plan3 runs plan on the harness's file against apiURL; extra flags go first.
+func plan3(t *testing.T, h *harness, apiURL string, extra ...string) (int, string, string) {
+	t.Helper()
+	args := append(append([]string{"plan", "--detailed-exitcode"}, extra...), h.file("prefect-deployments-dev.yaml"))
+	var stdout, stderr bytes.Buffer
+	env := append(append([]string(nil), h.env...), "PREFECT_API_URL="+apiURL)
+	code := deploycli.Main(context.Background(), args, &stdout, &stderr, env)
+	return code, stdout.String(), stderr.String()
+}
+
+// Right after an apply, the live plan of the same Prefect 3 file has no changes (with
+// the image apply sent, and without it); an edited file shows each changed field, read
+// from the server's Prefect 3 shapes (schedules list, job_variables, paused,
+// global_concurrency_limit, enforce_parameter_schema).
+func TestPlanPrefect3(t *testing.T) {
+	fake := prefect3test.New(t)
+	code, stdout, stderr, h := apply3(t, fake.URL, "--image", digest3)
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+
+	for _, extra := range [][]string{{"--image", digest3}, nil} {
+		code, stdout, stderr := plan3(t, h, fake.URL, extra...)
+		assert.Equal(t, deploycli.ExitOK, code, "%q: stdout:\n%s\nstderr:\n%s", extra, stdout, stderr)
+		assert.Contains(t, stdout, "No changes", "%q", extra)
+	}
+
+	edits, err := filepath.Glob("testdata/api3/plan/*.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, edits)
+	for _, edit := range edits {
+		t.Run(filepath.Base(edit), func(t *testing.T) {
+			raw, err := os.ReadFile(edit)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(h.file("prefect-deployments-dev.yaml"), raw, 0o644))
+			want, err := os.ReadFile(strings.TrimSuffix(edit, ".yaml") + ".want")
+			require.NoError(t, err)
+			code, stdout, stderr := plan3(t, h, fake.URL, "--image", digest3)
+			assert.Equal(t, deploycli.ExitChanges, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			for _, line := range strings.Split(strings.TrimSpace(string(want)), "\n") {
+				assert.Contains(t, stdout, line)
+			}
+		})
+	}
+}

@@ -209,6 +209,9 @@ type options struct {
 	// deploys says that the command writes deployments: a Prefect 3 file is then
 	// allowed with the api runner (the only Prefect 3 writer).
 	deploys bool
+	// reads3 says that the command reads Prefect 3 deployments as well as Prefect 2
+	// ones (the live plan).
+	reads3 bool
 }
 
 func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
@@ -234,6 +237,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 		// The flags of the command-printing plan, now script: a clear error, not "not defined".
 		fs.Var(&o.only, "only", "not for plan (the live plan compares the whole file): see script")
 		fs.StringVar(&o.prefectPath, "prefect", "", "not for plan (it runs no prefect): see script")
+		fs.StringVar(&o.image, "image", "", "Prefect 3 file: the image apply sends as job_variables.image (--image of apply), compared with the server's; without it the server's job_variables.image is compared only with one the file writes")
 		return fs
 	}
 	fs.Var(&o.only, "only", "deploy only deployments whose name matches this glob (repeatable)")
@@ -319,7 +323,7 @@ func (a *App) validate(args []string) int {
 		spec.WriteNotes(a.Stdout, loaded.Notes)
 		fmt.Fprintf(a.Stdout, "%s: ok, %d deployment(s), %s (%s)\n", f, len(loaded.Deployments), loaded.Prefect, loaded.PrefectFrom)
 		if loaded.Prefect == spec.Prefect3 {
-			fmt.Fprintf(a.Stdout, "note: %s targets Prefect 3: apply deploys it (--runner api); plan, script, read-back and prune do not read Prefect 3 deployments yet\n", f)
+			fmt.Fprintf(a.Stdout, "note: %s targets Prefect 3: apply deploys it (--runner api) and plan compares it with the server; script, read-back and prune do not read Prefect 3 deployments yet\n", f)
 		}
 	}
 	return code
@@ -378,6 +382,8 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 			fmt.Fprintf(a.Stderr, "prefect-deploy: %s targets Prefect 3 (%s): --prune does not read Prefect 3 deployments yet; apply without --prune\n", f.Path, f.PrefectFrom)
 			return nil, "", ExitFailed
 		}
+	} else if f.Prefect == spec.Prefect3 && o.reads3 {
+		// The live plan compares either major's deployments.
 	} else if err := f.CheckDeployable(); err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return nil, "", ExitFailed
@@ -433,7 +439,7 @@ func exitForFlagErr(err error) int {
 
 // plan is the live plan: what apply would change on the server (Terraform's meaning).
 func (a *App) plan(ctx context.Context, args []string) int {
-	var o options
+	o := options{reads3: true}
 	fs := a.flags("plan", &o, false)
 	f, workdir, code := a.load(fs, &o, args)
 	if f == nil {
@@ -449,7 +455,7 @@ func (a *App) plan(ctx context.Context, args []string) int {
 	if code != ExitOK {
 		return code
 	}
-	return a.planLive(ctx, f, own, o.detailed)
+	return a.planLive(ctx, f, own, o.detailed, o.image)
 }
 
 // script prints the commands apply runs, ready to paste (plan before it was the live plan).

@@ -63,7 +63,7 @@ func (a *App) marker(fs *flag.FlagSet, f *spec.File, o *options, workdir string)
 	return ownership{env: env, tag: tag, owner: owner}, ExitOK
 }
 
-func (a *App) planLive(ctx context.Context, f *spec.File, own ownership, detailed bool) int {
+func (a *App) planLive(ctx context.Context, f *spec.File, own ownership, detailed bool, image string) int {
 	api, err := a.client()
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
@@ -72,7 +72,9 @@ func (a *App) planLive(ctx context.Context, f *spec.File, own ownership, detaile
 		}
 		return ExitFailed
 	}
-	p, err := liveplan.Build(ctx, f, api, own.options(false))
+	opts := own.options(false)
+	opts.Image = image
+	p, err := liveplan.Build(ctx, f, api, opts)
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed

@@ -33,6 +33,13 @@ const (
 	FieldInfraBlock     = "infra_block"
 	FieldDescription    = "description"
 	FieldInfraOverrides = "infra_overrides"
+
+	// Prefect 3.
+	FieldSchedules        = "schedules"
+	FieldPaused           = "paused"
+	FieldJobVariables     = "job_variables"
+	FieldConcurrencyLimit = "concurrency_limit"
+	FieldEnforceSchema    = "enforce_parameter_schema"
 )
 
 // Change is one field that differs: Old is the server's value, New the file's, both
@@ -46,27 +53,52 @@ type Change struct {
 	Patch map[string]any
 }
 
+// target is what a deployment of the file is compared as: the file's major (which
+// writer applies it), the ownership marker, and the image apply sends as
+// job_variables.image on Prefect 3 ("" when the plan does not know it).
+type target struct {
+	major  spec.Major
+	marker string
+	image  string
+}
+
 // compare lists how server differs from what d, applied with the marker, leads to.
-// infraRef is the server's infrastructure block as "slug/name" ("" when none).
-func compare(d spec.Deployment, s *prefectapi.Deployment, infraRef, marker string) []Change {
+// infraRef is the server's infrastructure block as "slug/name" ("" when none). The
+// server's deployment is normalised over both majors (prefectapi.Deployment); the
+// fields both majors share are compared once, then each major's own.
+func compare(d spec.Deployment, s *prefectapi.Deployment, infraRef string, t target) []Change {
 	var out []Change
 	add := func(c Change) { out = append(out, c) }
+	p3 := t.major == spec.Prefect3
+	// patch is the read-back's fix for a field `prefect deployment build` leaves alone
+	// (Prefect 2); the Prefect 3 writer's upsert sets every field, so there is none.
+	patch := func(m map[string]any) map[string]any {
+		if p3 {
+			return nil
+		}
+		return m
+	}
+	marker := t.marker
 
-	out = append(out, compareSchedule(d.Schedule, s)...)
-	if d.ScheduleActive != nil && *d.ScheduleActive != s.ScheduleActive {
-		add(Change{Field: FieldScheduleActive, Old: activeText(s.ScheduleActive), New: activeText(*d.ScheduleActive),
-			Patch: map[string]any{"is_schedule_active": *d.ScheduleActive}})
+	if p3 {
+		out = append(out, compare3(d, s, t)...)
+	} else {
+		out = append(out, compareSchedule(d.Schedule, s)...)
+		if d.ScheduleActive != nil && *d.ScheduleActive != s.ScheduleActive {
+			add(Change{Field: FieldScheduleActive, Old: activeText(s.ScheduleActive), New: activeText(*d.ScheduleActive),
+				Patch: map[string]any{"is_schedule_active": *d.ScheduleActive}})
+		}
 	}
 
 	wantParams := canonical(orEmptyMap(d.Parameters))
 	if got := canonical(orEmptyMap(s.Parameters)); got != wantParams {
 		add(Change{Field: FieldParameters, Old: got, New: wantParams,
-			Patch: map[string]any{"parameters": orEmptyMap(d.Parameters)}})
+			Patch: patch(map[string]any{"parameters": orEmptyMap(d.Parameters)})})
 	}
 
 	wantTags := withMarker(d.Tags, marker)
 	if got := tagSet(s.Tags); got != tagSet(wantTags) {
-		add(Change{Field: FieldTags, Old: got, New: tagSet(wantTags), Patch: map[string]any{"tags": wantTags}})
+		add(Change{Field: FieldTags, Old: got, New: tagSet(wantTags), Patch: patch(map[string]any{"tags": wantTags})})
 	}
 
 	// Without -v Prefect stores the flow's own version (by default a hash of the flow
@@ -85,7 +117,7 @@ func compare(d spec.Deployment, s *prefectapi.Deployment, infraRef, marker strin
 		}
 	}
 	// Pool and queue are patched together: a queue name only means something in its pool.
-	poolPatch := map[string]any{"work_pool_name": pool, "work_queue_name": queue}
+	poolPatch := patch(map[string]any{"work_pool_name": pool, "work_queue_name": queue})
 	if s.WorkPoolName != pool {
 		add(Change{Field: FieldWorkPool, Old: quote(s.WorkPoolName), New: quote(pool), Patch: poolPatch})
 	}
@@ -93,14 +125,18 @@ func compare(d spec.Deployment, s *prefectapi.Deployment, infraRef, marker strin
 		add(Change{Field: FieldWorkQueue, Old: quote(s.WorkQueueName), New: quote(queue), Patch: poolPatch})
 	}
 
-	if d.IBBlock != "" && infraRef != d.IBBlock {
-		add(Change{Field: FieldInfraBlock, Old: orNone(infraRef), New: d.IBBlock})
-	}
-
 	// Without -d Prefect keeps the server's description or takes the flow's docstring,
 	// neither of which the file knows: an empty description is not compared.
 	if d.Description != "" && s.Description != d.Description {
 		add(Change{Field: FieldDescription, Old: quoteOrNull(s.Description), New: quote(d.Description)})
+	}
+
+	if p3 {
+		// No infrastructure blocks on Prefect 3: job variables, compared above.
+		return out
+	}
+	if d.IBBlock != "" && infraRef != d.IBBlock {
+		add(Change{Field: FieldInfraBlock, Old: orNone(infraRef), New: d.IBBlock})
 	}
 
 	wantOv := map[string]string{}
@@ -163,8 +199,14 @@ func compareSchedule(want *spec.Schedule, s *prefectapi.Deployment) []Change {
 // is_schedule_active: false into its output and keeps the deployment paused, with a
 // changed --cron and with --no-schedule alike. The read-back used to switch it on again;
 // now only a declared is_schedule_active is compared (and patched).
-func notes(d spec.Deployment, s *prefectapi.Deployment) []string {
+func notes(d spec.Deployment, s *prefectapi.Deployment, major spec.Major) []string {
 	var out []string
+	if major == spec.Prefect3 {
+		if d.Paused == nil && s.Paused != nil && *s.Paused {
+			out = append(out, "deployment paused on the server: apply leaves it paused (the file does not declare paused)")
+		}
+		return out
+	}
 	switch {
 	case d.ScheduleActive != nil:
 		// Declared: compare says what differs.

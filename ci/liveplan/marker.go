@@ -217,6 +217,10 @@ type Options struct {
 	PruneLegacy bool
 	// Concurrency bounds the reads in flight (default 4).
 	Concurrency int
+	// Image is the image a Prefect 3 apply sends as job_variables.image (--image); ""
+	// when not known: the server's job_variables.image is then compared only with a
+	// job_variables.image the file itself writes.
+	Image string
 }
 
 // tags returns the ownership tag and the legacy tag ("" with ManagedTag).

@@ -137,7 +137,7 @@ func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, 
 			entries[i] = Entry{Action: Create, Flow: UnknownFlow, Name: d.Name, Spec: &sd}
 			return nil
 		}
-		e, err := classify(ctx, d, api, blocks, marker, legacy)
+		e, err := classify(ctx, d, api, blocks, target{major: f.Prefect, marker: marker, image: opts.Image}, legacy)
 		if err != nil {
 			return fmt.Errorf("plan %s/%s: %w", d.FlowName, d.Name, err)
 		}
@@ -216,7 +216,8 @@ func owned(ctx context.Context, api Reader, tag string, inFile map[string]bool, 
 	return out, nil
 }
 
-func classify(ctx context.Context, d spec.Deployment, api Reader, blocks *blockNames, marker, legacy string) (Entry, error) {
+func classify(ctx context.Context, d spec.Deployment, api Reader, blocks *blockNames, t target, legacy string) (Entry, error) {
+	marker := t.marker
 	sd := d
 	e := Entry{Flow: d.FlowName, Name: d.Name, Spec: &sd}
 	s, err := api.ReadDeploymentByName(ctx, d.FlowName, d.Name)
@@ -232,8 +233,8 @@ func classify(ctx context.Context, d spec.Deployment, api Reader, blocks *blockN
 	if err != nil {
 		return e, err
 	}
-	e.Changes = compare(d, s, ref, marker)
-	e.Notes = notes(d, s)
+	e.Changes = compare(d, s, ref, t)
+	e.Notes = notes(d, s, t.major)
 	if e.Adopt = !s.HasTag(marker); e.Adopt {
 		for _, t := range s.Tags {
 			owner, _, ok := ParseMarker(t)

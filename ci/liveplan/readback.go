@@ -95,7 +95,8 @@ func ReadBack(ctx context.Context, f *spec.File, api Patcher, results []prefect.
 		if err != nil {
 			return res, fmt.Errorf("read back %s: %w", key, err)
 		}
-		changes, err := diffWith(ctx, d, s, blocks, marker)
+		t := target{major: f.Prefect, marker: marker, image: opts.Image}
+		changes, err := diffWith(ctx, d, s, blocks, t)
 		if err != nil {
 			return res, fmt.Errorf("read back %s: %w", key, err)
 		}
@@ -117,7 +118,7 @@ func ReadBack(ctx context.Context, f *spec.File, api Patcher, results []prefect.
 			if s, err = api.ReadDeploymentByName(ctx, d.FlowName, d.Name); err != nil {
 				return res, fmt.Errorf("read back %s after patch: %w", key, err)
 			}
-			if changes, err = diffWith(ctx, d, s, blocks, marker); err != nil {
+			if changes, err = diffWith(ctx, d, s, blocks, t); err != nil {
 				return res, fmt.Errorf("read back %s: %w", key, err)
 			}
 		}
@@ -128,12 +129,12 @@ func ReadBack(ctx context.Context, f *spec.File, api Patcher, results []prefect.
 	return res, nil
 }
 
-func diffWith(ctx context.Context, d spec.Deployment, s *prefectapi.Deployment, blocks *blockNames, marker string) ([]Change, error) {
+func diffWith(ctx context.Context, d spec.Deployment, s *prefectapi.Deployment, blocks *blockNames, t target) ([]Change, error) {
 	ref, err := blocks.ref(ctx, s.InfrastructureDocumentID)
 	if err != nil {
 		return nil, err
 	}
-	return compare(d, s, ref, marker), nil
+	return compare(d, s, ref, t), nil
 }
 
 // WriteReadBack writes the read-back as text: patches, then drift.

@@ -62,6 +62,22 @@ type Deployment struct {
 	Entrypoint               string
 	Path                     string
 	Updated                  string
+
+	// Prefect 2.16+ and 3 (the `schedules` list and the deployment's own fields).
+
+	// Schedules is every schedule, in the server's order, each with its own Active
+	// switch; the 2.14 `schedule` is a one-item list. Never nil.
+	Schedules []Schedule
+	// Paused is the deployment's `paused` (3.x, 2.16+); nil when the server has no such field.
+	Paused *bool
+	// JobVariables are the deployment's job_variables (3.x); never nil.
+	JobVariables map[string]any
+	// ConcurrencyLimit is the deployment's limit of runs at once: Prefect 3 stores it as
+	// a global concurrency limit and answers concurrency_limit null with
+	// global_concurrency_limit{limit} (FACTS.md); nil when there is none.
+	ConcurrencyLimit *int64
+	// EnforceParameterSchema is the server's; nil when it does not send the field.
+	EnforceParameterSchema *bool
 }
 
 // HasTag says whether the deployment carries tag exactly.
@@ -107,6 +123,12 @@ type wireDeployment struct {
 	Entrypoint               *string                   `json:"entrypoint"`
 	Path                     *string                   `json:"path"`
 	Updated                  string                    `json:"updated"`
+	JobVariables             map[string]any            `json:"job_variables"`
+	ConcurrencyLimit         *float64                  `json:"concurrency_limit"`
+	GlobalConcurrencyLimit   *struct {
+		Limit *float64 `json:"limit"`
+	} `json:"global_concurrency_limit"`
+	EnforceParameterSchema *bool `json:"enforce_parameter_schema"`
 }
 
 // UnmarshalJSON reads either server shape. When both are present (2.16 to 2.19 send
@@ -133,6 +155,20 @@ func (d *Deployment) UnmarshalJSON(b []byte) error {
 	if d.Tags == nil {
 		d.Tags = []string{}
 	}
+	d.JobVariables = w.JobVariables
+	if d.JobVariables == nil {
+		d.JobVariables = map[string]any{}
+	}
+	d.Paused, d.EnforceParameterSchema = w.Paused, w.EnforceParameterSchema
+	switch {
+	case w.GlobalConcurrencyLimit != nil && w.GlobalConcurrencyLimit.Limit != nil:
+		n := int64(math.Round(*w.GlobalConcurrencyLimit.Limit))
+		d.ConcurrencyLimit = &n
+	case w.ConcurrencyLimit != nil:
+		n := int64(math.Round(*w.ConcurrencyLimit))
+		d.ConcurrencyLimit = &n
+	}
+	d.Schedules = []Schedule{}
 	d.ScheduleActive = true
 	if w.IsScheduleActive != nil {
 		d.ScheduleActive = *w.IsScheduleActive
@@ -142,14 +178,17 @@ func (d *Deployment) UnmarshalJSON(b []byte) error {
 	switch {
 	case w.Schedules != nil:
 		d.ScheduleCount = len(*w.Schedules)
-		if d.ScheduleCount > 0 {
-			first := (*w.Schedules)[0]
-			s, err := first.Schedule.normalise()
+		for i, item := range *w.Schedules {
+			s, err := item.Schedule.normalise()
 			if err != nil {
-				return fmt.Errorf("deployment %s: schedules[0]: %w", w.Name, err)
+				return fmt.Errorf("deployment %s: schedules[%d]: %w", w.Name, i, err)
 			}
-			s.Active = first.Active == nil || *first.Active
-			d.Schedule = s
+			s.Active = item.Active == nil || *item.Active
+			d.Schedules = append(d.Schedules, *s)
+		}
+		if d.ScheduleCount > 0 {
+			first := d.Schedules[0]
+			d.Schedule = &first
 		}
 	case w.Schedule != nil:
 		s, err := w.Schedule.normalise()
@@ -159,6 +198,7 @@ func (d *Deployment) UnmarshalJSON(b []byte) error {
 		s.Active = true
 		d.Schedule = s
 		d.ScheduleCount = 1
+		d.Schedules = []Schedule{*s}
 	}
 	return nil
 }
