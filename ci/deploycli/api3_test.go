@@ -43,7 +43,7 @@ func TestAPIRunnerPrefect3(t *testing.T) {
 	code, stdout, stderr, h := apply3(t, fake.URL, "--image", digest3)
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Contains(t, stdout, ": 1 at once, runner api (flows from ")
-	assert.Contains(t, stdout, "read-back skipped: the read-back does not understand Prefect 3 deployments yet")
+	assert.Contains(t, stdout, "Read back 2 deployment(s): 0 patched, 0 drifted.")
 
 	sched, ok := fake.Deployment("hello", "hello-scheduled")
 	require.True(t, ok)
@@ -139,4 +139,39 @@ func TestPlanPrefect3(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A deployment removed from a Prefect 3 file is deleted by apply --prune, and only it:
+// the read-back confirms the rest first; prune on its own then has nothing to delete.
+func TestPrunePrefect3(t *testing.T) {
+	fake := prefect3test.New(t)
+	code, stdout, stderr, h := apply3(t, fake.URL, "--image", digest3)
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+
+	raw, err := os.ReadFile("testdata/api3/prune/prefect-deployments-dev.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(h.file("prefect-deployments-dev.yaml"), raw, 0o644))
+	inspected, err := filepath.Abs("testdata/api3/inspected.json")
+	require.NoError(t, err)
+	var out, errOut bytes.Buffer
+	code = deploycli.Main(context.Background(), []string{"apply", "--runner", "api", "--inspected", inspected, "--image", digest3, "--prune", "--yes", h.file("prefect-deployments-dev.yaml")}, &out, &errOut, h.env)
+	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	assert.Contains(t, out.String(), "Read back 1 deployment(s): 0 patched, 0 drifted.")
+	_, ok := fake.Deployment("hello", "hello-paused")
+	assert.False(t, ok, "removed from the file: deleted")
+	_, ok = fake.Deployment("hello", "hello-scheduled")
+	assert.True(t, ok, "still in the file: kept")
+	var deletes int
+	for _, r := range fake.Requests() {
+		if r.Method == "DELETE" {
+			deletes++
+		}
+	}
+	assert.Equal(t, 1, deletes)
+
+	out.Reset()
+	errOut.Reset()
+	code = deploycli.Main(context.Background(), []string{"prune", "--yes", "--image", digest3, h.file("prefect-deployments-dev.yaml")}, &out, &errOut, h.env)
+	assert.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+	assert.Contains(t, out.String(), "Prune: nothing to delete")
 }

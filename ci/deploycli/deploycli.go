@@ -214,6 +214,9 @@ type options struct {
 	reads3 bool
 }
 
+// imageCompareHelp is --image of the commands that compare (plan, read-back, prune).
+const imageCompareHelp = "Prefect 3 file: the image apply sent as job_variables.image (--image of apply), compared with the server's; without it the server's job_variables.image is compared only with one the file writes"
+
 func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	fs := flag.NewFlagSet("prefect-deploy "+name, flag.ContinueOnError)
 	fs.SetOutput(a.Stderr)
@@ -226,10 +229,12 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	switch name {
 	case "read-back":
 		fs.Var(&o.only, "only", "read back only deployments whose name matches this glob (repeatable)")
+		fs.StringVar(&o.image, "image", "", imageCompareHelp)
 		return fs
 	case "prune":
 		fs.BoolVar(&o.yes, "yes", false, "delete without asking (for CI)")
 		fs.BoolVar(&o.pruneLegacy, "prune-legacy", false, "also delete deployments that carry only the legacy tag "+liveplan.MarkerPrefix+"<env> and that the file no longer lists (every copy of the repository used that tag: only when they are all yours)")
+		fs.StringVar(&o.image, "image", "", imageCompareHelp)
 		return fs
 	case "plan":
 		fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when none, 1 on error")
@@ -237,7 +242,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 		// The flags of the command-printing plan, now script: a clear error, not "not defined".
 		fs.Var(&o.only, "only", "not for plan (the live plan compares the whole file): see script")
 		fs.StringVar(&o.prefectPath, "prefect", "", "not for plan (it runs no prefect): see script")
-		fs.StringVar(&o.image, "image", "", "Prefect 3 file: the image apply sends as job_variables.image (--image of apply), compared with the server's; without it the server's job_variables.image is compared only with one the file writes")
+		fs.StringVar(&o.image, "image", "", imageCompareHelp)
 		return fs
 	}
 	fs.Var(&o.only, "only", "deploy only deployments whose name matches this glob (repeatable)")
@@ -323,7 +328,7 @@ func (a *App) validate(args []string) int {
 		spec.WriteNotes(a.Stdout, loaded.Notes)
 		fmt.Fprintf(a.Stdout, "%s: ok, %d deployment(s), %s (%s)\n", f, len(loaded.Deployments), loaded.Prefect, loaded.PrefectFrom)
 		if loaded.Prefect == spec.Prefect3 {
-			fmt.Fprintf(a.Stdout, "note: %s targets Prefect 3: apply deploys it (--runner api) and plan compares it with the server; script, read-back and prune do not read Prefect 3 deployments yet\n", f)
+			fmt.Fprintf(a.Stdout, "note: %s targets Prefect 3: apply deploys it (--runner api) and plan, read-back and prune compare it with the server; script does not handle Prefect 3 files\n", f)
 		}
 	}
 	return code
@@ -376,10 +381,6 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 	if f.Prefect == spec.Prefect3 && o.deploys {
 		if o.runner != RunnerAPI {
 			fmt.Fprintf(a.Stderr, "prefect-deploy: %s targets Prefect 3 (%s): it deploys with --runner api only (the batch and cli runners drive Prefect 2's `prefect deployment build`)\n", f.Path, f.PrefectFrom)
-			return nil, "", ExitFailed
-		}
-		if o.prune {
-			fmt.Fprintf(a.Stderr, "prefect-deploy: %s targets Prefect 3 (%s): --prune does not read Prefect 3 deployments yet; apply without --prune\n", f.Path, f.PrefectFrom)
 			return nil, "", ExitFailed
 		}
 	} else if f.Prefect == spec.Prefect3 && o.reads3 {
@@ -455,7 +456,7 @@ func (a *App) plan(ctx context.Context, args []string) int {
 	if code != ExitOK {
 		return code
 	}
-	return a.planLive(ctx, f, own, o.detailed, o.image)
+	return a.planLive(ctx, f, own, o.detailed)
 }
 
 // script prints the commands apply runs, ready to paste (plan before it was the live plan).
@@ -676,8 +677,6 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	switch {
 	case o.noReadBack:
 		fmt.Fprintln(a.Stdout, "read-back skipped: --no-read-back")
-	case f.Prefect == spec.Prefect3:
-		fmt.Fprintln(a.Stdout, "read-back skipped: the read-back does not understand Prefect 3 deployments yet")
 	case api == nil:
 		fmt.Fprintln(a.Stdout, "read-back skipped: PREFECT_API_URL is not set")
 	default:

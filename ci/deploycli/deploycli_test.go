@@ -272,17 +272,14 @@ func TestPrefect3FileValidatesButOnlyApplyDeploys(t *testing.T) {
 	code, stdout, _ := h.run(context.Background(), "validate", file)
 	assert.Equal(t, deploycli.ExitOK, code, stdout)
 	assert.Equal(t, file+": ok, 1 deployment(s), Prefect 3 (prefect: 3 at line 1)\n"+
-		"note: "+file+" targets Prefect 3: apply deploys it (--runner api) and plan compares it with the server; script, read-back and prune do not read Prefect 3 deployments yet\n", stdout)
+		"note: "+file+" targets Prefect 3: apply deploys it (--runner api) and plan, read-back and prune compare it with the server; script does not handle Prefect 3 files\n", stdout)
 	refused := "prefect-deploy: " + file + " targets Prefect 3 (prefect: 3 at line 1): "
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"apply"}, refused + "it deploys with --runner api only (the batch and cli runners drive Prefect 2's `prefect deployment build`)\n"},
-		{[]string{"apply", "--runner", "api", "--prune", "--yes"}, refused + "--prune does not read Prefect 3 deployments yet; apply without --prune\n"},
 		{[]string{"script"}, refused + spec.ErrPrefect3Deploy.Error() + "\n"},
-		{[]string{"read-back"}, refused + spec.ErrPrefect3Deploy.Error() + "\n"},
-		{[]string{"prune", "--yes"}, refused + spec.ErrPrefect3Deploy.Error() + "\n"},
 	} {
 		code, stdout, stderr := h.run(context.Background(), append(tc.args, file)...)
 		assert.Equal(t, deploycli.ExitFailed, code, "%q", tc.args)

@@ -32,10 +32,13 @@ func (a *App) client() (*prefectapi.Client, error) {
 type ownership struct {
 	env, tag string
 	owner    liveplan.Owner
+	// image is --image: what a Prefect 3 apply sends as job_variables.image, which the
+	// plan and the read-back compare ("" when not given).
+	image string
 }
 
 func (w ownership) options(pruneLegacy bool) liveplan.Options {
-	return liveplan.Options{Env: w.env, Owner: w.owner.Name, OwnerSource: w.owner.Source, PruneLegacy: pruneLegacy}
+	return liveplan.Options{Env: w.env, Owner: w.owner.Name, OwnerSource: w.owner.Source, PruneLegacy: pruneLegacy, Image: w.image}
 }
 
 // marker resolves the environment (--env, else the file name), the owner (liveplan's
@@ -60,10 +63,10 @@ func (a *App) marker(fs *flag.FlagSet, f *spec.File, o *options, workdir string)
 	if err != nil {
 		return ownership{}, a.usageError(fs, "%v", err)
 	}
-	return ownership{env: env, tag: tag, owner: owner}, ExitOK
+	return ownership{env: env, tag: tag, owner: owner, image: o.image}, ExitOK
 }
 
-func (a *App) planLive(ctx context.Context, f *spec.File, own ownership, detailed bool, image string) int {
+func (a *App) planLive(ctx context.Context, f *spec.File, own ownership, detailed bool) int {
 	api, err := a.client()
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
@@ -72,9 +75,7 @@ func (a *App) planLive(ctx context.Context, f *spec.File, own ownership, detaile
 		}
 		return ExitFailed
 	}
-	opts := own.options(false)
-	opts.Image = image
-	p, err := liveplan.Build(ctx, f, api, opts)
+	p, err := liveplan.Build(ctx, f, api, own.options(false))
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
@@ -182,7 +183,7 @@ func appendTo(file string, write func(*os.File) error) error {
 // readBack is the read-back of apply on its own: the pipeline runs it inside the image
 // after its deploy step, with the API URL and key as Dagger secrets.
 func (a *App) readBack(ctx context.Context, args []string) int {
-	var o options
+	o := options{reads3: true}
 	f, own, api, code := a.onAPI("read-back", &o, args)
 	if f == nil {
 		return code
@@ -233,7 +234,7 @@ func (a *App) readBackAll(ctx context.Context, f *spec.File, api *prefectapi.Cli
 // the file must be there and match it, which a failed or partial deploy cannot give.
 func (a *App) pruneCmd(ctx context.Context, args []string) int {
 	// Pruning is what this command is for; the flag checks of --prune apply.
-	o := options{prune: true}
+	o := options{prune: true, reads3: true}
 	f, own, api, code := a.onAPI("prune", &o, args)
 	if f == nil {
 		return code
