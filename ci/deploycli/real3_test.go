@@ -1,0 +1,155 @@
+package deploycli_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/internal/shareddata"
+)
+
+// envReal3 names a THROWAWAY Prefect 3 server (.ci/real-prefect3 sets it).
+const envReal3 = "PREFECT3_E2E_API_URL"
+
+// apply, plan and prune of a Prefect 3 file against a REAL Prefect 3 server: right after
+// the apply the plan has no changes, and a deployment removed from the file is the only
+// one apply --prune deletes. The deployment names and the owner are new for every run,
+// so the test touches nothing but what it made (other tests may share the server, one
+// after another) and deletes its deployments at the end.
+func TestRealPrefect3PlanAndPrune(t *testing.T) {
+	base := strings.TrimRight(os.Getenv(envReal3), "/")
+	if base == "" {
+		t.Skip(envReal3 + " is not set: this test needs a THROWAWAY Prefect 3.8.3 server (`bash ../shared/prefect3/real/server.sh start ROOT 4381`, then " +
+			envReal3 + "=http://127.0.0.1:4381/api); it creates the work pools pool and ecs-pool there when missing, and a flow with deployments it deletes again")
+	}
+	var b [4]byte
+	_, err := rand.Read(b[:])
+	require.NoError(t, err)
+	run := hex.EncodeToString(b[:])
+	const flow = "hello"
+	names := []string{"hello-scheduled-" + run, "hello-paused-" + run}
+	ensurePools3(t, base)
+	t.Cleanup(func() { deleteDeployments3(t, base, flow, names) })
+
+	h := newHarness(t, "PREFECT_API_URL="+base, "PREFECT_OWNER=real3-"+run)
+	inspected, err := filepath.Abs("testdata/api3/inspected.json")
+	require.NoError(t, err)
+	file := h.file("prefect-deployments-dev.yaml")
+	main := func(args ...string) (int, string, string) {
+		var stdout, stderr bytes.Buffer
+		code := deploycli.Main(context.Background(), append(args, file), &stdout, &stderr, h.env)
+		return code, stdout.String(), stderr.String()
+	}
+	apply := []string{"apply", "--runner", "api", "--inspected", inspected, "--image", digest3}
+
+	for _, step := range []struct {
+		name, file string
+		args       []string
+		want       []string
+	}{
+		{"apply", "testdata/api3/prefect-deployments-dev.yaml", apply, []string{"Read back 2 deployment(s): 0 patched, 0 drifted."}},
+		{"plan", "", []string{"plan", "--detailed-exitcode", "--image", digest3}, []string{"No changes: the server matches the file."}},
+		{"plan without the image", "", []string{"plan", "--detailed-exitcode"}, []string{"No changes: the server matches the file."}},
+		{"apply --prune", "testdata/api3/prune/prefect-deployments-dev.yaml", append(append([]string(nil), apply...), "--prune", "--yes"),
+			[]string{"Read back 1 deployment(s): 0 patched, 0 drifted.", "  - deleted  " + flow + "/" + names[1] + "\n"}},
+		{"plan after the prune", "", []string{"plan", "--detailed-exitcode", "--image", digest3}, []string{"No changes: the server matches the file."}},
+	} {
+		if step.file != "" {
+			raw, err := os.ReadFile(step.file)
+			require.NoError(t, err)
+			text := strings.NewReplacer("name: hello-scheduled", "name: "+names[0], "name: hello-paused", "name: "+names[1]).Replace(string(raw))
+			require.NoError(t, os.WriteFile(file, []byte(text), 0o644))
+		}
+		code, stdout, stderr := main(step.args...)
+		require.Equal(t, deploycli.ExitOK, code, "%s: stdout:\n%s\nstderr:\n%s", step.name, stdout, stderr)
+		for _, w := range step.want {
+			assert.Contains(t, stdout, w, step.name)
+		}
+		assert.Equal(t, strings.Count(stdout, "- deleted "), strings.Count(strings.Join(step.want, "\n"), "- deleted "), "%s: deletes exactly what the file dropped:\n%s", step.name, stdout)
+	}
+	st, _ := get3(t, base+"/deployments/name/"+flow+"/"+url.PathEscape(names[1]))
+	assert.Equal(t, http.StatusNotFound, st, "pruned")
+	st, _ = get3(t, base+"/deployments/name/"+flow+"/"+url.PathEscape(names[0]))
+	assert.Equal(t, http.StatusOK, st, "still in the file")
+}
+
+// ensurePools3 creates the recorded work pools (pool: process; ecs-pool: ecs, from
+// prefect-aws) with their recorded base job templates when the server lacks them.
+func ensurePools3(t *testing.T, base string) {
+	t.Helper()
+	shared, err := shareddata.Dir()
+	require.NoError(t, err)
+	for _, name := range []string{"pool", "ecs-pool"} {
+		if st, _ := get3(t, base+"/work_pools/"+name); st == http.StatusOK {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(shared, "prefect3", "recorded", "api", "work-pool-"+name+".json"))
+		require.NoError(t, err)
+		var rec struct {
+			Response struct {
+				Type            string         `json:"type"`
+				BaseJobTemplate map[string]any `json:"base_job_template"`
+			} `json:"response"`
+		}
+		require.NoError(t, json.Unmarshal(raw, &rec))
+		st, body := call3(t, "POST", base+"/work_pools/", map[string]any{"name": name, "type": rec.Response.Type, "base_job_template": rec.Response.BaseJobTemplate})
+		require.Equal(t, http.StatusCreated, st, "create work pool %s: %s", name, body)
+	}
+}
+
+// deleteDeployments3 deletes the run's deployments (the flow stays: others may use it).
+func deleteDeployments3(t *testing.T, base, flow string, names []string) {
+	for _, name := range names {
+		st, body := get3(t, base+"/deployments/name/"+flow+"/"+url.PathEscape(name))
+		if st == http.StatusNotFound {
+			continue
+		}
+		var d struct {
+			ID string `json:"id"`
+		}
+		if st != http.StatusOK || json.Unmarshal(body, &d) != nil || d.ID == "" {
+			t.Errorf("clean up: GET /deployments/name/%s/%s: %d %s", flow, name, st, body)
+			continue
+		}
+		if st, body := call3(t, "DELETE", base+"/deployments/"+d.ID, nil); st != http.StatusNoContent {
+			t.Errorf("clean up: DELETE /deployments/%s: %d %s", d.ID, st, body)
+		}
+	}
+}
+
+func get3(t *testing.T, u string) (int, []byte) { return call3(t, "GET", u, nil) }
+
+func call3(t *testing.T, method, u string, body any) (int, []byte) {
+	t.Helper()
+	var rd *bytes.Reader
+	if body != nil {
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(raw)
+	} else {
+		rd = bytes.NewReader(nil)
+	}
+	// context.Background: also used in Cleanup, after t.Context is done.
+	req, err := http.NewRequestWithContext(context.Background(), method, u, rd)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out bytes.Buffer
+	_, err = out.ReadFrom(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, out.Bytes()
+}
