@@ -3,6 +3,8 @@ package deploycli_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -174,4 +176,46 @@ func TestPrunePrefect3(t *testing.T) {
 	code = deploycli.Main(context.Background(), []string{"prune", "--yes", "--image", digest3, h.file("prefect-deployments-dev.yaml")}, &out, &errOut, h.env)
 	assert.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
 	assert.Contains(t, out.String(), "Prune: nothing to delete")
+}
+
+// A Prefect 3 deployment changed by hand after the apply is drift: read-back names the
+// field and fails, and the plan shows it as an update (testdata/api3/drift/cases.json).
+func TestReadBackPrefect3Drift(t *testing.T) {
+	raw, err := os.ReadFile("testdata/api3/drift/cases.json")
+	require.NoError(t, err)
+	var cases []struct {
+		Name, Deployment, Field string
+		Patch                   map[string]any
+	}
+	require.NoError(t, json.Unmarshal(raw, &cases))
+	require.NotEmpty(t, cases)
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			fake := prefect3test.New(t)
+			code, stdout, stderr, h := apply3(t, fake.URL, "--image", digest3)
+			require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			d, ok := fake.Deployment("hello", tc.Deployment)
+			require.True(t, ok)
+			body, err := json.Marshal(tc.Patch)
+			require.NoError(t, err)
+			req, err := http.NewRequestWithContext(t.Context(), "PATCH", fake.URL+"/deployments/"+d["id"].(string), bytes.NewReader(body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusNoContent, resp.StatusCode)
+
+			var out, errOut bytes.Buffer
+			code = deploycli.Main(context.Background(), []string{"read-back", "--image", digest3, h.file("prefect-deployments-dev.yaml")}, &out, &errOut, h.env)
+			assert.Equal(t, deploycli.ExitFailed, code, "stdout:\n%s\nstderr:\n%s", out.String(), errOut.String())
+			assert.Contains(t, out.String(), "  ! drift     hello/"+tc.Deployment+"\n")
+			assert.Contains(t, out.String(), tc.Field)
+			assert.Contains(t, out.String(), "0 patched", "the Prefect 3 read-back reports, it does not patch")
+
+			code, stdout, stderr = plan3(t, h, fake.URL, "--image", digest3)
+			assert.Equal(t, deploycli.ExitChanges, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			assert.Contains(t, stdout, tc.Field)
+		})
+	}
 }
