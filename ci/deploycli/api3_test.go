@@ -93,6 +93,16 @@ func TestAPIRunnerPrefect3Refusals(t *testing.T) {
 	}
 
 	h := newHarness(t, "PREFECT_API_URL="+p2.URL)
+	raw, err := os.ReadFile("testdata/api3/prefect-deployments-dev.yaml")
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(h.file("p3"), 0o755))
+	require.NoError(t, os.WriteFile(h.file("p3/prefect-deployments-dev.yaml"), raw, 0o644))
+	var planOut, planErr bytes.Buffer
+	code = deploycli.Main(context.Background(), []string{"plan", "--workdir", h.dir, h.file("p3/prefect-deployments-dev.yaml")}, &planOut, &planErr, h.env)
+	assert.Equal(t, deploycli.ExitFailed, code, planOut.String())
+	assert.Contains(t, planErr.String(), "targets Prefect 3 (prefect: 3 at line 2) but the Prefect API at ")
+	assert.Contains(t, planErr.String(), "the majors must agree")
+
 	var out, errOut bytes.Buffer
 	code = deploycli.Main(context.Background(), []string{"apply", "--runner", "api", "--image", digest3, h.file("prefect-deployments-dev.yaml")}, &out, &errOut, h.env)
 	assert.Equal(t, deploycli.ExitUsage, code)

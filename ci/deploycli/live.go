@@ -75,6 +75,18 @@ func (a *App) planLive(ctx context.Context, f *spec.File, own ownership, detaile
 		}
 		return ExitFailed
 	}
+	if f.Prefect == spec.Prefect3 {
+		// Prefect 3's fields compared with a Prefect 2 server's would be a plan of noise.
+		v, err := api.AdminVersion(ctx)
+		if err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: plan: GET /admin/version: %v\n", err)
+			return ExitFailed
+		}
+		if !strings.HasPrefix(v, "3.") {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: plan: %s targets Prefect 3 (%s) but the Prefect API at %s runs Prefect %s: the majors must agree\n", f.Path, f.PrefectFrom, api.Host(), v)
+			return ExitFailed
+		}
+	}
 	p, err := liveplan.Build(ctx, f, api, own.options(false))
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
