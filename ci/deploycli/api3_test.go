@@ -146,6 +146,8 @@ func TestPlanPrefect3(t *testing.T) {
 			require.NoError(t, err)
 			code, stdout, stderr := plan3(t, h, fake.URL, "--image", digest3)
 			assert.Equal(t, deploycli.ExitChanges, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+			// Each line of the .want file is a part of the plan (the anchor of a schedule
+			// without one is the time of the apply: the line stops before it).
 			for _, line := range strings.Split(strings.TrimSpace(string(want)), "\n") {
 				assert.Contains(t, stdout, line)
 			}
