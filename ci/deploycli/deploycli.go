@@ -127,6 +127,7 @@ const usage = `Usage:
   prefect-deploy read-back [--workdir DIR] [--env ENV] [--owner OWNER] [--only NAME]... FILE
   prefect-deploy prune [--workdir DIR] [--env ENV] [--owner OWNER] [--yes] [--prune-legacy] FILE
   prefect-deploy list [--on NAME]
+  prefect-deploy pools [--workdir DIR] [--type TYPE] FILE
 
 validate     check every file; print every problem with file:line:col; exit 1 if any
 plan         compare the file with the Prefect API (PREFECT_API_URL): create, update,
@@ -139,6 +140,8 @@ read-back    the read-back alone: compare the API with the file, fix what build 
 prune        the prune alone: delete the managed deployments the file no longer lists,
              only when every deployment of the file reads back without drift
 list         every deployment on PREFECT_API_URL, whoever made it, one line each
+pools        Prefect 3 file: create the work pools it names that do not exist yet
+             (--type, default ecs); an existing pool is never changed
 
 Managed deployments carry the tag ` + liveplan.MarkerPrefix + `<owner>:<env>. The owner is
 --owner, else PREFECT_OWNER, else GITHUB_REPOSITORY, else the git remote's owner/name,
@@ -166,6 +169,8 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		return a.readBack(ctx, args[1:])
 	case "list":
 		return a.list(ctx, args[1:])
+	case "pools":
+		return a.pools(ctx, args[1:])
 	case "prune":
 		return a.pruneCmd(ctx, args[1:])
 	case "-h", "--help", "help":

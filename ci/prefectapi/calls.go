@@ -218,6 +218,18 @@ func (c *Client) ReadWorkPool(ctx context.Context, name string) (*WorkPool, erro
 	return &p, nil
 }
 
+// CreateWorkPool is POST /work_pools/ with only the name and the type: the server fills
+// the type's default base job template. An existing pool is never touched: the server
+// answers 409, which satisfies errors.Is(err, ErrConflict).
+func (c *Client) CreateWorkPool(ctx context.Context, name, typ string) (*WorkPool, error) {
+	var p WorkPool
+	body := map[string]string{"name": name, "type": typ}
+	if err := c.do(ctx, "POST", "/work_pools/", body, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
 // CreateFlow is POST /flows/ with the body the CLI sends ({"name", "tags": []}): Prefect
 // upserts by name and answers the flow either way (201 new, 200 existing).
 func (c *Client) CreateFlow(ctx context.Context, name string) (*Flow, error) {

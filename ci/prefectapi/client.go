@@ -288,6 +288,8 @@ var (
 	ErrNotFound     = errors.New("not found")
 	ErrUnauthorized = errors.New("unauthorized")
 	ErrForbidden    = errors.New("forbidden")
+	// ErrConflict is a 409: the object exists already (a work pool of that name).
+	ErrConflict = errors.New("conflict")
 )
 
 // APIError is a non-2xx answer, or a 2xx answer that is not JSON.
@@ -362,6 +364,8 @@ func (e *APIError) Is(target error) bool {
 		return e.Status == http.StatusUnauthorized
 	case ErrForbidden:
 		return e.Status == http.StatusForbidden
+	case ErrConflict:
+		return e.Status == http.StatusConflict
 	}
 	return false
 }
