@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -39,6 +40,9 @@ func (c Config) Check() error {
 		if err := liveplan.CheckOwner(c.Owner); err != nil {
 			return fmt.Errorf("PREFECT_OWNER: %w", err)
 		}
+	}
+	if c.PoolType != "" && !poolType.MatchString(c.PoolType) {
+		return fmt.Errorf("PREFECT_POOL_TYPE=%q: want a work pool type such as ecs, process or docker (lower case letters, digits, - and _)", c.PoolType)
 	}
 	switch c.DaggerProgress {
 	case "", "plain", "dots", "report":
@@ -109,3 +113,7 @@ func (c Config) CheckDeploy() error {
 	}
 	return nil
 }
+
+// poolType is what a work pool type looks like (Prefect's worker types: ecs, process,
+// docker, kubernetes, cloud-run-v2, ...).
+var poolType = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)

@@ -68,6 +68,10 @@ type Config struct {
 	// Owner is the owner in the ownership tag managed-by:prefect-flows:<owner>:<env>;
 	// empty means liveplan.ResolveOwner on the process's environment and SourceDir.
 	Owner string // PREFECT_OWNER
+	// PoolType is the type of the work pools the pipeline creates for a Prefect 3 file
+	// (the pools step creates only missing ones); "" means DefaultPoolType, or
+	// EmbeddedPoolType on the embedded server.
+	PoolType string // PREFECT_POOL_TYPE
 
 	// StepSummaryPath is $GITHUB_STEP_SUMMARY; the Markdown report is appended to it.
 	StepSummaryPath string // GITHUB_STEP_SUMMARY
@@ -117,6 +121,12 @@ const (
 	DefaultTimeout = deploycli.DefaultTimeout
 	// DefaultRepository names the image when IMAGE_REPOSITORY is not set.
 	DefaultRepository = "prefect-flows"
+	// DefaultPoolType is the type of the work pools created on a real Prefect 3 API.
+	DefaultPoolType = "ecs"
+	// EmbeddedPoolType is the type created on the embedded server: the process worker
+	// type ships with Prefect itself, so the server knows its base job template without
+	// prefect-aws.
+	EmbeddedPoolType = "process"
 	// DefaultImageEnv is the image target's environment when DEPLOY_ENV is not set.
 	DefaultImageEnv = "dev"
 )
@@ -157,6 +167,17 @@ func (c Config) Repository() string {
 		return c.ImageRepository
 	}
 	return DefaultRepository
+}
+
+// WorkPoolType is PoolType, else the default for where the run deploys.
+func (c Config) WorkPoolType() string {
+	switch {
+	case c.PoolType != "":
+		return c.PoolType
+	case c.Embedded():
+		return EmbeddedPoolType
+	}
+	return DefaultPoolType
 }
 
 // Embedded says whether the run deploys into the throwaway server.
@@ -212,6 +233,7 @@ func parse(env, sourceDir string, getenv func(string) string) (Config, error) {
 		},
 		Runner:          get("DEPLOY_RUNNER"),
 		Owner:           get("PREFECT_OWNER"),
+		PoolType:        get("PREFECT_POOL_TYPE"),
 		StepSummaryPath: get("GITHUB_STEP_SUMMARY"),
 		LogGroups:       get("GITHUB_ACTIONS") == "true",
 		DaggerProgress:  get("DAGGER_PROGRESS"),

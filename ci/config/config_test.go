@@ -57,7 +57,7 @@ func view(c Config) map[string]string {
 		"DaggerProgress": c.DaggerProgress, "LogGroups": strconv.FormatBool(c.LogGroups),
 		"AllowUnpublishedImage": strconv.FormatBool(c.AllowUnpublishedImage), "GitSHA": c.GitSHA,
 		"Only": strings.Join(c.Only, "|"), "StepSummaryPath": c.StepSummaryPath, "BaseImage": c.BaseImage,
-		"RegistryUsername": c.RegistryUsername,
+		"RegistryUsername": c.RegistryUsername, "WorkPoolType": c.WorkPoolType(),
 	}
 }
 

@@ -77,6 +77,8 @@ type PrefectFlows struct {
 	Concurrency int
 	// +private
 	DeployTimeout string
+	// +private
+	PoolType string
 }
 
 // New holds the repository and the environment that every function works on.
@@ -242,6 +244,18 @@ func (m *PrefectFlows) WithDeployTimeout(
 	}
 	m.DeployTimeout = timeout
 	return m, nil
+}
+
+// WithWorkPools sets the type of the work pools deploy creates for a Prefect 3 file.
+//
+// Only missing pools the file names are created; an existing pool is never changed.
+func (m *PrefectFlows) WithWorkPools(
+	// Work pool type (PREFECT_POOL_TYPE), e.g. ecs, process or docker (default ecs; process
+	// on the embedded server).
+	poolType string,
+) *PrefectFlows {
+	m.PoolType = poolType
+	return m
 }
 
 // Deploy runs the whole pipeline and returns its summary.
@@ -431,6 +445,7 @@ func (m *PrefectFlows) options(ctx context.Context, s *session) (pipeline.Option
 			TaskRoleARN: m.EcsTaskRoleArn, CPU: m.EcsCpu, Memory: m.EcsMemory, Region: m.AwsRegion,
 		},
 		Runner:      m.Runner,
+		PoolType:    m.PoolType,
 		Concurrency: m.Concurrency,
 	}
 	if m.DeployTimeout != "" {
