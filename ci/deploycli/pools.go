@@ -2,9 +2,11 @@ package deploycli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
@@ -15,14 +17,16 @@ import (
 const DefaultPoolType = "ecs"
 
 // pools creates the work pools a Prefect 3 file names that PREFECT_API_URL does not
-// have yet, of one type, with only a name and a type (the server fills the type's
-// default base job template). A pool that exists is left exactly as it is, whatever
-// its type or template: the pipeline runs this before the deploy.
+// have yet, of one type, with the base job template given (the server does not fill a
+// type's default: the pipeline asks the image's Prefect for it). A pool that exists is
+// left exactly as it is, whatever its type or template: the pipeline runs this before
+// the deploy.
 func (a *App) pools(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("prefect-deploy pools", flag.ContinueOnError)
 	fs.SetOutput(a.Stderr)
 	workdir := fs.String("workdir", "", "repository root the file's paths are relative to (default: the file's directory)")
 	typ := fs.String("type", DefaultPoolType, "work pool type of the pools created (ecs, process, docker, ...)")
+	tmplFile := fs.String("base-job-template", "", "JSON file: the base job template of the pools created, e.g. from `prefect work-pool get-default-base-job-template --type TYPE --file FILE` (default: none, the pool's template stays empty)")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitForFlagErr(err)
@@ -32,6 +36,20 @@ func (a *App) pools(ctx context.Context, args []string) int {
 	}
 	if *typ == "" {
 		return a.usageError(fs, "--type must not be empty")
+	}
+	var tmpl json.RawMessage
+	if *tmplFile != "" {
+		raw, err := os.ReadFile(*tmplFile)
+		if err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: pools: --base-job-template: %v\n", err)
+			return ExitFailed
+		}
+		var obj map[string]any
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: pools: --base-job-template %s: want a JSON object: %v\n", *tmplFile, err)
+			return ExitFailed
+		}
+		tmpl = raw
 	}
 	root := *workdir
 	if root == "" {
@@ -64,7 +82,7 @@ func (a *App) pools(ctx context.Context, args []string) int {
 			code = ExitFailed
 			continue
 		}
-		p, err = api.CreateWorkPool(ctx, name, *typ)
+		p, err = api.CreateWorkPool(ctx, name, *typ, tmpl)
 		switch {
 		case errors.Is(err, prefectapi.ErrConflict):
 			// Created by someone else between the read and the write: theirs stands.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -33,6 +34,11 @@ func TestPools(t *testing.T) {
 		{"process for the embedded server", "testdata/pools/prefect-deployments-dev.yaml", []string{"--type", "process"}, deploycli.ExitOK,
 			[]string{"work pool new-pool: created (type process)", "work pool other-pool: created (type process)"}, "",
 			[]map[string]any{{"name": "new-pool", "type": "process"}, {"name": "other-pool", "type": "process"}}},
+		{"with the worker's default template", "testdata/pools/prefect-deployments-dev.yaml", []string{"--type", "process", "--base-job-template", "testdata/pools/process-template.json"}, deploycli.ExitOK,
+			[]string{"work pool new-pool: created (type process)"}, "",
+			[]map[string]any{{"name": "new-pool", "type": "process", "base_job_template": processTemplate(t)}, {"name": "other-pool", "type": "process", "base_job_template": processTemplate(t)}}},
+		{"template not an object", "testdata/pools/prefect-deployments-dev.yaml", []string{"--base-job-template", "testdata/pools/not-a-template.json"}, deploycli.ExitFailed,
+			nil, "--base-job-template testdata/pools/not-a-template.json: want a JSON object", nil},
 		{"Prefect 2 file", "testdata/pools/prefect-deployments-p2.yaml", nil, deploycli.ExitFailed,
 			nil, "targets Prefect 2", nil},
 		{"empty type", "testdata/pools/prefect-deployments-dev.yaml", []string{"--type", ""}, deploycli.ExitUsage,
@@ -62,6 +68,15 @@ func TestPools(t *testing.T) {
 			assert.Equal(t, tc.wantPosts, posts)
 		})
 	}
+}
+
+func processTemplate(t *testing.T) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/pools/process-template.json")
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(raw, &m))
+	return m
 }
 
 // A second run finds the pools the first created and writes nothing.

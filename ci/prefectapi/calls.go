@@ -218,12 +218,18 @@ func (c *Client) ReadWorkPool(ctx context.Context, name string) (*WorkPool, erro
 	return &p, nil
 }
 
-// CreateWorkPool is POST /work_pools/ with only the name and the type: the server fills
-// the type's default base job template. An existing pool is never touched: the server
+// CreateWorkPool is POST /work_pools/ with the name, the type and, when not nil, the
+// base job template (a JSON object). The server does not fill a type's default template
+// itself (Prefect's own CLI reads it from the installed worker first), so a pool made
+// without one has an empty template. An existing pool is never touched: the server
 // answers 409, which satisfies errors.Is(err, ErrConflict).
-func (c *Client) CreateWorkPool(ctx context.Context, name, typ string) (*WorkPool, error) {
+func (c *Client) CreateWorkPool(ctx context.Context, name, typ string, template json.RawMessage) (*WorkPool, error) {
 	var p WorkPool
-	body := map[string]string{"name": name, "type": typ}
+	body := struct {
+		Name     string          `json:"name"`
+		Type     string          `json:"type"`
+		Template json.RawMessage `json:"base_job_template,omitempty"`
+	}{name, typ, template}
 	if err := c.do(ctx, "POST", "/work_pools/", body, &p); err != nil {
 		return nil, err
 	}
