@@ -31,7 +31,12 @@ func playAPIApply(ex fakedagger.Exec, fail map[string]bool) fakedagger.ExecResul
 		return fakedagger.ExecResult{ExitCode: 1, Stderr: "prefect-deploy: preflight: the Prefect API at prefect.example:4200 is unreachable: connection refused (is the server running? check PREFECT_API_URL)\nprefect-deploy: nothing was deployed\n"}
 	}
 	file := ex.Args[len(ex.Args)-1]
-	f, err := spec.Load(path.Join("testdata", "repo", file), spec.LoadOptions{RepoRoot: "testdata/repo"})
+	// Only a Prefect 3 file's apply has --image (the pipeline's Prefect 3 fixture).
+	repo := "repo"
+	if slices.Contains(ex.Args, "--image") {
+		repo = "p3repo"
+	}
+	f, err := spec.Load(path.Join("testdata", repo, file), spec.LoadOptions{RepoRoot: path.Join("testdata", repo)})
 	if err != nil {
 		return fakedagger.ExecResult{ExitCode: 1, Stderr: err.Error()}
 	}

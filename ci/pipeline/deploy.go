@@ -13,6 +13,7 @@ import (
 
 	"dagger.io/dagger"
 
+	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefect/batch"
 )
@@ -77,6 +78,30 @@ func APIArgs(file, owner string, takeOver bool, concurrency int, timeout time.Du
 	return append(args, file)
 }
 
+// deployArgs is APIArgs for this run; a Prefect 3 file adds --image: the published
+// digest reference (PREFECT_IMAGE), or on the embedded server the local image name,
+// written exactly into each deployment's job_variables.image. The pull steps' working
+// directory is the exec's, the image's WORKDIR.
+func deployArgs(st *State, owner string) []string {
+	o := st.Opts
+	args := APIArgs(filepath.Base(st.File.Path), owner, o.TakeOver, st.apiConcurrency(), o.timeout(), o.Only)
+	if !st.prefect3() {
+		return args
+	}
+	file := args[len(args)-1]
+	return append(append(args[:len(args)-1:len(args)-1], "--image", st.ImageRef), file)
+}
+
+// apiConcurrency is the api runner's writes in flight: DEPLOY_CONCURRENCY, else the
+// default of the file's major (prefect-deploy's: one at a time on Prefect 3, whose
+// SQLite server answers concurrent writes with 503).
+func (st *State) apiConcurrency() int {
+	if st.prefect3() && st.Opts.Concurrency == 0 {
+		return deploycli.DefaultAPIConcurrency3
+	}
+	return st.Opts.concurrency()
+}
+
 // deployAPI runs `prefect-deploy apply --runner api` once inside the registered image:
 // the API URL and key are the image's secret variables, the run's cache buster keeps it
 // out of Dagger's cache. Expect ANY: a failed deployment must not hide the others'
@@ -93,11 +118,11 @@ func deployAPI(ctx context.Context, st *State) error {
 		return err
 	}
 	start := time.Now()
-	fmt.Fprintf(st.out, "    %d deployment(s), runner api: prefect-deploy in the image, %d write(s) at once\n", len(st.Jobs), o.concurrency())
+	fmt.Fprintf(st.out, "    %d deployment(s), runner api: prefect-deploy in the image, %d write(s) at once\n", len(st.Jobs), st.apiConcurrency())
 	ctr := inImage(st).
 		WithWorkdir(Workdir).
 		WithNewFile(InspectedPath, st.Inspected).
-		WithExec(APIArgs(filepath.Base(st.File.Path), owner, o.TakeOver, o.concurrency(), o.timeout(), o.Only), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
+		WithExec(deployArgs(st, owner), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	out, err := ctr.Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("engine: %w", err)

@@ -56,18 +56,21 @@ func TestDeployLocal(t *testing.T) {
 
 func TestDeployLocalChecksBeforeConnecting(t *testing.T) {
 	for _, tc := range []struct {
-		name, repo, only, wantErr string
+		name, repo, only, runner, wantErr string
 	}{
-		{"invalid file", "badrepo", "", "deployments[1].entrypoint"},
-		{"Prefect 3 file", "p3repo", "", "this command does not handle Prefect 3 files yet"},
-		{"unknown DEPLOY_ONLY", "repo", "nope", "DEPLOY_ONLY names no deployment"},
+		{"invalid file", "badrepo", "", "", "deployments[1].entrypoint"},
+		{"Prefect 3 file with the batch runner", "p3repo", "", RunnerBatch, "DEPLOY_RUNNER=batch drives Prefect 2's `prefect deployment build`"},
+		{"unknown DEPLOY_ONLY", "repo", "nope", "", "DEPLOY_ONLY names no deployment"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := fakedagger.Start(t)
 			sessionEnv(t, srv)
 			s, err := config.FromEnv("dev", repoDir(t, tc.repo), func(k string) string {
-				if k == "DEPLOY_ONLY" {
+				switch k {
+				case "DEPLOY_ONLY":
 					return tc.only
+				case "DEPLOY_RUNNER":
+					return tc.runner
 				}
 				return ""
 			})
@@ -185,4 +188,27 @@ func skipPreflight(t *testing.T) {
 	t.Helper()
 	newPreflightAPI = func(string, string) preflight.API { return nil }
 	t.Cleanup(func() { newPreflightAPI = preflightClient })
+}
+
+// mage deploy takes a Prefect 3 file: its checks before the engine let it through, and
+// the pipeline deploys it (embedded server, process pools).
+func TestDeployLocalPrefect3(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler3(nil)))
+	sessionEnv(t, srv)
+	s, err := config.FromEnv("dev", repoDir(t, "p3repo"), func(k string) string {
+		if k == "PREFECT_OWNER" {
+			return testOwner
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := DeployLocal(context.Background(), s, &out); err != nil {
+		t.Fatalf("DeployLocal: %v\n%s", err, out.String())
+	}
+	if n := len(execsWith(srv, isPools)); n != 1 {
+		t.Errorf("%d pools exec(s), want 1\n%s", n, out.String())
+	}
 }

@@ -34,12 +34,13 @@ type Step interface {
 var (
 	deploySteps = []Step{
 		planStep{},      // load and validate prefect-deployments-<env>.yaml: local only, no engine
-		preflightStep{}, // the API answers, takes the key, runs Prefect 2, has the blocks and pools: before any build
+		preflightStep{}, // the API answers, takes the key, runs the file's major, has the blocks and pools: before any build
 		imageStep{},     // docker build of the repository
 		checkStep{},     // inspect every entrypoint in the image: a bad flow stops the run before any push
 		publishStep{},   // push <env>-<sha>; its digest becomes PREFECT_IMAGE
 		serverStep{},    // dev without PREFECT_API_URL: throwaway Prefect server from the same image
-		registerStep{},  // block register + infrastructure/ecs-task-<env>.py, never cached
+		registerStep{},  // block register + infrastructure/ecs-task-<env>.py, never cached (Prefect 2)
+		poolsStep{},     // Prefect 3: create the missing work pools the file names (PREFECT_POOL_TYPE), never cached
 		deployStep{},    // prefect-deploy apply --runner api in the image (or batch/cli builds), never cached
 		readBackStep{},  // embedded server: list what was deployed
 		verifyStep{},    // real API: prefect-deploy read-back in the image; drift fails the run
@@ -96,6 +97,10 @@ type State struct {
 	Report *Report
 	out    io.Writer
 }
+
+// prefect3 says the deployments file targets Prefect 3: work pools and job variables,
+// no infrastructure blocks, deployed by the api runner only.
+func (st *State) prefect3() bool { return st.File != nil && st.File.Prefect == spec.Prefect3 }
 
 // SkipError says a step had nothing to do; it is reported as skipped, not failed.
 type SkipError struct{ Reason string }

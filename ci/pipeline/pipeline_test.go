@@ -695,9 +695,9 @@ func TestNoEngineCallBeforeConfigIsValid(t *testing.T) {
 		{"invalid deployments file", func(t *testing.T, _ *dagger.Client) Options {
 			return Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "badrepo")}}
 		}, "prefect-deployments-dev.yaml:6:17: deployments[1].entrypoint"},
-		{"Prefect 3 deployments file", func(t *testing.T, _ *dagger.Client) Options {
-			return Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "p3repo")}}
-		}, "prefect-deployments-dev.yaml targets Prefect 3 (prefect: 3 at line 2): this command does not handle Prefect 3 files yet"},
+		{"Prefect 3 deployments file with the batch runner", func(t *testing.T, _ *dagger.Client) Options {
+			return Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "p3repo"), Runner: RunnerBatch}}
+		}, "prefect-deployments-dev.yaml targets Prefect 3 (prefect: 3 at line 3): DEPLOY_RUNNER=batch drives Prefect 2's"},
 		{"no deployments file for the environment", func(t *testing.T, c *dagger.Client) Options {
 			return Options{Config: config.Config{Env: "staging", SourceDir: repoDir(t, "repo"), PrefectAPIURL: config.FromDagger(c.SetSecret("prefect-api-url", secretURL)), ECS: ECS{Cluster: "c", ExecutionRoleARN: "arn", Region: "eu-west-1"}, AllowUnpublishedImage: true}}
 		}, `environment "staging" has no deployments file`},

@@ -36,8 +36,11 @@ func (planStep) Run(_ context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	f, jobs, err := loadJobs(o.SourceDir, o.Env, owner)
+	f, jobs, err := loadFile(o.SourceDir, o.Env, owner, true)
 	if err != nil {
+		return err
+	}
+	if err := o.checkRunner(f); err != nil {
 		return err
 	}
 	if len(o.Only) > 0 {
@@ -53,6 +56,10 @@ func (planStep) Run(_ context.Context, st *State) error {
 	if !st.OnlyImage {
 		fmt.Fprintf(st.out, "    %s: %d deployment(s) to build\n", st.Report.File, len(jobs))
 		for _, j := range jobs {
+			if f.Prefect == spec.Prefect3 {
+				fmt.Fprintf(st.out, "    %s (Prefect 3, through the API)\n", j.Name)
+				continue
+			}
 			fmt.Fprintf(st.out, "    prefect %s\n", deploycli.ShellJoin(j.Args))
 		}
 	}
@@ -75,6 +82,15 @@ func (planStep) Run(_ context.Context, st *State) error {
 	return nil
 }
 
+// checkRunner refuses a runner that cannot write f's major: Prefect 3 deploys with the
+// api runner only.
+func (o *Options) checkRunner(f *spec.File) error {
+	if f.Prefect == spec.Prefect3 && o.runner() != RunnerAPI {
+		return fmt.Errorf("%s targets Prefect 3 (%s): DEPLOY_RUNNER=%s drives Prefect 2's `prefect deployment build`; Prefect 3 deploys with the api runner (leave DEPLOY_RUNNER unset)", relTo(o.SourceDir, f.Path), f.PrefectFrom, o.runner())
+	}
+	return nil
+}
+
 // owner is Owner, else liveplan's rule on this process's environment and SourceDir.
 func (o *Options) owner() (string, error) {
 	if o.Owner != "" {
@@ -84,7 +100,16 @@ func (o *Options) owner() (string, error) {
 	return own.Name, err
 }
 
+// loadJobs loads environment env's file for the commands that write or compare Prefect 2
+// shapes only (script, the live plan): a Prefect 3 file is refused.
 func loadJobs(root, env, owner string) (*spec.File, []prefect.Job, error) {
+	return loadFile(root, env, owner, false)
+}
+
+// loadFile loads and validates environment env's file. With prefect3 a Prefect 3 file
+// is accepted (the pipeline deploys it with the api runner): its jobs carry only the
+// deployment names, which the report and DEPLOY_ONLY use.
+func loadFile(root, env, owner string, prefect3 bool) (*spec.File, []prefect.Job, error) {
 	path := DeploymentsFile(root, env)
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("environment %q has no deployments file: %w", env, err)
@@ -93,15 +118,24 @@ func loadJobs(root, env, owner string) (*spec.File, []prefect.Job, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	// Only the Prefect 2 writers exist: a Prefect 3 file stops here, before any build.
-	if err := f.CheckDeployable(); err != nil {
-		return nil, nil, err
+	// Only the pipeline's api runner writes Prefect 3: elsewhere such a file stops here.
+	if f.Prefect != spec.Prefect3 || !prefect3 {
+		if err := f.CheckDeployable(); err != nil {
+			return nil, nil, err
+		}
 	}
 	// Every deploy marks what it builds with the environment's ownership tag, so that
 	// the read-back and prune know which deployments are this repository's.
 	tag, err := liveplan.MarkerTag(owner, env)
 	if err != nil {
 		return nil, nil, err
+	}
+	if f.Prefect == spec.Prefect3 {
+		jobs := make([]prefect.Job, len(f.Deployments))
+		for i, d := range f.Deployments {
+			jobs[i] = prefect.Job{Name: d.Name}
+		}
+		return f, jobs, nil
 	}
 	jobs, err := prefect.ContainerJobs(liveplan.Mark(f, tag), DeployOutDir)
 	if err != nil {

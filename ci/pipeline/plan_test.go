@@ -69,7 +69,7 @@ func TestScriptAllReportsEveryBadFile(t *testing.T) {
 func TestScriptAllPrefect3(t *testing.T) {
 	var out bytes.Buffer
 	err := ScriptAll(repoDir(t, "p3repo"), testOwner, &out)
-	if err == nil || !strings.Contains(err.Error(), "targets Prefect 3 (prefect: 3 at line 2): this command does not handle Prefect 3 files yet") {
+	if err == nil || !strings.Contains(err.Error(), "targets Prefect 3 (prefect: 3 at line 3): this command does not handle Prefect 3 files yet") {
 		t.Fatalf("err = %v", err)
 	}
 	if want := "# prefect-deployments-dev.yaml: Prefect 3, no deploy commands yet\n"; out.String() != want {

@@ -2,11 +2,13 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/preflight"
+	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
 // SavedByRegister are the block types the register step saves itself
@@ -16,7 +18,7 @@ var SavedByRegister = []string{"ecs-task"}
 type preflightStep struct{}
 
 func (preflightStep) String() string {
-	return "preflight: the Prefect API answers, takes the key, runs Prefect 2, has the blocks and pools (before any build)"
+	return "preflight: the Prefect API answers, takes the key, runs the file's Prefect major, has the blocks and pools (before any build)"
 }
 
 // Run asks the API from this process, before the engine builds anything: an unreachable
@@ -36,6 +38,9 @@ func (preflightStep) Run(ctx context.Context, st *State) error {
 	for _, j := range st.Jobs {
 		due[j.Name] = true
 	}
+	if st.prefect3() {
+		return preflight3(ctx, st, due)
+	}
 	n := preflight.Needs{ServerMajor: 2, SavedLater: SavedByRegister}
 	for _, d := range st.File.Deployments {
 		if !due[d.Name] {
@@ -52,6 +57,51 @@ func (preflightStep) Run(ctx context.Context, st *State) error {
 	}
 	fmt.Fprintf(st.out, "    %s runs Prefect %s; blocks and pools found (%s)\n", rep.Host, rep.ServerVersion, round(rep.Took))
 	return nil
+}
+
+// preflight3 is the preflight of a Prefect 3 file: the server runs Prefect 3, and every
+// work pool the due deployments name either exists (its type is shown) or is one the
+// pools step will create. There are no blocks to check.
+func preflight3(ctx context.Context, st *State, due map[string]bool) error {
+	o := st.Opts
+	rep := preflight.Check(ctx, o.PrefectAPI, preflight.Needs{ServerMajor: int(spec.Prefect3)})
+	if err := rep.Err(); err != nil {
+		return fmt.Errorf("%w\nnothing was built, published or registered", err)
+	}
+	var lines, problems []string
+	for _, pool := range duePools(st.File, due) {
+		p, err := o.PrefectAPI.ReadWorkPool(ctx, pool)
+		switch {
+		case errors.Is(err, prefectapi.ErrNotFound):
+			lines = append(lines, fmt.Sprintf("work pool %s: missing, the pools step creates it (type %s)", pool, o.WorkPoolType()))
+		case err != nil:
+			problems = append(problems, fmt.Sprintf("work pool %s: %v", pool, err))
+		default:
+			lines = append(lines, fmt.Sprintf("work pool %s: exists (type %s), left as it is", pool, p.Type))
+		}
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w\nnothing was built, published or registered", &preflight.Error{Problems: problems})
+	}
+	fmt.Fprintf(st.out, "    %s runs Prefect %s (%s)\n", rep.Host, rep.ServerVersion, round(rep.Took))
+	for _, l := range lines {
+		fmt.Fprintf(st.out, "    %s\n", l)
+	}
+	return nil
+}
+
+// duePools are the distinct work pools the due deployments of f name, in file order.
+func duePools(f *spec.File, due map[string]bool) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, d := range f.Deployments {
+		if !due[d.Name] || d.WorkPool == nil || d.WorkPool.Name == "" || seen[d.WorkPool.Name] {
+			continue
+		}
+		seen[d.WorkPool.Name] = true
+		out = append(out, d.WorkPool.Name)
+	}
+	return out
 }
 
 // preflightClient is the API as this process reaches it: short timeouts and few

@@ -24,6 +24,9 @@ func (readBackStep) Run(ctx context.Context, st *State) error {
 	if !st.Opts.embedded() {
 		return Skip("deployed to the real Prefect API")
 	}
+	if st.prefect3() {
+		return Skip("Prefect 3: prefect-deploy list does not read Prefect 3 deployments yet")
+	}
 	if st.Registered == nil {
 		return Skip("nothing was registered")
 	}

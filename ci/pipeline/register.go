@@ -22,6 +22,12 @@ func (registerStep) String() string {
 
 func (registerStep) Run(ctx context.Context, st *State) error {
 	o := st.Opts
+	if st.prefect3() {
+		// The later execs (pools, deploy) still start from the image set up for Prefect,
+		// with the run's cache buster last.
+		st.Registered = prefectContainer(st).WithEnvVariable("CACHEBUSTER", st.RunID)
+		return Skip("Prefect 3: there are no infrastructure blocks; each deployment gets the image in job_variables.image (%s)", st.ImageRef)
+	}
 	if !o.embedded() {
 		// Read first, write after: a run that does not go through puts these back.
 		snap, err := snapshotBlocks(ctx, st, infraBlocks(st.File))

@@ -21,9 +21,9 @@ const (
 func (m Major) String() string { return fmt.Sprintf("Prefect %d", int(m)) }
 
 // ErrPrefect3Deploy is what the commands that do not handle Prefect 3 yet say about a
-// Prefect 3 file: validate and `prefect-deploy apply --runner api` do; the live plan,
-// read-back, prune, the printed script and the pipeline do not yet.
-var ErrPrefect3Deploy = errors.New("this command does not handle Prefect 3 files yet (validate, `prefect-deploy apply`, plan, read-back and prune do; script and the pipeline are in progress)")
+// Prefect 3 file: validate, `prefect-deploy apply --runner api`, plan, read-back, prune
+// and the pipeline's deploy do; the printed script and the pipeline's live plan do not yet.
+var ErrPrefect3Deploy = errors.New("this command does not handle Prefect 3 files yet (validate, `prefect-deploy apply`, plan, read-back, prune and the pipeline's deploy do; script and the pipeline's live plan are in progress)")
 
 // CheckDeployable refuses a file whose major no writer deploys to yet, with one line
 // that names the file and how its major was decided.

@@ -1,0 +1,281 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/acme-data/prefect-flows/ci/config"
+	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
+	"github.com/acme-data/prefect-flows/ci/prefectapi/prefect3test"
+	"github.com/acme-data/prefect-flows/ci/preflight"
+)
+
+func isTemplate(a []string) bool {
+	return len(a) > 3 && a[0] == "prefect" && a[1] == "work-pool" && a[2] == "get-default-base-job-template"
+}
+func isPools(a []string) bool { return len(a) > 2 && a[0] == "prefect-deploy" && a[1] == "pools" }
+
+// handler3 is handler plus what a Prefect 3 image does for the pools step: the CLI
+// writes the worker type's default template (its directory must exist, as for Python's
+// open()), and prefect-deploy pools reads it. fail["template"] and fail["pools"] fail
+// that exec as the real command would.
+func handler3(fail map[string]bool) fakedagger.ExecHandler {
+	base := handler(fail)
+	return func(ex fakedagger.Exec) fakedagger.ExecResult {
+		a := ex.Args
+		switch {
+		case isTemplate(a):
+			file := argAfter(a, "--file")
+			if !ex.DirExists(path.Dir(file)) {
+				return fakedagger.ExecResult{ExitCode: 1, Stderr: "FileNotFoundError: [Errno 2] No such file or directory: '" + file + "'\n"}
+			}
+			if fail["template"] {
+				return fakedagger.ExecResult{ExitCode: 1, Stdout: "Unknown work pool type '" + argAfter(a, "--type") + "'. Please choose from process.\n"}
+			}
+			return fakedagger.ExecResult{Files: map[string]string{file: `{"job_configuration": {}, "variables": {"type": "object", "properties": {}}}`}}
+		case isPools(a):
+			if !strings.Contains(ex.Files[argAfter(a, "--base-job-template")], "job_configuration") {
+				return fakedagger.ExecResult{ExitCode: 1, Stderr: "prefect-deploy: pools: --base-job-template: no such file\n"}
+			}
+			if fail["pools"] {
+				return fakedagger.ExecResult{ExitCode: 1, Stderr: `prefect-deploy: pools: create work pool "ecs-pool" of type ecs: POST /work_pools/ on prefect:4200: 403 Forbidden` + "\n"}
+			}
+			typ := argAfter(a, "--type")
+			return fakedagger.ExecResult{Stdout: "work pool process-pool: created (type " + typ + ")\nwork pool ecs-pool: created (type " + typ + ")\n"}
+		}
+		return base(ex)
+	}
+}
+
+// p3Options is a Prefect 3 run of p3repo's dev file: embedded, or with vars (mage's
+// environment) against a real API.
+func p3Options(t *testing.T, out *bytes.Buffer, vars map[string]string) Options {
+	t.Helper()
+	c, err := config.FromEnv("dev", repoDir(t, "p3repo"), func(k string) string { return vars[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := LocalOptions(c, out)
+	o.PrefectAPI = nil // preflight3 tests give it one
+	o.Owner = testOwner
+	o.RunID = func() string { return "run-p3" }
+	return o
+}
+
+var remote3 = map[string]string{
+	"PREFECT_API_URL": secretURL, "PREFECT_API_KEY": secretKey,
+	"REGISTRY": "registry.example:5000", "IMAGE_REPOSITORY": "acme/prefect-flows", "GIT_SHA": "abc1234",
+	"ECS_CLUSTER": "prod-cluster", "ECS_EXECUTION_ROLE_ARN": "arn:aws:iam::123456789012:role/exec", "AWS_REGION": "eu-west-1",
+}
+
+// TestPrefect3Pipeline: a Prefect 3 file goes through the pipeline: no block is
+// registered, the pools step creates the missing pools (process on the embedded server,
+// PREFECT_POOL_TYPE or ecs on a real API) with the worker's default template, and the
+// api runner deploys with --image (the local name, or the published digest) one write at
+// a time; read-back, verify, prune and restore are skipped, each saying why.
+func TestPrefect3Pipeline(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		vars      map[string]string
+		wantType  string
+		wantImage func(rep *Report) string
+		embedded  bool
+	}{
+		{"embedded", nil, "process", func(*Report) string { return "prefect-flows:dev" }, true},
+		{"real API, published", remote3, "ecs", func(rep *Report) string {
+			if !strings.Contains(rep.ImageRef, "@sha256:") {
+				return "a digest reference, not " + rep.ImageRef
+			}
+			return rep.ImageRef
+		}, false},
+		{"real API, PREFECT_POOL_TYPE", withVar(remote3, "PREFECT_POOL_TYPE", "docker"), "docker", func(rep *Report) string { return rep.ImageRef }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fakedagger.Start(t, fakedagger.WithHandler(handler3(nil)))
+			var out bytes.Buffer
+			rep, err := Run(context.Background(), connect(t, srv), p3Options(t, &out, tc.vars))
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			if n := len(execsWith(srv, func(a []string) bool { return isRegister(a) || isInfra(a) || isBlocks(a) || isDeploy(a) || isBatch(a) })); n != 0 {
+				t.Errorf("%d block or prefect build exec(s) on Prefect 3", n)
+			}
+			tmpl, pools, applies := execsWith(srv, isTemplate), execsWith(srv, isPools), execsWith(srv, isAPIApply)
+			if len(tmpl) != 1 || len(pools) != 1 || len(applies) != 1 {
+				t.Fatalf("template/pools/apply execs = %d/%d/%d, want 1 each", len(tmpl), len(pools), len(applies))
+			}
+			file := PoolsDir + "/" + tc.wantType + ".json"
+			if want := TemplateArgs(tc.wantType, file); !slices.Equal(tmpl[0].Args, want) {
+				t.Errorf("template argv = %q, want %q", tmpl[0].Args, want)
+			}
+			if want := PoolsArgs(tc.wantType, file, "prefect-deployments-dev.yaml"); !slices.Equal(pools[0].Args, want) {
+				t.Errorf("pools argv = %q, want %q", pools[0].Args, want)
+			}
+			ap := applies[0].Args
+			if got, want := argAfter(ap, "--image"), tc.wantImage(rep); got != want || got == "" {
+				t.Errorf("apply --image %q, want %q", got, want)
+			}
+			if got := argAfter(ap, "--concurrency"); got != strconv.Itoa(deploycli.DefaultAPIConcurrency3) {
+				t.Errorf("apply --concurrency %s, want Prefect 3's default %d", got, deploycli.DefaultAPIConcurrency3)
+			}
+			if ap[len(ap)-1] != "prefect-deployments-dev.yaml" {
+				t.Errorf("apply argv %q does not end with the file", ap)
+			}
+			for _, ex := range append(pools, applies...) {
+				if ex.Workdir != Workdir || ex.Env["CACHEBUSTER"] != "run-p3" {
+					t.Errorf("%q: workdir %q, CACHEBUSTER %q", ex.Args, ex.Workdir, ex.Env["CACHEBUSTER"])
+				}
+				if tc.embedded && (ex.Services["prefect"] == nil || ex.Env["PREFECT_API_URL"] != EmbeddedAPIURL) {
+					t.Errorf("%q: not bound to the embedded server", ex.Args)
+				}
+				if !tc.embedded && (ex.Secrets["PREFECT_API_URL"] == "" || ex.Secrets["PREFECT_API_KEY"] == "" || ex.Env["PREFECT_API_URL"] != "") {
+					t.Errorf("%q: the API must be secret variables: secrets %v", ex.Args, ex.Secrets)
+				}
+			}
+			if len(rep.Deployments) != 3 {
+				t.Errorf("report has %d deployments, want 3", len(rep.Deployments))
+			}
+			skipped := map[string]string{
+				"register":  "Prefect 3: there are no infrastructure blocks",
+				"verify":    "Prefect 3: the read-back does not read Prefect 3 deployments yet",
+				"prune":     "not asked for",
+				"restore":   "a deployment this run did not deploy keeps its previous image",
+				"read-back": "Prefect 3: prefect-deploy list does not read Prefect 3 deployments yet",
+			}
+			if !tc.embedded {
+				skipped["read-back"] = "deployed to the real Prefect API"
+			} else {
+				skipped["verify"] = "embedded server"
+			}
+			for _, s := range rep.Steps {
+				if want, ok := skipped[s.Name]; ok && (s.Status != StepSkipped || !strings.Contains(s.Detail, want)) {
+					t.Errorf("step %s = %s %q, want skipped with %q", s.Name, s.Status, s.Detail, want)
+				}
+				if _, ok := skipped[s.Name]; !ok && s.Status != StepOK && s.Status != StepSkipped {
+					t.Errorf("step %s = %s %q", s.Name, s.Status, s.Detail)
+				}
+			}
+			if stepStatus(rep, "pools") != StepOK || stepStatus(rep, "deploy") != StepOK {
+				t.Errorf("pools %s, deploy %s", stepStatus(rep, "pools"), stepStatus(rep, "deploy"))
+			}
+			for _, secret := range []string{secretURL, secretKey} {
+				if strings.Contains(out.String(), secret) {
+					t.Errorf("secret in the log")
+				}
+			}
+		})
+	}
+}
+
+func withVar(m map[string]string, k, v string) map[string]string {
+	out := map[string]string{k: v}
+	for a, b := range m {
+		if a != k {
+			out[a] = b
+		}
+	}
+	return out
+}
+
+// A pools step that fails stops the run before the deploy; on Prefect 3 nothing needs
+// restoring, and the step says why it failed in one line.
+func TestPrefect3PoolsFailure(t *testing.T) {
+	for _, tc := range []struct{ fail, want string }{
+		{"template", "work pools: "},
+		{"pools", `create work pool "ecs-pool" of type ecs`},
+	} {
+		t.Run(tc.fail, func(t *testing.T) {
+			srv := fakedagger.Start(t, fakedagger.WithHandler(handler3(map[string]bool{tc.fail: true})))
+			var out bytes.Buffer
+			rep, err := Run(context.Background(), connect(t, srv), p3Options(t, &out, remote3))
+			if err == nil || !strings.HasPrefix(err.Error(), "step pools: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want step pools with %q\n%s", err, tc.want, out.String())
+			}
+			if n := len(execsWith(srv, isAPIApply)); n != 0 {
+				t.Errorf("%d apply exec(s) after the pools step failed", n)
+			}
+			if s := stepStatus(rep, "deploy"); s != StepNotRun {
+				t.Errorf("deploy step %s", s)
+			}
+			if s := stepStatus(rep, "restore"); s != StepSkipped {
+				t.Errorf("restore step %s", s)
+			}
+		})
+	}
+}
+
+// Prefect 3 deploys with the api runner only: another DEPLOY_RUNNER stops in plan,
+// before the engine is asked anything.
+func TestPrefect3OtherRunnersRefused(t *testing.T) {
+	for _, runner := range []string{RunnerBatch, RunnerCLI} {
+		t.Run(runner, func(t *testing.T) {
+			srv := fakedagger.Start(t, fakedagger.WithHandler(handler3(nil)))
+			var out bytes.Buffer
+			_, err := Run(context.Background(), connect(t, srv), p3Options(t, &out, map[string]string{"DEPLOY_RUNNER": runner}))
+			want := "prefect-deployments-dev.yaml targets Prefect 3 (prefect: 3 at line 3): DEPLOY_RUNNER=" + runner + " drives Prefect 2's `prefect deployment build`"
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("err = %v, want %q", err, want)
+			}
+			if n := len(srv.Requests()); n != 0 {
+				t.Errorf("%d engine request(s)", n)
+			}
+		})
+	}
+}
+
+// The preflight of a Prefect 3 file: the server must run Prefect 3; each pool is shown as
+// there (with its type) or as one the pools step creates; nothing is built on a problem.
+func TestPrefect3Preflight(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		version string
+		want    []string
+		wantErr string
+	}{
+		{"pools shown", "", []string{"runs Prefect 3.8.3", "work pool process-pool: missing, the pools step creates it (type ecs)", "work pool ecs-pool: exists (type ecs), left as it is"}, ""},
+		{"Prefect 2 server", "2.14.21", nil, "runs Prefect 2.14.21; this deployer writes Prefect 3 deployments"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := prefect3test.New(t)
+			srv := fakedagger.Start(t, fakedagger.WithHandler(handler3(nil)))
+			var out bytes.Buffer
+			o := p3Options(t, &out, remote3)
+			o.PrefectAPI = preflightClient(api.URL, "")
+			if tc.version != "" {
+				o.PrefectAPI = versionAPI{o.PrefectAPI, tc.version}
+			}
+			_, err := Run(context.Background(), connect(t, srv), o)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				if n := len(srv.Execs()); n != 0 {
+					t.Errorf("%d exec(s) after a failed preflight", n)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("log lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+// versionAPI is an API whose server reports another version.
+type versionAPI struct {
+	preflight.API
+	version string
+}
+
+func (v versionAPI) AdminVersion(context.Context) (string, error) { return v.version, nil }
