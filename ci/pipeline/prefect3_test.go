@@ -138,6 +138,10 @@ func TestPrefect3Pipeline(t *testing.T) {
 					t.Errorf("%q: the API must be secret variables: secrets %v", ex.Args, ex.Secrets)
 				}
 			}
+			if svcs := srv.Services(); tc.embedded && (len(svcs) != 1 || svcs[0].Service.Container.Env["PREFECT_SERVER_UI_ENABLED"] != "false" ||
+				!slices.Equal(svcs[0].Service.Args, []string{"prefect", "server", "start", "--host", "0.0.0.0", "--port", "4200"})) {
+				t.Errorf("embedded server: %d service(s), want one `prefect server start` without its UI", len(svcs))
+			}
 			if len(rep.Deployments) != 3 {
 				t.Errorf("report has %d deployments, want 3", len(rep.Deployments))
 			}

@@ -44,7 +44,13 @@ func (serverStep) Run(ctx context.Context, st *State) error {
 		return Skip("PREFECT_API_URL is set: deploying to the real Prefect API")
 	}
 	fmt.Fprintln(st.out, banner)
-	svc := st.Image.
+	img := st.Image
+	if st.prefect3() {
+		// The same command starts a Prefect 3 server; its UI setting is named
+		// server.ui.enabled there (PREFECT_UI_ENABLED stays for Prefect 2).
+		img = img.WithEnvVariable("PREFECT_SERVER_UI_ENABLED", "false")
+	}
+	svc := img.
 		WithEnvVariable("PREFECT_UI_ENABLED", "false").
 		WithEnvVariable("PREFECT_SERVER_ANALYTICS_ENABLED", "false").
 		WithEnvVariable("DO_NOT_TRACK", "1").
