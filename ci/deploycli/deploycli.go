@@ -127,7 +127,7 @@ const usage = `Usage:
   prefect-deploy read-back [--workdir DIR] [--env ENV] [--owner OWNER] [--only NAME]... FILE
   prefect-deploy prune [--workdir DIR] [--env ENV] [--owner OWNER] [--yes] [--prune-legacy] FILE
   prefect-deploy list [--on NAME]
-  prefect-deploy pools [--workdir DIR] [--type TYPE] FILE
+  prefect-deploy pools [--workdir DIR] [--type TYPE] [--base-job-template FILE] [--only NAME]... FILE
 
 validate     check every file; print every problem with file:line:col; exit 1 if any
 plan         compare the file with the Prefect API (PREFECT_API_URL): create, update,

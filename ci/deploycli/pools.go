@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"path/filepath"
 
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
@@ -27,6 +28,8 @@ func (a *App) pools(ctx context.Context, args []string) int {
 	workdir := fs.String("workdir", "", "repository root the file's paths are relative to (default: the file's directory)")
 	typ := fs.String("type", DefaultPoolType, "work pool type of the pools created (ecs, process, docker, ...)")
 	tmplFile := fs.String("base-job-template", "", "JSON file: the base job template of the pools created, e.g. from `prefect work-pool get-default-base-job-template --type TYPE --file FILE` (default: none, the pool's template stays empty)")
+	var only stringList
+	fs.Var(&only, "only", "only the pools of deployments whose name matches this glob (repeatable)")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitForFlagErr(err)
@@ -64,6 +67,13 @@ func (a *App) pools(ctx context.Context, args []string) int {
 	if f.Prefect != spec.Prefect3 {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: pools: %s targets %s (%s): only Prefect 3 deployments run in work pools this command creates\n", f.Path, f.Prefect, f.PrefectFrom)
 		return ExitFailed
+	}
+	if len(only) > 0 {
+		kept, unmatched := selectOnly(f.Deployments, only)
+		if len(unmatched) > 0 {
+			return a.usageError(fs, "--only %s matches no deployment in %s", strings.Join(unmatched, ", "), files[0])
+		}
+		f.Deployments = kept
 	}
 	api, err := a.client()
 	if err != nil {

@@ -34,7 +34,7 @@ func (poolsStep) Run(ctx context.Context, st *State) error {
 	out, err := inImage(st).
 		WithDirectory(PoolsDir, st.Client.Directory()).
 		WithExec(TemplateArgs(typ, tmpl)).
-		WithExec(PoolsArgs(typ, tmpl, filepath.Base(st.File.Path))).
+		WithExec(PoolsArgs(typ, tmpl, filepath.Base(st.File.Path), st.Opts.Only)).
 		Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("work pools: %w", execDetail(err))
@@ -49,7 +49,12 @@ func TemplateArgs(typ, file string) []string {
 	return []string{"prefect", "work-pool", "get-default-base-job-template", "--type", typ, "--file", file}
 }
 
-// PoolsArgs is the exec that creates the missing pools of the deployments file.
-func PoolsArgs(typ, template, file string) []string {
-	return []string{"prefect-deploy", "pools", "--type", typ, "--base-job-template", template, file}
+// PoolsArgs is the exec that creates the missing pools of the deployments file; with
+// only (DEPLOY_ONLY), those of the deployments named.
+func PoolsArgs(typ, template, file string, only []string) []string {
+	args := []string{"prefect-deploy", "pools", "--type", typ, "--base-job-template", template}
+	for _, n := range only {
+		args = append(args, "--only", globQuote(n))
+	}
+	return append(args, file)
 }

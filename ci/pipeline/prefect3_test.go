@@ -114,7 +114,7 @@ func TestPrefect3Pipeline(t *testing.T) {
 			if want := TemplateArgs(tc.wantType, file); !slices.Equal(tmpl[0].Args, want) {
 				t.Errorf("template argv = %q, want %q", tmpl[0].Args, want)
 			}
-			if want := PoolsArgs(tc.wantType, file, "prefect-deployments-dev.yaml"); !slices.Equal(pools[0].Args, want) {
+			if want := PoolsArgs(tc.wantType, file, "prefect-deployments-dev.yaml", nil); !slices.Equal(pools[0].Args, want) {
 				t.Errorf("pools argv = %q, want %q", pools[0].Args, want)
 			}
 			ap := applies[0].Args
@@ -283,3 +283,23 @@ type versionAPI struct {
 }
 
 func (v versionAPI) AdminVersion(context.Context) (string, error) { return v.version, nil }
+
+// DEPLOY_ONLY limits the pools step to the pools of the deployments it names, as it
+// limits the deploy.
+func TestPrefect3PoolsOnly(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler3(nil)))
+	var out bytes.Buffer
+	if _, err := Run(context.Background(), connect(t, srv), p3Options(t, &out, withVar(remote3, "DEPLOY_ONLY", "hello-p3-ecs"))); err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	pools := execsWith(srv, isPools)
+	if len(pools) != 1 {
+		t.Fatalf("%d pools exec(s)", len(pools))
+	}
+	if want := PoolsArgs("ecs", PoolsDir+"/ecs.json", "prefect-deployments-dev.yaml", []string{"hello-p3-ecs"}); !slices.Equal(pools[0].Args, want) {
+		t.Errorf("pools argv = %q, want %q", pools[0].Args, want)
+	}
+	if got := argAfter(pools[0].Args, "--only"); got != "hello-p3-ecs" {
+		t.Errorf("pools --only %q", got)
+	}
+}
