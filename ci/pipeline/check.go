@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"dagger.io/dagger"
@@ -63,6 +64,12 @@ func (checkStep) Run(ctx context.Context, st *State) error {
 	if len(bad) > 0 {
 		return fmt.Errorf("%d of %d entrypoint(s) do not load in the image, nothing was published or deployed: %s",
 			len(bad), len(eps), strings.Join(bad, "; "))
+	}
+	// The file's major must be the image's: the server is checked against both later,
+	// but a mismatch here is known before anything is pushed, created or deployed.
+	if m := st.File.Prefect; m != 0 && res.PrefectVersion != "" && !strings.HasPrefix(res.PrefectVersion, strconv.Itoa(int(m))+".") {
+		return fmt.Errorf("%s targets %s (%s) but the image has Prefect %s: install Prefect %d in the image (requirements.txt, BASE_IMAGE) or change the file; nothing was published or deployed",
+			relTo(st.Opts.SourceDir, st.File.Path), m, st.File.PrefectFrom, res.PrefectVersion, int(m))
 	}
 	st.Inspected = stdout
 	st.InspectedFlows = res

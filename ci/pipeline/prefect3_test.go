@@ -39,6 +39,11 @@ func handler3(fail map[string]bool) fakedagger.ExecHandler {
 				return fakedagger.ExecResult{ExitCode: 1, Stdout: "Unknown work pool type '" + argAfter(a, "--type") + "'. Please choose from process.\n"}
 			}
 			return fakedagger.ExecResult{Files: map[string]string{file: `{"job_configuration": {}, "variables": {"type": "object", "properties": {}}}`}}
+		case isCheck(a) && !fail["image-prefect2"]:
+			// A Prefect 3 image: the inspect program reports its Prefect.
+			res := base(ex)
+			res.Stdout = strings.Replace(res.Stdout, `"prefect_version":"2.14.21"`, `"prefect_version":"3.8.3"`, 1)
+			return res
 		case isPools(a):
 			if !strings.Contains(ex.Files[argAfter(a, "--base-job-template")], "job_configuration") {
 				return fakedagger.ExecResult{ExitCode: 1, Stderr: "prefect-deploy: pools: --base-job-template: no such file\n"}
@@ -185,6 +190,21 @@ func withVar(m map[string]string, k, v string) map[string]string {
 		}
 	}
 	return out
+}
+
+// A Prefect 3 file built into an image with Prefect 2 stops in the check step, before
+// anything is published, created or deployed.
+func TestPrefect3ImageWithPrefect2(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler3(map[string]bool{"image-prefect2": true})))
+	var out bytes.Buffer
+	_, err := Run(context.Background(), connect(t, srv), p3Options(t, &out, remote3))
+	want := "step check: prefect-deployments-dev.yaml targets Prefect 3 (prefect: 3 at line 3) but the image has Prefect 2.14.21: install Prefect 3 in the image"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if n := len(srv.Publishes()) + len(execsWith(srv, func(a []string) bool { return isPools(a) || isTemplate(a) || isAPIApply(a) })); n != 0 {
+		t.Errorf("%d publish(es) or pools/apply exec(s) after the check failed", n)
+	}
 }
 
 // A pools step that fails stops the run before the deploy; on Prefect 3 nothing needs
