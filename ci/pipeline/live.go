@@ -72,9 +72,6 @@ func (verifyStep) Run(ctx context.Context, st *State) error {
 	if len(st.Jobs) == 0 {
 		return Skip("no deployment was built")
 	}
-	if st.prefect3() {
-		return Skip("Prefect 3: the read-back does not read Prefect 3 deployments yet, so drift is not checked")
-	}
 	owner, err := st.Opts.owner()
 	if err != nil {
 		return err
@@ -83,7 +80,7 @@ func (verifyStep) Run(ctx context.Context, st *State) error {
 	for _, n := range st.Opts.Only {
 		args = append(args, "--only", globQuote(n))
 	}
-	args = append(args, filepath.Base(st.File.Path))
+	args = append(append(args, st.imageArgs()...), filepath.Base(st.File.Path))
 	out, err := inImage(st).WithExec(args).Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("read-back: %w", execDetail(err))
@@ -106,8 +103,6 @@ func (pruneStep) Run(ctx context.Context, st *State) error {
 		return Skip("not asked for (dagger call deploy --prune, or PREFECT_PRUNE=1)")
 	case o.embedded():
 		return Skip("embedded server: a throwaway server has nothing to prune")
-	case st.prefect3():
-		return Skip("Prefect 3: prune needs the read-back, which does not read Prefect 3 deployments yet; nothing was deleted")
 	}
 	// The steps before already stop on a failed deploy or drift; this is the rule itself.
 	if err := liveplan.CanPruneFile(st.File, st.Results, nil); err != nil {
@@ -121,12 +116,21 @@ func (pruneStep) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	out, err := inImage(st).WithExec([]string{"prefect-deploy", "prune", "--yes", "--owner", owner, filepath.Base(st.File.Path)}).Stdout(ctx)
+	out, err := inImage(st).WithExec(append(append([]string{"prefect-deploy", "prune", "--yes", "--owner", owner}, st.imageArgs()...), filepath.Base(st.File.Path))).Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("prune: %w", execDetail(err))
 	}
 	printIndented(st.out, out)
 	return nil
+}
+
+// imageArgs is --image for a Prefect 3 file: the image the deploy wrote into each
+// deployment's job_variables.image, which the read-back and prune compare.
+func (st *State) imageArgs() []string {
+	if !st.prefect3() {
+		return nil
+	}
+	return []string{"--image", st.ImageRef}
 }
 
 // globQuote makes a deployment name match only itself as an --only pattern.

@@ -83,7 +83,7 @@ var remote3 = map[string]string{
 // registered, the pools step creates the missing pools (process on the embedded server,
 // PREFECT_POOL_TYPE or ecs on a real API) with the worker's default template, and the
 // api runner deploys with --image (the local name, or the published digest) one write at
-// a time; read-back, verify, prune and restore are skipped, each saying why.
+// a time; verify reads back with --image; the embedded read-back and restore are skipped, each saying why.
 func TestPrefect3Pipeline(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -152,13 +152,17 @@ func TestPrefect3Pipeline(t *testing.T) {
 			}
 			skipped := map[string]string{
 				"register":  "Prefect 3: there are no infrastructure blocks",
-				"verify":    "Prefect 3: the read-back does not read Prefect 3 deployments yet",
 				"prune":     "not asked for",
 				"restore":   "a deployment this run did not deploy keeps its previous image",
-				"read-back": "Prefect 3: prefect-deploy list does not read Prefect 3 deployments yet",
+				"read-back": "Prefect 3: prefect-deploy list is not checked against Prefect 3 deployments yet",
 			}
 			if !tc.embedded {
 				skipped["read-back"] = "deployed to the real Prefect API"
+				// The read-back compares job_variables.image with the image deployed.
+				rb := execsWith(srv, func(a []string) bool { return len(a) > 1 && a[0] == "prefect-deploy" && a[1] == "read-back" })
+				if len(rb) != 1 || argAfter(rb[0].Args, "--image") != rep.ImageRef || stepStatus(rep, "verify") != StepOK {
+					t.Errorf("verify: %d read-back exec(s) %v, step %s; want one with --image %s", len(rb), rb, stepStatus(rep, "verify"), rep.ImageRef)
+				}
 			} else {
 				skipped["verify"] = "embedded server"
 			}
@@ -303,6 +307,25 @@ type versionAPI struct {
 }
 
 func (v versionAPI) AdminVersion(context.Context) (string, error) { return v.version, nil }
+
+// PREFECT_PRUNE on Prefect 3: after a verified deploy, prune runs with --image, like the
+// read-back.
+func TestPrefect3Prune(t *testing.T) {
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler3(nil)))
+	var out bytes.Buffer
+	rep, err := Run(context.Background(), connect(t, srv), p3Options(t, &out, withVar(remote3, "PREFECT_PRUNE", "1")))
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	prunes := execsWith(srv, func(a []string) bool { return len(a) > 1 && a[0] == "prefect-deploy" && a[1] == "prune" })
+	if len(prunes) != 1 || stepStatus(rep, "prune") != StepOK {
+		t.Fatalf("%d prune exec(s), step %s", len(prunes), stepStatus(rep, "prune"))
+	}
+	want := []string{"prefect-deploy", "prune", "--yes", "--owner", testOwner, "--image", rep.ImageRef, "prefect-deployments-dev.yaml"}
+	if !slices.Equal(prunes[0].Args, want) {
+		t.Errorf("prune argv %q, want %q", prunes[0].Args, want)
+	}
+}
 
 // DEPLOY_ONLY limits the pools step to the pools of the deployments it names, as it
 // limits the deploy.

@@ -25,7 +25,7 @@ func (readBackStep) Run(ctx context.Context, st *State) error {
 		return Skip("deployed to the real Prefect API")
 	}
 	if st.prefect3() {
-		return Skip("Prefect 3: prefect-deploy list does not read Prefect 3 deployments yet")
+		return Skip("Prefect 3: prefect-deploy list is not checked against Prefect 3 deployments yet")
 	}
 	if st.Registered == nil {
 		return Skip("nothing was registered")
