@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -133,23 +134,30 @@ func get3(t *testing.T, u string) (int, []byte) { return call3(t, "GET", u, nil)
 
 func call3(t *testing.T, method, u string, body any) (int, []byte) {
 	t.Helper()
-	var rd *bytes.Reader
+	var raw []byte
 	if body != nil {
-		raw, err := json.Marshal(body)
+		var err error
+		raw, err = json.Marshal(body)
 		require.NoError(t, err)
-		rd = bytes.NewReader(raw)
-	} else {
-		rd = bytes.NewReader(nil)
 	}
-	// context.Background: also used in Cleanup, after t.Context is done.
-	req, err := http.NewRequestWithContext(context.Background(), method, u, rd)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var out bytes.Buffer
-	_, err = out.ReadFrom(resp.Body)
-	require.NoError(t, err)
-	return resp.StatusCode, out.Bytes()
+	// A real 3.8.3 server on SQLite answers 503 while another write holds the database
+	// (FACTS.md; prefectapi's client retries it too): try again, a few times, with backoff.
+	delay := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		// context.Background: also used in Cleanup, after t.Context is done.
+		req, err := http.NewRequestWithContext(context.Background(), method, u, bytes.NewReader(raw))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		var out bytes.Buffer
+		_, err = out.ReadFrom(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		if resp.StatusCode != http.StatusServiceUnavailable || attempt == 6 {
+			return resp.StatusCode, out.Bytes()
+		}
+		time.Sleep(delay)
+		delay *= 2
+	}
 }

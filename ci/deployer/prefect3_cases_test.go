@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -220,12 +218,9 @@ type target3 struct {
 // getDeployment reads GET /deployments/{id} as the server answers it.
 func (tg target3) getDeployment(t testing.TB, id string) map[string]any {
 	t.Helper()
-	resp, err := http.Get(tg.url + "/deployments/" + id)
+	status, raw, err := trySend("GET", tg.url+"/deployments/"+id, nil) // retries a real server's 503
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, 200, resp.StatusCode, "GET /deployments/%s: %s", id, raw)
+	require.Equal(t, 200, status, "GET /deployments/%s: %s", id, raw)
 	var v map[string]any
 	require.NoError(t, json.Unmarshal(raw, &v))
 	return v

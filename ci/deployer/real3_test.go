@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -123,7 +125,7 @@ func send(t *testing.T, method, u string, body any) (int, []byte) {
 	return st, out
 }
 
-// trySend is one API call with up to 3 attempts on a transport error: uvicorn closes an
+// trySend is one API call with up to 6 attempts on a transport error or a 503: uvicorn closes an
 // idle keep-alive connection after 5 s, and a request sent on it just then is reset.
 func trySend(method, u string, body any) (int, []byte, error) {
 	var payload []byte
@@ -134,7 +136,14 @@ func trySend(method, u string, body any) (int, []byte, error) {
 		}
 	}
 	var last error
-	for attempt := 0; attempt < 3; attempt++ {
+	// A real 3.8.3 server on SQLite answers 503 while another write holds the database
+	// (FACTS.md): that, like a reset connection, is tried again with backoff.
+	delay := 200 * time.Millisecond
+	for attempt := 0; attempt < 6; attempt++ {
+		if attempt > 0 {
+			time.Sleep(delay)
+			delay *= 2
+		}
 		var rd io.Reader
 		if payload != nil {
 			rd = bytes.NewReader(payload)
@@ -154,6 +163,10 @@ func trySend(method, u string, body any) (int, []byte, error) {
 		resp.Body.Close()
 		if err != nil {
 			last = err
+			continue
+		}
+		if resp.StatusCode == http.StatusServiceUnavailable && attempt < 5 {
+			last = fmt.Errorf("%s %s: 503 %s", method, u, out)
 			continue
 		}
 		return resp.StatusCode, out, nil
