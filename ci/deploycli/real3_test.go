@@ -12,13 +12,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
-	"github.com/acme-data/prefect-flows/ci/internal/shareddata"
+	"github.com/acme-data/prefect-flows/ci/prefectapi/prefect3test"
 )
 
 // envReal3 names a THROWAWAY Prefect 3 server (.ci/real-prefect3 sets it).
@@ -41,7 +40,7 @@ func TestRealPrefect3PlanAndPrune(t *testing.T) {
 	run := hex.EncodeToString(b[:])
 	const flow = "hello"
 	names := []string{"hello-scheduled-" + run, "hello-paused-" + run}
-	ensurePools3(t, base)
+	require.NoError(t, prefect3test.EnsureRecordedPools(base))
 	t.Cleanup(func() { deleteDeployments3(t, base, flow, names) })
 
 	h := newHarness(t, "PREFECT_API_URL="+base, "PREFECT_OWNER=real3-"+run)
@@ -86,30 +85,6 @@ func TestRealPrefect3PlanAndPrune(t *testing.T) {
 	assert.Equal(t, http.StatusOK, st, "still in the file")
 }
 
-// ensurePools3 creates the recorded work pools (pool: process; ecs-pool: ecs, from
-// prefect-aws) with their recorded base job templates when the server lacks them.
-func ensurePools3(t *testing.T, base string) {
-	t.Helper()
-	shared, err := shareddata.Dir()
-	require.NoError(t, err)
-	for _, name := range []string{"pool", "ecs-pool"} {
-		if st, _ := get3(t, base+"/work_pools/"+name); st == http.StatusOK {
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join(shared, "prefect3", "recorded", "api", "work-pool-"+name+".json"))
-		require.NoError(t, err)
-		var rec struct {
-			Response struct {
-				Type            string         `json:"type"`
-				BaseJobTemplate map[string]any `json:"base_job_template"`
-			} `json:"response"`
-		}
-		require.NoError(t, json.Unmarshal(raw, &rec))
-		st, body := call3(t, "POST", base+"/work_pools/", map[string]any{"name": name, "type": rec.Response.Type, "base_job_template": rec.Response.BaseJobTemplate})
-		require.Equal(t, http.StatusCreated, st, "create work pool %s: %s", name, body)
-	}
-}
-
 // deleteDeployments3 deletes the run's deployments (the flow stays: others may use it).
 func deleteDeployments3(t *testing.T, base, flow string, names []string) {
 	for _, name := range names {
@@ -134,30 +109,7 @@ func get3(t *testing.T, u string) (int, []byte) { return call3(t, "GET", u, nil)
 
 func call3(t *testing.T, method, u string, body any) (int, []byte) {
 	t.Helper()
-	var raw []byte
-	if body != nil {
-		var err error
-		raw, err = json.Marshal(body)
-		require.NoError(t, err)
-	}
-	// A real 3.8.3 server on SQLite answers 503 while another write holds the database
-	// (FACTS.md; prefectapi's client retries it too): try again, a few times, with backoff.
-	delay := 200 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		// context.Background: also used in Cleanup, after t.Context is done.
-		req, err := http.NewRequestWithContext(context.Background(), method, u, bytes.NewReader(raw))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		var out bytes.Buffer
-		_, err = out.ReadFrom(resp.Body)
-		resp.Body.Close()
-		require.NoError(t, err)
-		if resp.StatusCode != http.StatusServiceUnavailable || attempt == 6 {
-			return resp.StatusCode, out.Bytes()
-		}
-		time.Sleep(delay)
-		delay *= 2
-	}
+	st, out, err := prefect3test.Call(method, u, body) // retries a real server's 503
+	require.NoError(t, err)
+	return st, out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/deployer"
 	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/prefectapi/prefect3test"
 )
 
 // cases3 is testdata/prefect3/cases.json: desired states applied in order by the Prefect
@@ -218,7 +219,7 @@ type target3 struct {
 // getDeployment reads GET /deployments/{id} as the server answers it.
 func (tg target3) getDeployment(t testing.TB, id string) map[string]any {
 	t.Helper()
-	status, raw, err := trySend("GET", tg.url+"/deployments/"+id, nil) // retries a real server's 503
+	status, raw, err := prefect3test.Call("GET", tg.url+"/deployments/"+id, nil) // retries a real server's 503
 	require.NoError(t, err)
 	require.Equal(t, 200, status, "GET /deployments/%s: %s", id, raw)
 	var v map[string]any

@@ -20,6 +20,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/deployer"
 	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/prefectapi/prefect3test"
 )
 
 // envReal3Prefect names the `prefect` executable (3.8.3) that deploys to the
@@ -83,7 +84,7 @@ func TestRealPrefect3MatchesPrefectDeploy(t *testing.T) {
 	ids := map[string]string{}
 	t.Cleanup(func() {
 		for name, id := range ids {
-			if st, body, err := trySend("DELETE", base+"/deployments/"+url.PathEscape(id), nil); err != nil || st != 204 {
+			if st, body, err := prefect3test.Call("DELETE", base+"/deployments/"+url.PathEscape(id), nil); err != nil || st != 204 {
 				t.Errorf("clean up: DELETE deployment %s: %d %s %v", name, st, body, err)
 			}
 		}

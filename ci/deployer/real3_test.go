@@ -1,26 +1,19 @@
 package deployer_test
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/acme-data/prefect-flows/ci/internal/shareddata"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/prefectapi/prefect3test"
 )
 
 // envReal3 names a THROWAWAY Prefect 3 server for TestRealPrefect3Writer (the Prefect 2
@@ -70,27 +63,7 @@ func TestRealPrefect3Writer(t *testing.T) {
 // from prefect-aws) with their recorded base job templates when the server lacks them.
 func ensureRecordedPools(t *testing.T, base string) {
 	t.Helper()
-	shared, err := shareddata.Dir()
-	require.NoError(t, err)
-	for _, name := range []string{"pool", "ecs-pool"} {
-		st, _ := send(t, "GET", base+"/work_pools/"+name, nil)
-		if st == 200 {
-			continue
-		}
-		require.Equal(t, 404, st, "GET /work_pools/%s", name)
-		raw, err := os.ReadFile(filepath.Join(shared, "prefect3", "recorded", "api", "work-pool-"+name+".json"))
-		require.NoError(t, err)
-		var rec struct {
-			Response struct {
-				Type            string         `json:"type"`
-				BaseJobTemplate map[string]any `json:"base_job_template"`
-			} `json:"response"`
-		}
-		require.NoError(t, json.Unmarshal(raw, &rec))
-		st, body := send(t, "POST", base+"/work_pools/", map[string]any{
-			"name": name, "type": rec.Response.Type, "base_job_template": rec.Response.BaseJobTemplate})
-		require.Equal(t, 201, st, "create work pool %s: %s", name, body)
-	}
+	require.NoError(t, prefect3test.EnsureRecordedPools(base))
 }
 
 // deleteFlows deletes the flows of this run (and with them their deployments).
@@ -100,7 +73,7 @@ func deleteFlows(t *testing.T, base, suffix string) {
 	for f := range cs.Flows {
 		names = append(names, f+suffix)
 	}
-	st, body, err := trySend("POST", base+"/flows/filter", map[string]any{"flows": map[string]any{"name": map[string]any{"any_": names}}})
+	st, body, err := prefect3test.Call("POST", base+"/flows/filter", map[string]any{"flows": map[string]any{"name": map[string]any{"any_": names}}})
 	if err != nil || st != 200 {
 		t.Errorf("clean up: POST /flows/filter: %d %s %v", st, body, err)
 		return
@@ -112,7 +85,7 @@ func deleteFlows(t *testing.T, base, suffix string) {
 		t.Errorf("clean up: POST /flows/filter: %v", err)
 	}
 	for _, f := range flows {
-		if st, body, err := trySend("DELETE", base+"/flows/"+url.PathEscape(f.ID), nil); err != nil || st != 204 {
+		if st, body, err := prefect3test.Call("DELETE", base+"/flows/"+url.PathEscape(f.ID), nil); err != nil || st != 204 {
 			t.Errorf("clean up: DELETE /flows/%s: %d %s %v", f.ID, st, body, err)
 		}
 	}
@@ -120,56 +93,8 @@ func deleteFlows(t *testing.T, base, suffix string) {
 
 func send(t *testing.T, method, u string, body any) (int, []byte) {
 	t.Helper()
-	st, out, err := trySend(method, u, body)
+	st, out, err := prefect3test.Call(method, u, body)
 	require.NoError(t, err)
 	return st, out
 }
 
-// trySend is one API call with up to 6 attempts on a transport error or a 503: uvicorn closes an
-// idle keep-alive connection after 5 s, and a request sent on it just then is reset.
-func trySend(method, u string, body any) (int, []byte, error) {
-	var payload []byte
-	if body != nil {
-		var err error
-		if payload, err = json.Marshal(body); err != nil {
-			return 0, nil, err
-		}
-	}
-	var last error
-	// A real 3.8.3 server on SQLite answers 503 while another write holds the database
-	// (FACTS.md): that, like a reset connection, is tried again with backoff.
-	delay := 200 * time.Millisecond
-	for attempt := 0; attempt < 6; attempt++ {
-		if attempt > 0 {
-			time.Sleep(delay)
-			delay *= 2
-		}
-		var rd io.Reader
-		if payload != nil {
-			rd = bytes.NewReader(payload)
-		}
-		// context.Background: also used in Cleanup, after t.Context is done.
-		req, err := http.NewRequestWithContext(context.Background(), method, u, rd)
-		if err != nil {
-			return 0, nil, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			last = err
-			continue
-		}
-		out, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			last = err
-			continue
-		}
-		if resp.StatusCode == http.StatusServiceUnavailable && attempt < 5 {
-			last = fmt.Errorf("%s %s: 503 %s", method, u, out)
-			continue
-		}
-		return resp.StatusCode, out, nil
-	}
-	return 0, nil, last
-}

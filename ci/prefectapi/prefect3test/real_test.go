@@ -38,47 +38,24 @@ func TestRealSkipReason(t *testing.T) {
 }
 
 // wipe deletes every deployment, flow and work pool of the throwaway server at base.
-func wipe(t *testing.T, client *http.Client, base string) {
+func wipe(t *testing.T, base string) {
 	t.Helper()
-	do := func(method, path, body string) (int, []map[string]any) {
-		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
-		if err != nil {
-			t.Fatalf("wipe: %v", err)
-		}
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := client.Do(req)
-		for try := 1; err == nil && resp.StatusCode == http.StatusServiceUnavailable && try < 5; try++ {
-			resp.Body.Close() // SQLite busy: retry as in send
-			time.Sleep(time.Duration(try) * 500 * time.Millisecond)
-			req, _ = http.NewRequest(method, base+path, strings.NewReader(body))
-			if body != "" {
-				req.Header.Set("Content-Type", "application/json")
-			}
-			resp, err = client.Do(req)
-		}
-		if err != nil {
-			t.Fatalf("wipe: %s %s: %v", method, path, err)
-		}
-		defer resp.Body.Close()
-		var list []map[string]any
-		if method == "POST" {
-			if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
-				t.Fatalf("wipe: %s %s: %v", method, path, err)
-			}
-		}
-		return resp.StatusCode, list
-	}
 	for _, kind := range []struct{ filter, del, key string }{
 		{"/deployments/filter", "/deployments/", "id"},
 		{"/flows/filter", "/flows/", "id"},
 		{"/work_pools/filter", "/work_pools/", "name"},
 	} {
-		_, list := do("POST", kind.filter, "{}")
+		st, body, err := Call("POST", base+kind.filter, map[string]any{})
+		var list []map[string]any
+		if err == nil && st == 200 {
+			err = json.Unmarshal(body, &list)
+		}
+		if err != nil || st != 200 {
+			t.Fatalf("wipe: POST %s: %d %s %v", kind.filter, st, body, err)
+		}
 		for _, o := range list {
-			if st, _ := do("DELETE", kind.del+url.PathEscape(fmt.Sprint(o[kind.key])), ""); st != 204 && st != 404 {
-				t.Fatalf("wipe: DELETE %s%v: %d", kind.del, o[kind.key], st)
+			if st, _, err := Call("DELETE", base+kind.del+url.PathEscape(fmt.Sprint(o[kind.key])), nil); err != nil || st != 204 && st != 404 {
+				t.Fatalf("wipe: DELETE %s%v: %d %v", kind.del, o[kind.key], st, err)
 			}
 		}
 	}
@@ -109,7 +86,7 @@ func TestRealServerAgrees(t *testing.T) {
 	if version != Version {
 		t.Logf("the real server is %s; the fake imitates %s", version, Version)
 	}
-	wipe(t, client, base)
+	wipe(t, base)
 
 	steps, err := recordedTimeline()
 	if err != nil {
