@@ -101,13 +101,11 @@ func (st *State) entrypoints() []string {
 	for _, j := range st.Jobs {
 		due[j.Name] = true
 	}
-	seen := map[string]bool{}
 	var eps []string
 	for _, d := range st.File.Deployments {
-		if due[d.Name] && !seen[d.Entrypoint] {
-			seen[d.Entrypoint] = true
+		if due[d.Name] {
 			eps = append(eps, d.Entrypoint)
 		}
 	}
-	return eps
+	return inspect.Distinct(eps)
 }
