@@ -97,4 +97,3 @@ func send(t *testing.T, method, u string, body any) (int, []byte) {
 	require.NoError(t, err)
 	return st, out
 }
-
