@@ -29,7 +29,7 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 		return Skip("the deployments file lists no deployment")
 	}
 	o := st.Opts
-	if o.runner() == RunnerAPI {
+	if o.DeployRunner() == RunnerAPI {
 		return deployAPI(ctx, st)
 	}
 	// An interrupt cancels ctx; the execs see it only after the grace period (or, on
@@ -40,22 +40,22 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 	out := &lockedWriter{w: st.out}
 	rep := &prefect.TextReporter{W: out}
 	start := time.Now()
-	if o.runner() == RunnerBatch {
-		shares := min(o.concurrency(), len(st.Jobs))
+	if o.DeployRunner() == RunnerBatch {
+		shares := min(o.DeployConcurrency(), len(st.Jobs))
 		perShare := (len(st.Jobs) + shares - 1) / shares
 		fmt.Fprintf(st.out, "    %d deployment(s), runner batch: %d runner.py exec(s) at once, each building its share through prefect.cli.app; a share's results come when it ends\n",
 			len(st.Jobs), shares)
 		st.Results = batch.RunShares(ctx, st.Jobs, batchShare(st.Registered), batch.SharesOptions{
 			Shares: shares,
 			// Each deployment of a share gets the per-deployment limit.
-			Timeout:  o.timeout() * time.Duration(perShare),
-			Fallback: &fallbackRunner{cli: cli, timeout: o.timeout(), out: out},
+			Timeout:  o.DeployTimeout() * time.Duration(perShare),
+			Fallback: &fallbackRunner{cli: cli, timeout: o.DeployTimeout(), out: out},
 			Reporter: rep,
 		})
 	} else {
-		fmt.Fprintf(st.out, "    %d deployment(s), runner cli, at most %d at once\n", len(st.Jobs), o.concurrency())
+		fmt.Fprintf(st.out, "    %d deployment(s), runner cli, at most %d at once\n", len(st.Jobs), o.DeployConcurrency())
 		st.Results = prefect.Apply(ctx, st.Jobs, cli,
-			prefect.ApplyOptions{Concurrency: o.concurrency(), Timeout: o.timeout()}, rep)
+			prefect.ApplyOptions{Concurrency: o.DeployConcurrency(), Timeout: o.DeployTimeout()}, rep)
 	}
 	return st.settle(start)
 }
@@ -84,7 +84,7 @@ func APIArgs(file, owner string, takeOver bool, concurrency int, timeout time.Du
 // directory is the exec's, the image's WORKDIR.
 func deployArgs(st *State, owner string) []string {
 	o := st.Opts
-	args := APIArgs(filepath.Base(st.File.Path), owner, o.TakeOver, st.apiConcurrency(), o.timeout(), o.Only)
+	args := APIArgs(filepath.Base(st.File.Path), owner, o.TakeOver, st.apiConcurrency(), o.DeployTimeout(), o.Only)
 	if !st.prefect3() {
 		return args
 	}
@@ -99,7 +99,7 @@ func (st *State) apiConcurrency() int {
 	if st.prefect3() && st.Opts.Concurrency == 0 {
 		return deploycli.DefaultAPIConcurrency3
 	}
-	return st.Opts.concurrency()
+	return st.Opts.DeployConcurrency()
 }
 
 // deployAPI runs `prefect-deploy apply --runner api` once inside the registered image:

@@ -40,7 +40,7 @@ func (publishStep) String() string {
 func (publishStep) Run(ctx context.Context, st *State) error {
 	o := st.Opts
 	if o.Registry == "" {
-		st.ImageRef = o.repository() + ":" + o.Env
+		st.ImageRef = o.Repository() + ":" + o.Env
 		st.Report.ImageRef = st.ImageRef
 		return Skip("REGISTRY is not set: the image was NOT published; PREFECT_IMAGE=%s names a local image only", st.ImageRef)
 	}
@@ -70,7 +70,7 @@ func publishable(st *State) (*dagger.Container, string) {
 	if o.RegistryPassword.Set() {
 		ctr = ctr.WithRegistryAuth(o.Registry, o.RegistryUsername, o.RegistryPassword.Dagger())
 	}
-	return ctr, strings.TrimSuffix(o.Registry, "/") + "/" + strings.TrimPrefix(o.repository(), "/")
+	return ctr, strings.TrimSuffix(o.Registry, "/") + "/" + strings.TrimPrefix(o.Repository(), "/")
 }
 
 type promoteStep struct{}

@@ -66,7 +66,7 @@ func (verifyStep) String() string {
 }
 
 func (verifyStep) Run(ctx context.Context, st *State) error {
-	if st.Opts.embedded() {
+	if st.Opts.Embedded() {
 		return Skip("embedded server: nothing to compare on the real Prefect API")
 	}
 	if len(st.Jobs) == 0 {
@@ -101,7 +101,7 @@ func (pruneStep) Run(ctx context.Context, st *State) error {
 	switch {
 	case !o.Prune:
 		return Skip("not asked for (dagger call deploy --prune, or PREFECT_PRUNE=1)")
-	case o.embedded():
+	case o.Embedded():
 		return Skip("embedded server: a throwaway server has nothing to prune")
 	}
 	// The steps before already stop on a failed deploy or drift; this is the rule itself.

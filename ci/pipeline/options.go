@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"io"
-	"time"
 
 	"dagger.io/dagger"
 
@@ -69,13 +68,6 @@ var embeddedECS = ECS{
 	Region:           "us-east-1",
 }
 
-// Short names for the steps; the defaults themselves are config's.
-func (o *Options) embedded() bool         { return o.Embedded() }
-func (o *Options) repository() string     { return o.Repository() }
-func (o *Options) concurrency() int       { return o.DeployConcurrency() }
-func (o *Options) runner() string         { return o.DeployRunner() }
-func (o *Options) timeout() time.Duration { return o.DeployTimeout() }
-
 // check rejects options that cannot work, before any file is read or engine call made;
 // deploys adds the rules of a run that writes to Prefect.
 func (o *Options) check(deploys bool) error {
@@ -92,7 +84,7 @@ func (o *Options) check(deploys bool) error {
 // exec chain (and therefore Dagger's cache key) is stable.
 func (o *Options) ecsEnv() [][2]string {
 	e := o.ECS
-	if o.embedded() {
+	if o.Embedded() {
 		if e.Cluster == "" {
 			e.Cluster = embeddedECS.Cluster
 		}

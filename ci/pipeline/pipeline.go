@@ -152,7 +152,7 @@ func run(ctx context.Context, client *dagger.Client, opts Options, steps []Step,
 	}
 	st := &State{
 		Opts: &opts, Client: client, RunID: runID, OnlyImage: onlyImage, out: out,
-		Report: &Report{Env: opts.Env, Embedded: opts.embedded()},
+		Report: &Report{Env: opts.Env, Embedded: opts.Embedded()},
 	}
 	// The embedded server outlives single execs on purpose; stop it however we leave.
 	defer func() {

@@ -85,8 +85,8 @@ func (planStep) Run(_ context.Context, st *State) error {
 // checkRunner refuses a runner that cannot write f's major: Prefect 3 deploys with the
 // api runner only.
 func (o *Options) checkRunner(f *spec.File) error {
-	if f.Prefect == spec.Prefect3 && o.runner() != RunnerAPI {
-		return fmt.Errorf("%s targets Prefect 3 (%s): DEPLOY_RUNNER=%s drives Prefect 2's `prefect deployment build`; Prefect 3 deploys with the api runner (leave DEPLOY_RUNNER unset)", relTo(o.SourceDir, f.Path), f.PrefectFrom, o.runner())
+	if f.Prefect == spec.Prefect3 && o.DeployRunner() != RunnerAPI {
+		return fmt.Errorf("%s targets Prefect 3 (%s): DEPLOY_RUNNER=%s drives Prefect 2's `prefect deployment build`; Prefect 3 deploys with the api runner (leave DEPLOY_RUNNER unset)", relTo(o.SourceDir, f.Path), f.PrefectFrom, o.DeployRunner())
 	}
 	return nil
 }

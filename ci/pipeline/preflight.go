@@ -29,7 +29,7 @@ func (preflightStep) String() string {
 func (preflightStep) Run(ctx context.Context, st *State) error {
 	o := st.Opts
 	switch {
-	case o.embedded():
+	case o.Embedded():
 		return Skip("embedded server: it is started later from the built image")
 	case o.PrefectAPI == nil:
 		return Skip("no API client in this process (the Dagger module): prefect-deploy checks the API in the deploy exec")

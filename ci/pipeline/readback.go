@@ -21,7 +21,7 @@ func (readBackStep) always() {}
 // (paging, either schedule shape) as the verify and prune steps, in the registered
 // image, which reaches the server through its service binding.
 func (readBackStep) Run(ctx context.Context, st *State) error {
-	if !st.Opts.embedded() {
+	if !st.Opts.Embedded() {
 		return Skip("deployed to the real Prefect API")
 	}
 	if st.prefect3() {

@@ -28,7 +28,7 @@ func (registerStep) Run(ctx context.Context, st *State) error {
 		st.Registered = prefectContainer(st).WithEnvVariable("CACHEBUSTER", st.RunID)
 		return Skip("Prefect 3: there are no infrastructure blocks; each deployment gets the image in job_variables.image (%s)", st.ImageRef)
 	}
-	if !o.embedded() {
+	if !o.Embedded() {
 		// Read first, write after: a run that does not go through puts these back.
 		snap, err := snapshotBlocks(ctx, st, infraBlocks(st.File))
 		if err != nil {
@@ -79,7 +79,7 @@ func (registerStep) Run(ctx context.Context, st *State) error {
 func prefectContainer(st *State) *dagger.Container {
 	o := st.Opts
 	ctr := st.Image.WithWorkdir(Workdir)
-	if o.embedded() {
+	if o.Embedded() {
 		// Not a secret: a name that only resolves inside this Dagger session.
 		return ctr.
 			WithServiceBinding(serverAlias, st.Server).

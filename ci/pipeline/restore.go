@@ -67,7 +67,7 @@ func (restoreStep) Run(ctx context.Context, st *State) error {
 	switch {
 	case st.prefect3():
 		return Skip("Prefect 3: no infrastructure blocks to put back; the image is per deployment (job_variables.image), so a deployment this run did not deploy keeps its previous image")
-	case st.Opts.embedded():
+	case st.Opts.Embedded():
 		return Skip("embedded server: nothing outlives the run")
 	case !st.blocksWritten || st.BlocksBefore == nil:
 		return Skip("no block was written")

@@ -40,7 +40,7 @@ func (serverStep) String() string {
 }
 
 func (serverStep) Run(ctx context.Context, st *State) error {
-	if !st.Opts.embedded() {
+	if !st.Opts.Embedded() {
 		return Skip("PREFECT_API_URL is set: deploying to the real Prefect API")
 	}
 	fmt.Fprintln(st.out, banner)
