@@ -111,7 +111,7 @@ const (
 	// DefaultBatchShares is how many runner.py execs RunnerBatch runs at once. Once
 	// Prefect's import is paid, a job is one Python thread's CPU work plus API waits: on
 	// 2 cores, 50 CPU-bound jobs took 12.8 s in 2 runners and 14.3 s in 4
-	// (ci/prefect/batch's benchmark), and every runner holds a whole Prefect in memory.
+	// (ci/prefectcli/batch's benchmark), and every runner holds a whole Prefect in memory.
 	// The engine's CPU count is not known here (it may be remote), so the figure is
 	// fixed at the 2 cores of a standard CI runner.
 	DefaultBatchShares = 2

@@ -11,16 +11,16 @@ import (
 	"github.com/acme-data/prefect-flows/ci/deployer"
 	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/inspect"
-	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
 // apiRunner prepares --runner api: the flows inspected (once, or read from --inspected),
 // every deployment resolved to its desired state, every infrastructure block resolved
 // to its id. Any problem stops the apply here, one line each, before anything is written.
-func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir, tag string, env []string, api *prefectapi.Client, serverVersion string) ([]prefect.Job, prefect.Runner, string, int) {
-	fail := func(format string, args ...any) ([]prefect.Job, prefect.Runner, string, int) {
+func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir, tag string, env []string, api *prefectapi.Client, serverVersion string) ([]prefectcli.Job, prefectcli.Runner, string, int) {
+	fail := func(format string, args ...any) ([]prefectcli.Job, prefectcli.Runner, string, int) {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: "+format+"\n", args...)
 		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
 		return nil, nil, "", ExitFailed
@@ -104,7 +104,7 @@ func (a *App) apiPython(o *options) (string, error) {
 	py := o.python
 	if py == "" {
 		py = "python3"
-		if bin, err := prefect.LookPrefect(o.prefectPath); err == nil {
+		if bin, err := prefectcli.LookPrefect(o.prefectPath); err == nil {
 			py = PythonFor(bin)
 		}
 	}

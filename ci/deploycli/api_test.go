@@ -15,7 +15,7 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/liveplan"
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -48,11 +48,11 @@ func TestAPIRunnerIsTheDefault(t *testing.T) {
 	require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	data, err := os.ReadFile(resultsFile)
 	require.NoError(t, err)
-	results, err := prefect.UnmarshalResults(data)
+	results, err := prefectcli.UnmarshalResults(data)
 	require.NoError(t, err)
 	require.Len(t, results, 4)
 	for _, r := range results {
-		assert.Equal(t, prefect.StatusSucceeded, r.Status, r.Name)
+		assert.Equal(t, prefectcli.StatusSucceeded, r.Status, r.Name)
 		assert.Equal(t, h.api.DeploymentID(map[bool]string{true: "daily-sales-etl", false: "hello"}[strings.HasPrefix(r.Name, "sales")], r.Name), r.DeploymentID)
 	}
 	assert.Contains(t, stdout, "Inspected 2 flow file entrypoint(s) with Prefect 2.14.21+standin (python ")

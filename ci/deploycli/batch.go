@@ -11,15 +11,15 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/batch"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 )
 
 // newBatchRunner is --runner batch: every build goes through Prefect's own CLI
 // application in a few warm Python processes (batch.Runner), and a job whose process
 // broke runs once more through the plain CLI, with a warning line on stderr.
-func newBatchRunner(c RunnerConfig) (prefect.Runner, error) {
-	cli := &prefect.ExecRunner{Prefect: c.Prefect, Workdir: c.Workdir, Env: c.Env}
+func newBatchRunner(c RunnerConfig) (prefectcli.Runner, error) {
+	cli := &prefectcli.ExecRunner{Prefect: c.Prefect, Workdir: c.Workdir, Env: c.Env}
 	w := &retryWarner{w: c.Stderr}
 	if w.w == nil {
 		w.w = io.Discard
@@ -50,7 +50,7 @@ type retryWarner struct {
 	importSeen bool
 }
 
-func (r *retryWarner) warn(job prefect.Job, reason error) {
+func (r *retryWarner) warn(job prefectcli.Job, reason error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var ie *batch.ImportError

@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/batch"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 )
 
 // BenchmarkApply applies 50 deployments with --runner cli through the whole CLI against the fake
@@ -26,7 +26,7 @@ import (
 //
 //	go test -run '^$' -bench Apply -benchtime 1x ./ci/deploycli/
 func BenchmarkApply(b *testing.B) {
-	def := prefect.DefaultConcurrency()
+	def := prefectcli.DefaultConcurrency()
 	for _, c := range []struct {
 		name        string
 		concurrency int
@@ -60,7 +60,7 @@ func BenchmarkApply(b *testing.B) {
 
 // BenchmarkApplyRunners applies BENCH_DEPLOYMENTS (default 20) deployments through the
 // whole CLI with each runner, at concurrency 1 and at the runner's default, against
-// ci/prefect/batch's stand-in Prefect: 1.5 s once per Python process (the import) and
+// ci/prefectcli/batch's stand-in Prefect: 1.5 s once per Python process (the import) and
 // 0.4 s per build, the costs measured on a real Prefect 2.14 server. --runner cli runs
 // the stand-in's `prefect` script once per build; --runner batch imports it once per
 // runner process. BENCH_BURN=1 spends those times on the CPU instead of sleeping.
@@ -90,7 +90,7 @@ func BenchmarkApplyRunners(b *testing.B) {
 		runner      string
 		concurrency int
 	}{
-		{"cli", 1}, {"cli", prefect.DefaultConcurrency()}, {"batch", 1}, {"batch", batch.DefaultProcesses()},
+		{"cli", 1}, {"cli", prefectcli.DefaultConcurrency()}, {"batch", 1}, {"batch", batch.DefaultProcesses()},
 	} {
 		b.Run(fmt.Sprintf("%s/concurrency=%d", c.runner, c.concurrency), func(b *testing.B) {
 			dir := b.TempDir()

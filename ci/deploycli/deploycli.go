@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/liveplan"
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/batch"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 	"github.com/acme-data/prefect-flows/ci/preflight"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
@@ -53,12 +53,12 @@ type RunnerConfig struct {
 
 // RunnerFactory makes the Runner selected by --runner. A runner that also implements
 // io.Closer is closed as soon as the builds are done.
-type RunnerFactory func(RunnerConfig) (prefect.Runner, error)
+type RunnerFactory func(RunnerConfig) (prefectcli.Runner, error)
 
 // Runners are the values of --runner.
 var Runners = map[string]RunnerFactory{
-	"cli": func(c RunnerConfig) (prefect.Runner, error) {
-		return &prefect.ExecRunner{Prefect: c.Prefect, Workdir: c.Workdir, Env: c.Env}, nil
+	"cli": func(c RunnerConfig) (prefectcli.Runner, error) {
+		return &prefectcli.ExecRunner{Prefect: c.Prefect, Workdir: c.Workdir, Env: c.Env}, nil
 	},
 	"batch": newBatchRunner,
 }
@@ -94,7 +94,7 @@ func defaultConcurrency(runner string) int {
 	if runner == "batch" {
 		return batch.DefaultProcesses()
 	}
-	return prefect.DefaultConcurrency()
+	return prefectcli.DefaultConcurrency()
 }
 
 // App is one run of the command.
@@ -264,7 +264,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	fs.IntVar(&o.concurrency, "concurrency", 0, fmt.Sprintf("with --runner api: deployments written at once (default %d); with --runner batch: Python runner processes, each taking the next build when free (default %d: one per CPU); with --runner cli: builds at once (default %d: twice the CPUs, at most 16)", DefaultAPIConcurrency, defaultConcurrency("batch"), defaultConcurrency("cli")))
 	fs.BoolVar(&o.failFast, "fail-fast", false, "start no further deployment after the first failure")
 	fs.DurationVar(&o.timeout, "timeout", DefaultTimeout, "limit for each deployment's build (0: none)")
-	fs.DurationVar(&o.grace, "grace", prefect.DefaultGrace, "on Ctrl-C or SIGTERM, how long running builds may finish before they are stopped")
+	fs.DurationVar(&o.grace, "grace", prefectcli.DefaultGrace, "on Ctrl-C or SIGTERM, how long running builds may finish before they are stopped")
 	names := []string{RunnerAPI}
 	for n := range Runners {
 		names = append(names, n)
@@ -477,7 +477,7 @@ func (a *App) script(args []string) int {
 		return code
 	}
 	outDir := filepath.Join(os.TempDir(), "prefect-deploy-plan")
-	jobs, err := prefect.Jobs(liveplan.Mark(f, own.tag), outDir)
+	jobs, err := prefectcli.Jobs(liveplan.Mark(f, own.tag), outDir)
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
@@ -569,8 +569,8 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		}
 	}
 	var (
-		jobs        []prefect.Job
-		runner      prefect.Runner
+		jobs        []prefectcli.Job
+		runner      prefectcli.Runner
 		runnerDesc  = o.runner
 		closeRunner = func() {}
 		where       string
@@ -582,7 +582,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		}
 		where = "API " + api.Host()
 	} else {
-		bin, err := prefect.LookPrefect(o.prefectPath)
+		bin, err := prefectcli.LookPrefect(o.prefectPath)
 		if err != nil {
 			fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 			return ExitFailed
@@ -594,7 +594,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		}
 		defer os.RemoveAll(outDir)
 		// Every apply marks what it builds, so that prune and the read-back know it is ours.
-		if jobs, err = prefect.Jobs(liveplan.Mark(f, own.tag), outDir); err != nil {
+		if jobs, err = prefectcli.Jobs(liveplan.Mark(f, own.tag), outDir); err != nil {
 			fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 			return ExitFailed
 		}
@@ -627,7 +627,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		len(jobs), f.Path, workdir, o.concurrency, runnerDesc, where)
 	fmt.Fprintf(a.Stdout, "Owner %s: every deployment is tagged %s\n", own.owner, own.tag)
 
-	rep := &prefect.TextReporter{W: a.Stdout}
+	rep := &prefectcli.TextReporter{W: a.Stdout}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -640,7 +640,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		}
 	}()
 	start := time.Now()
-	results := prefect.Apply(ctx, jobs, runner, prefect.ApplyOptions{
+	results := prefectcli.Apply(ctx, jobs, runner, prefectcli.ApplyOptions{
 		Concurrency: o.concurrency, FailFast: o.failFast, Timeout: o.timeout, Grace: graceOption(o.grace), Abort: a.Abort,
 	}, rep)
 	wall := time.Since(start)
@@ -651,9 +651,9 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	closeRunner()
 
 	fmt.Fprintln(a.Stdout)
-	prefect.WriteSummary(a.Stdout, results, wall)
+	prefectcli.WriteSummary(a.Stdout, results, wall)
 	if o.results != "" {
-		data, err := prefect.MarshalResults(results)
+		data, err := prefectcli.MarshalResults(results)
 		if err == nil {
 			err = os.WriteFile(o.results, data, 0o644)
 		}
@@ -675,7 +675,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		return ExitInterrupted
 	}
 	code = ExitOK
-	if !prefect.AllSucceeded(results) {
+	if !prefectcli.AllSucceeded(results) {
 		code = ExitFailed
 	}
 	var driftErr error
@@ -726,12 +726,12 @@ func graceOption(d time.Duration) time.Duration {
 	return d
 }
 
-func appendMarkdown(file string, results []prefect.Result, wall time.Duration) error {
+func appendMarkdown(file string, results []prefectcli.Result, wall time.Duration) error {
 	f, err := os.OpenFile(file, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		return fmt.Errorf("open %s: %w", file, err)
 	}
-	if err := prefect.WriteMarkdownSummary(f, results, wall); err != nil {
+	if err := prefectcli.WriteMarkdownSummary(f, results, wall); err != nil {
 		f.Close()
 		return err
 	}

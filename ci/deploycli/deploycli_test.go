@@ -19,7 +19,7 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/internal/fakeprefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/batch"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/acme-data/prefect-flows/ci/liveplan"
-	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -108,7 +108,7 @@ func (a *App) planLive(ctx context.Context, f *spec.File, own ownership, detaile
 }
 
 // prune deletes the plan's deletes after a complete, successful, drift-free apply.
-func (a *App) prune(ctx context.Context, f *spec.File, results []prefect.Result, driftErr error, api *prefectapi.Client, p *liveplan.Plan, yes bool) int {
+func (a *App) prune(ctx context.Context, f *spec.File, results []prefectcli.Result, driftErr error, api *prefectapi.Client, p *liveplan.Plan, yes bool) int {
 	fmt.Fprintln(a.Stdout)
 	if err := liveplan.CanPruneFile(f, results, nil); err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)

@@ -4,19 +4,19 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 // Plan is the shell script that `prefect-deploy script` prints: pasted into a shell it runs
 // what apply runs. The Dagger pipeline's `mage script` prints the same script with the
 // image's paths, so both show one thing.
 type Plan struct {
-	File    string        // the deployments file, as the header names it
-	Workdir string        // where the commands run; entrypoints are relative to it
-	OutDir  string        // the directory of the builds' -o files: Prefect does not create it
-	Prefect string        // the prefect executable
-	Setup   [][]string    // commands that run before the builds (the pipeline's block registration)
-	Jobs    []prefect.Job // one `deployment build` each
+	File    string           // the deployments file, as the header names it
+	Workdir string           // where the commands run; entrypoints are relative to it
+	OutDir  string           // the directory of the builds' -o files: Prefect does not create it
+	Prefect string           // the prefect executable
+	Setup   [][]string       // commands that run before the builds (the pipeline's block registration)
+	Jobs    []prefectcli.Job // one `deployment build` each
 }
 
 // Write prints the plan, one command a line, every word quoted for a POSIX shell.

@@ -11,9 +11,9 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/deployer"
 	"github.com/acme-data/prefect-flows/ci/desired"
-	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 // recordedLatency is the server time 2.14.21 took per call in the recordings
@@ -68,8 +68,8 @@ func BenchmarkAPIRunner22(b *testing.B) {
 				if err := d.Prepare(context.Background(), deps); err != nil {
 					b.Fatal(err)
 				}
-				res := prefect.Apply(context.Background(), deployer.Jobs(deps), d.Runner(deps), prefect.ApplyOptions{Concurrency: c}, nil)
-				if !prefect.AllSucceeded(res) {
+				res := prefectcli.Apply(context.Background(), deployer.Jobs(deps), d.Runner(deps), prefectcli.ApplyOptions{Concurrency: c}, nil)
+				if !prefectcli.AllSucceeded(res) {
 					b.Fatalf("not all succeeded: %+v", res)
 				}
 				b.ReportMetric(time.Since(start).Seconds(), "s/run")

@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/desired"
-	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -359,10 +359,10 @@ func strOrNil(p *string) any {
 	return *p
 }
 
-// Runner adapts the deployer to prefect.Apply (bounded concurrency, per-deployment
+// Runner adapts the deployer to prefectcli.Apply (bounded concurrency, per-deployment
 // timeouts, interrupts, the per-deployment lines and summary of the other runners): a
 // job's Name picks its desired deployment, its argv is not used.
-func (d *Deployer) Runner(deps []desired.Deployment) prefect.Runner {
+func (d *Deployer) Runner(deps []desired.Deployment) prefectcli.Runner {
 	byName := make(map[string]desired.Deployment, len(deps))
 	for _, dep := range deps {
 		byName[dep.Name] = dep
@@ -375,9 +375,9 @@ type runner struct {
 	deps map[string]desired.Deployment
 }
 
-func (r *runner) Run(ctx context.Context, job prefect.Job) prefect.Result {
+func (r *runner) Run(ctx context.Context, job prefectcli.Job) prefectcli.Result {
 	// ExitCode -1: no process; the line shows Err, the API's own words.
-	res := prefect.Result{Name: job.Name, ExitCode: -1, Status: prefect.StatusFailed}
+	res := prefectcli.Result{Name: job.Name, ExitCode: -1, Status: prefectcli.StatusFailed}
 	dep, ok := r.deps[job.Name]
 	if !ok {
 		res.Err = fmt.Errorf("no desired state for deployment %q", job.Name)
@@ -392,7 +392,7 @@ func (r *runner) Run(ctx context.Context, job prefect.Job) prefect.Result {
 	if out.Created {
 		verb = "created"
 	}
-	res.Status, res.ExitCode, res.DeploymentID = prefect.StatusSucceeded, 0, out.ID
+	res.Status, res.ExitCode, res.DeploymentID = prefectcli.StatusSucceeded, 0, out.ID
 	res.Stdout = fmt.Sprintf("Deployment '%s' successfully %s with id '%s'.\n", dep.Key(), verb, out.ID)
 	return res
 }
@@ -403,11 +403,11 @@ func (r *runner) Run(ctx context.Context, job prefect.Job) prefect.Result {
 // with 8 writes in flight on 2 loaded cores): up to 6 attempts, 0.5 s doubling to 8 s.
 var WriteRetry = prefectapi.RetryPolicy{MaxAttempts: 6, BaseDelay: 500 * time.Millisecond, MaxDelay: 8 * time.Second, MaxRetryAfter: 60 * time.Second}
 
-// Jobs are the prefect.Apply jobs for deps (names only: the runner ignores argv).
-func Jobs(deps []desired.Deployment) []prefect.Job {
-	jobs := make([]prefect.Job, len(deps))
+// Jobs are the prefectcli.Apply jobs for deps (names only: the runner ignores argv).
+func Jobs(deps []desired.Deployment) []prefectcli.Job {
+	jobs := make([]prefectcli.Job, len(deps))
 	for i, dep := range deps {
-		jobs[i] = prefect.Job{Name: dep.Name}
+		jobs[i] = prefectcli.Job{Name: dep.Name}
 	}
 	return jobs
 }

@@ -18,9 +18,9 @@ import (
 	"github.com/acme-data/prefect-flows/ci/inspect"
 	"github.com/acme-data/prefect-flows/ci/internal/shareddata"
 	"github.com/acme-data/prefect-flows/ci/liveplan"
-	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -147,12 +147,12 @@ func newWorld(t *testing.T) *world {
 	return &world{fake: fake, api: api, dep: deployer.New(api, "/opt/prefect")}
 }
 
-func (w *world) apply(t *testing.T, f *spec.File, concurrency int) ([]desired.Deployment, []prefect.Result) {
+func (w *world) apply(t *testing.T, f *spec.File, concurrency int) ([]desired.Deployment, []prefectcli.Result) {
 	t.Helper()
 	deps, err := desired.ResolveAll(f, inspected(t), marker)
 	require.NoError(t, err)
 	require.NoError(t, w.dep.Prepare(context.Background(), deps))
-	res := prefect.Apply(context.Background(), deployer.Jobs(deps), w.dep.Runner(deps), prefect.ApplyOptions{Concurrency: concurrency}, nil)
+	res := prefectcli.Apply(context.Background(), deployer.Jobs(deps), w.dep.Runner(deps), prefectcli.ApplyOptions{Concurrency: concurrency}, nil)
 	return deps, res
 }
 
@@ -164,7 +164,7 @@ func TestApplyAgainstFake(t *testing.T) {
 	f := load(t, "testdata/all-cases.yaml")
 	deps, res := w.apply(t, f, 8)
 	for _, r := range res {
-		require.Equal(t, prefect.StatusSucceeded, r.Status, "%s: %v", r.Name, r.Err)
+		require.Equal(t, prefectcli.StatusSucceeded, r.Status, "%s: %v", r.Name, r.Err)
 		assert.NotEmpty(t, r.DeploymentID)
 		assert.Contains(t, r.Stdout, "successfully created with id '"+r.DeploymentID+"'")
 	}
@@ -196,14 +196,14 @@ func TestApplyAgainstFake(t *testing.T) {
 func TestUpdateRemovesWhatTheFileDropped(t *testing.T) {
 	w := newWorld(t)
 	_, res := w.apply(t, load(t, "testdata/update-before.yaml"), 2)
-	require.True(t, prefect.AllSucceeded(res))
+	require.True(t, prefectcli.AllSucceeded(res))
 	id := w.fake.DeploymentID("daily-etl", "nightly")
 	// Paused by hand: the file says nothing about pausing, so it stays paused.
 	w.fake.Update(id, map[string]any{"is_schedule_active": false})
 
 	after := load(t, "testdata/update-after.yaml")
 	_, res = w.apply(t, after, 2)
-	require.True(t, prefect.AllSucceeded(res))
+	require.True(t, prefectcli.AllSucceeded(res))
 	assert.Contains(t, res[0].Stdout, "successfully updated with id '"+id+"'")
 	got, _ := w.fake.Deployment(id)
 	assert.Nil(t, got["schedule"])
@@ -221,7 +221,7 @@ func TestUpdateRemovesWhatTheFileDropped(t *testing.T) {
 
 	// Declared in the file, the switch is the file's.
 	_, res = w.apply(t, load(t, "testdata/update-active.yaml"), 1)
-	require.True(t, prefect.AllSucceeded(res))
+	require.True(t, prefectcli.AllSucceeded(res))
 	got, _ = w.fake.Deployment(id)
 	assert.Equal(t, true, got["is_schedule_active"])
 }
@@ -243,13 +243,13 @@ func TestPrepareListsMissingBlocks(t *testing.T) {
 func TestServerRefusalIsPerDeployment(t *testing.T) {
 	w := newWorld(t)
 	_, res := w.apply(t, load(t, "testdata/unknown-pool.yaml"), 4)
-	byName := map[string]prefect.Result{}
+	byName := map[string]prefectcli.Result{}
 	for _, r := range res {
 		byName[r.Name] = r
 	}
-	assert.Equal(t, prefect.StatusSucceeded, byName["fine"].Status)
+	assert.Equal(t, prefectcli.StatusSucceeded, byName["fine"].Status)
 	bad := byName["no-such-pool"]
-	require.Equal(t, prefect.StatusFailed, bad.Status)
+	require.Equal(t, prefectcli.StatusFailed, bad.Status)
 	assert.Equal(t, `daily-etl/no-such-pool: POST /deployments/ on `+w.api.Host()+`: 404 Not Found: Work pool "nope" not found.`, bad.Err.Error())
 }
 

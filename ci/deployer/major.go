@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/acme-data/prefect-flows/ci/desired"
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 // Writer turns desired deployments into one Prefect major's API calls: Prepare once
@@ -16,7 +16,7 @@ import (
 type Writer interface {
 	Prepare(ctx context.Context, deps []desired.Deployment) error
 	Deploy(ctx context.Context, dep desired.Deployment) (Outcome, error)
-	Runner(deps []desired.Deployment) prefect.Runner
+	Runner(deps []desired.Deployment) prefectcli.Runner
 }
 
 // Versioner is the one call that tells a server's Prefect version.

@@ -38,8 +38,8 @@ import (
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/desired"
-	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 // Prefect 3 rules the body relies on.
@@ -332,8 +332,8 @@ func pydanticTime(t time.Time) string {
 	return s + t.Format("-07:00")
 }
 
-// Runner adapts the writer to prefect.Apply, like Deployer.Runner.
-func (d *Deployer3) Runner(deps []desired.Deployment) prefect.Runner {
+// Runner adapts the writer to prefectcli.Apply, like Deployer.Runner.
+func (d *Deployer3) Runner(deps []desired.Deployment) prefectcli.Runner {
 	byName := make(map[string]desired.Deployment, len(deps))
 	for _, dep := range deps {
 		byName[dep.Name] = dep

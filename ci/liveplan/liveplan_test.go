@@ -14,9 +14,9 @@ import (
 	"testing"
 
 	"github.com/acme-data/prefect-flows/ci/liveplan"
-	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -282,18 +282,18 @@ func TestPrune(t *testing.T) {
 }
 
 func TestCanPrune(t *testing.T) {
-	ok := prefect.Result{Name: "a", Status: prefect.StatusSucceeded}
+	ok := prefectcli.Result{Name: "a", Status: prefectcli.StatusSucceeded}
 	cases := []struct {
 		name    string
-		results []prefect.Result
+		results []prefectcli.Result
 		loadErr error
 		want    string
 	}{
-		{"all succeeded", []prefect.Result{ok, {Name: "b", Status: prefect.StatusSucceeded}}, nil, ""},
+		{"all succeeded", []prefectcli.Result{ok, {Name: "b", Status: prefectcli.StatusSucceeded}}, nil, ""},
 		{"file did not load", nil, &spec.ValidationError{File: "prefect-deployments-dev.yaml"}, "the deployments file did not load"},
 		{"nothing applied", nil, nil, "no deployment was applied"},
-		{"one failed", []prefect.Result{ok, {Name: "b", Status: prefect.StatusFailed}}, nil, "1 of 2 deployments did not succeed: b (failed)"},
-		{"interrupted", []prefect.Result{ok, {Name: "c", Status: prefect.StatusNotStarted}, {Name: "d", Status: prefect.StatusTimedOut}}, nil, "2 of 3 deployments did not succeed: c (not started), d (timed out)"},
+		{"one failed", []prefectcli.Result{ok, {Name: "b", Status: prefectcli.StatusFailed}}, nil, "1 of 2 deployments did not succeed: b (failed)"},
+		{"interrupted", []prefectcli.Result{ok, {Name: "c", Status: prefectcli.StatusNotStarted}, {Name: "d", Status: prefectcli.StatusTimedOut}}, nil, "2 of 3 deployments did not succeed: c (not started), d (timed out)"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -313,15 +313,17 @@ func TestCanPrune(t *testing.T) {
 
 func TestCanPruneFile(t *testing.T) {
 	f := &spec.File{Path: "prefect-deployments-dev.yaml", Deployments: []spec.Deployment{{Name: "a"}, {Name: "b"}}}
-	ok := func(n string) prefect.Result { return prefect.Result{Name: n, Status: prefect.StatusSucceeded} }
-	if err := liveplan.CanPruneFile(f, []prefect.Result{ok("a"), ok("b")}, nil); err != nil {
+	ok := func(n string) prefectcli.Result {
+		return prefectcli.Result{Name: n, Status: prefectcli.StatusSucceeded}
+	}
+	if err := liveplan.CanPruneFile(f, []prefectcli.Result{ok("a"), ok("b")}, nil); err != nil {
 		t.Fatal(err)
 	}
-	err := liveplan.CanPruneFile(f, []prefect.Result{ok("a")}, nil)
+	err := liveplan.CanPruneFile(f, []prefectcli.Result{ok("a")}, nil)
 	if err == nil || !strings.Contains(err.Error(), "were not applied in this run: b") {
 		t.Fatalf("apply of part of the file: %v", err)
 	}
-	if err := liveplan.CanPruneFile(nil, []prefect.Result{ok("a")}, nil); err == nil {
+	if err := liveplan.CanPruneFile(nil, []prefectcli.Result{ok("a")}, nil); err == nil {
 		t.Fatal("prune allowed without a file")
 	}
 	if err := liveplan.CanPruneFile(nil, nil, errors.New("bad yaml")); err == nil {
@@ -335,13 +337,13 @@ func TestReadBack(t *testing.T) {
 		t.Run(shapeName, func(t *testing.T) {
 			fake, c := seed(t, dir, prefectapitest.WithShape(shape))
 			f := load(t, dir)
-			results := []prefect.Result{}
+			results := []prefectcli.Result{}
 			for _, d := range f.Deployments {
-				st := prefect.StatusSucceeded
+				st := prefectcli.StatusSucceeded
 				if d.Name == "failed-deploy" {
-					st = prefect.StatusFailed
+					st = prefectcli.StatusFailed
 				}
-				results = append(results, prefect.Result{Name: d.Name, Status: st})
+				results = append(results, prefectcli.Result{Name: d.Name, Status: st})
 			}
 			res, err := liveplan.ReadBack(context.Background(), f, c, results, opts)
 			if err != nil {

@@ -7,8 +7,8 @@ import (
 	"io"
 	"strings"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -24,7 +24,7 @@ var ErrPruneDeclined = errors.New("prune declined: nothing deleted")
 // CanPrune is the rule apply follows before pruning: only after the file loaded and
 // every one of its deployments was applied successfully. A failed or skipped
 // deployment may be one the file still lists, and an empty run proves nothing.
-func CanPrune(results []prefect.Result, loadErr error) error {
+func CanPrune(results []prefectcli.Result, loadErr error) error {
 	if loadErr != nil {
 		return fmt.Errorf("no prune: the deployments file did not load: %w", loadErr)
 	}
@@ -33,7 +33,7 @@ func CanPrune(results []prefect.Result, loadErr error) error {
 	}
 	var bad []string
 	for _, r := range results {
-		if r.Status != prefect.StatusSucceeded {
+		if r.Status != prefectcli.StatusSucceeded {
 			bad = append(bad, fmt.Sprintf("%s (%s)", r.Name, r.Status))
 		}
 	}
@@ -46,7 +46,7 @@ func CanPrune(results []prefect.Result, loadErr error) error {
 // CanPruneFile is CanPrune plus: every deployment of f has a successful result. It
 // refuses a prune after an apply of part of the file (e.g. `apply --only`), which proves
 // nothing about the deployments left out.
-func CanPruneFile(f *spec.File, results []prefect.Result, loadErr error) error {
+func CanPruneFile(f *spec.File, results []prefectcli.Result, loadErr error) error {
 	if err := CanPrune(results, loadErr); err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func CanPruneFile(f *spec.File, results []prefect.Result, loadErr error) error {
 	}
 	done := map[string]bool{}
 	for _, r := range results {
-		done[r.Name] = r.Status == prefect.StatusSucceeded
+		done[r.Name] = r.Status == prefectcli.StatusSucceeded
 	}
 	var missing []string
 	for _, d := range f.Deployments {

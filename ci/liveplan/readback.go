@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -60,14 +60,14 @@ func (r *ReadBackResult) Err() error {
 // queue, a paused schedule) is set with one PATCH /deployments/{id} per deployment and
 // read again; whatever still differs is drift. An error means the read-back itself
 // could not be done.
-func ReadBack(ctx context.Context, f *spec.File, api Patcher, results []prefect.Result, opts Options) (*ReadBackResult, error) {
+func ReadBack(ctx context.Context, f *spec.File, api Patcher, results []prefectcli.Result, opts Options) (*ReadBackResult, error) {
 	marker, err := opts.marker(f)
 	if err != nil {
 		return nil, err
 	}
 	ok := map[string]bool{}
 	for _, r := range results {
-		ok[r.Name] = r.Status == prefect.StatusSucceeded
+		ok[r.Name] = r.Status == prefectcli.StatusSucceeded
 	}
 	blocks := &blockNames{api: api, refs: map[string]string{}}
 	res := &ReadBackResult{}

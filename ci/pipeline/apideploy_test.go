@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -46,22 +46,22 @@ func playAPIApply(ex fakedagger.Exec, fail map[string]bool) fakedagger.ExecResul
 			only = append(only, ex.Args[i+1])
 		}
 	}
-	var results []prefect.Result
+	var results []prefectcli.Result
 	code := 0
 	var out strings.Builder
 	for _, d := range f.Deployments {
 		if len(only) > 0 && !slices.ContainsFunc(only, func(p string) bool { ok, _ := path.Match(p, d.Name); return ok }) {
 			continue
 		}
-		r := prefect.Result{Name: d.Name, Status: prefect.StatusSucceeded, DeploymentID: fakeID(d.Name), Duration: 30 * time.Millisecond}
+		r := prefectcli.Result{Name: d.Name, Status: prefectcli.StatusSucceeded, DeploymentID: fakeID(d.Name), Duration: 30 * time.Millisecond}
 		if fail[d.Name] {
-			r = prefect.Result{Name: d.Name, Status: prefect.StatusFailed, ExitCode: -1, Err: fmt.Errorf(`%s/%s: POST /deployments/ on prefect.example:4200: 404 Not Found: Work pool "nope" not found.`, d.FlowName, d.Name)}
+			r = prefectcli.Result{Name: d.Name, Status: prefectcli.StatusFailed, ExitCode: -1, Err: fmt.Errorf(`%s/%s: POST /deployments/ on prefect.example:4200: 404 Not Found: Work pool "nope" not found.`, d.FlowName, d.Name)}
 			code = 1
 		}
 		fmt.Fprintf(&out, "✔ %s 0.0s\n", d.Name)
 		results = append(results, r)
 	}
-	data, _ := prefect.MarshalResults(results)
+	data, _ := prefectcli.MarshalResults(results)
 	fmt.Fprintf(&out, "%d deployment(s)\n", len(results))
 	return fakedagger.ExecResult{ExitCode: code, Stdout: out.String(), Files: map[string]string{ResultsPath: string(data)}}
 }
@@ -105,7 +105,7 @@ func TestAPIRunnerDeploy(t *testing.T) {
 		t.Fatalf("report has %d deployments: %+v", len(rep.Deployments), rep.Deployments)
 	}
 	for _, d := range rep.Deployments {
-		if d.Status != prefect.StatusSucceeded || d.DeploymentID != fakeID(d.Name) {
+		if d.Status != prefectcli.StatusSucceeded || d.DeploymentID != fakeID(d.Name) {
 			t.Errorf("result %+v", d)
 		}
 	}

@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/batch"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 )
 
 // isBatch matches the exec of one batch share: python -u runner.py --jobs FILE.
@@ -44,7 +44,7 @@ func jobsOf(ex fakedagger.Exec) ([]wireJob, error) {
 	return jobs, sc.Err()
 }
 
-// playRunner plays runner.py --jobs FILE as the protocol says (ci/prefect/batch): a
+// playRunner plays runner.py --jobs FILE as the protocol says (ci/prefectcli/batch): a
 // ready line, then one result line per job, each job played by per as the `prefect`
 // argv it stands for, in the same container. fail["crash:"+name] kills the runner when
 // it reaches that job (exit 3, nothing written for it); fail["cut:"+name] kills it
@@ -116,13 +116,13 @@ func deployNames(t *testing.T, srv *fakedagger.Server) []string {
 
 // devShares are the jobs of testdata/repo's dev file dealt round-robin into n shares,
 // as batch.RunShares deals them.
-func devShares(t *testing.T, n int) [][]prefect.Job {
+func devShares(t *testing.T, n int) [][]prefectcli.Job {
 	t.Helper()
 	_, jobs, err := loadJobs(repoDir(t, "repo"), "dev", testOwner)
 	if err != nil {
 		t.Fatal(err)
 	}
-	shares := make([][]prefect.Job, n)
+	shares := make([][]prefectcli.Job, n)
 	for i, j := range jobs {
 		shares[i%n] = append(shares[i%n], j)
 	}
@@ -177,7 +177,7 @@ func TestBatchShares(t *testing.T) {
 			if n := len(execsWith(srv, isDeploy)); n != 0 {
 				t.Errorf("%d prefect execs: nothing should have needed the fallback", n)
 			}
-			if len(rep.Deployments) != 5 || !prefect.AllSucceeded(rep.Deployments) {
+			if len(rep.Deployments) != 5 || !prefectcli.AllSucceeded(rep.Deployments) {
 				t.Errorf("deployments: %+v", rep.Deployments)
 			}
 			log := out.String()
@@ -223,7 +223,7 @@ func TestBatchRunnerBreaks(t *testing.T) {
 				t.Fatalf("Run: %v\n%s", err, out.String())
 			}
 			for _, r := range rep.Deployments {
-				if r.Status != prefect.StatusSucceeded || r.DeploymentID != fakeID(r.Name) {
+				if r.Status != prefectcli.StatusSucceeded || r.DeploymentID != fakeID(r.Name) {
 					t.Errorf("%s: %s %q (%v)", r.Name, r.Status, r.DeploymentID, r.Err)
 				}
 			}
@@ -307,7 +307,7 @@ func TestBatchSecrets(t *testing.T) {
 	if strings.Contains(out.String(), secretKey) || strings.Contains(out.String(), secretURL) {
 		t.Errorf("secret in the log")
 	}
-	if !prefect.AllSucceeded(rep.Deployments) {
+	if !prefectcli.AllSucceeded(rep.Deployments) {
 		t.Errorf("deployments: %+v", rep.Deployments)
 	}
 }
@@ -342,7 +342,7 @@ func TestBatchInterrupt(t *testing.T) {
 		t.Fatalf("%d results, want 5", len(rep.Deployments))
 	}
 	for _, r := range rep.Deployments {
-		if r.Status != prefect.StatusCancelled {
+		if r.Status != prefectcli.StatusCancelled {
 			t.Errorf("%s = %s, want cancelled", r.Name, r.Status)
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
-	"github.com/acme-data/prefect-flows/ci/prefect/blocksnap"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/blocksnap"
 )
 
 // fakeBlocks plays the infrastructure blocks on the Prefect API, as the pipeline's execs

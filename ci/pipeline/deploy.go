@@ -14,8 +14,8 @@ import (
 	"dagger.io/dagger"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/batch"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 )
 
 type deployStep struct{}
@@ -38,7 +38,7 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 	cli := &daggerRunner{base: st.Registered, interrupted: func() bool { return ctx.Err() != nil }}
 	// The fallback's warning lines and the reporter's lines come from many goroutines.
 	out := &lockedWriter{w: st.out}
-	rep := &prefect.TextReporter{W: out}
+	rep := &prefectcli.TextReporter{W: out}
 	start := time.Now()
 	if o.DeployRunner() == RunnerBatch {
 		shares := min(o.DeployConcurrency(), len(st.Jobs))
@@ -54,8 +54,8 @@ func (deployStep) Run(ctx context.Context, st *State) error {
 		})
 	} else {
 		fmt.Fprintf(st.out, "    %d deployment(s), runner cli, at most %d at once\n", len(st.Jobs), o.DeployConcurrency())
-		st.Results = prefect.Apply(ctx, st.Jobs, cli,
-			prefect.ApplyOptions{Concurrency: o.DeployConcurrency(), Timeout: o.DeployTimeout()}, rep)
+		st.Results = prefectcli.Apply(ctx, st.Jobs, cli,
+			prefectcli.ApplyOptions{Concurrency: o.DeployConcurrency(), Timeout: o.DeployTimeout()}, rep)
 	}
 	return st.settle(start)
 }
@@ -129,18 +129,18 @@ func deployAPI(ctx context.Context, st *State) error {
 	}
 	printIndented(st.out, out)
 	data, ferr := ctr.File(ResultsPath).Contents(ctx)
-	var results []prefect.Result
+	var results []prefectcli.Result
 	if ferr == nil {
-		results, ferr = prefect.UnmarshalResults([]byte(data))
+		results, ferr = prefectcli.UnmarshalResults([]byte(data))
 	}
 	if ferr != nil {
 		// prefect-deploy stopped before writing anything (preflight, a flow, a block):
 		// its stderr says why, in one line per problem.
 		stderr, _ := ctr.Stderr(ctx)
 		code, _ := ctr.ExitCode(ctx)
-		st.Results = make([]prefect.Result, len(st.Jobs))
+		st.Results = make([]prefectcli.Result, len(st.Jobs))
 		for i, j := range st.Jobs {
-			st.Results[i] = prefect.Result{Name: j.Name, Status: prefect.StatusNotStarted, ExitCode: -1}
+			st.Results[i] = prefectcli.Result{Name: j.Name, Status: prefectcli.StatusNotStarted, ExitCode: -1}
 		}
 		st.Report.Deployments, st.Report.DeployWall = st.Results, time.Since(start)
 		why := strings.TrimSpace(stderr)
@@ -169,7 +169,7 @@ func batchShare(registered *dagger.Container) batch.ShareFunc {
 			Stdout(ctx)
 		switch {
 		case err != nil && ctx.Err() != nil:
-			return []byte(out), prefect.ErrInterrupted
+			return []byte(out), prefectcli.ErrInterrupted
 		case err != nil:
 			return []byte(out), fmt.Errorf("engine: %w", err)
 		}
@@ -186,21 +186,21 @@ func BatchArgs(jobsFile string) []string {
 // fallbackRunner runs, in its own `prefect deployment build` exec, a job that a batch
 // share gave no result for, with the per-deployment time limit, and says so in the log.
 type fallbackRunner struct {
-	cli     prefect.Runner
+	cli     prefectcli.Runner
 	timeout time.Duration
 	out     io.Writer
 }
 
-func (f *fallbackRunner) Run(ctx context.Context, job prefect.Job) prefect.Result {
+func (f *fallbackRunner) Run(ctx context.Context, job prefectcli.Job) prefectcli.Result {
 	fmt.Fprintf(f.out, "! %s: the batch runner gave no result for it; running it once more with the prefect CLI\n", job.Name)
-	jctx, cancel := context.WithTimeoutCause(ctx, f.timeout, prefect.ErrTimedOut)
+	jctx, cancel := context.WithTimeoutCause(ctx, f.timeout, prefectcli.ErrTimedOut)
 	defer cancel()
 	res := f.cli.Run(jctx, job)
-	if res.Status != prefect.StatusSucceeded && jctx.Err() != nil {
-		why := fmt.Errorf("%w after %s", prefect.ErrTimedOut, f.timeout)
-		res.Status = prefect.StatusTimedOut
+	if res.Status != prefectcli.StatusSucceeded && jctx.Err() != nil {
+		why := fmt.Errorf("%w after %s", prefectcli.ErrTimedOut, f.timeout)
+		res.Status = prefectcli.StatusTimedOut
 		if ctx.Err() != nil {
-			why, res.Status = prefect.ErrInterrupted, prefect.StatusCancelled
+			why, res.Status = prefectcli.ErrInterrupted, prefectcli.StatusCancelled
 		}
 		if res.Err != nil {
 			why = fmt.Errorf("%w: %w", why, res.Err)
@@ -235,9 +235,9 @@ type daggerRunner struct {
 	interrupted func() bool
 }
 
-func (r *daggerRunner) Run(ctx context.Context, job prefect.Job) prefect.Result {
+func (r *daggerRunner) Run(ctx context.Context, job prefectcli.Job) prefectcli.Result {
 	start := time.Now()
-	res := prefect.Result{Name: job.Name}
+	res := prefectcli.Result{Name: job.Name}
 	// Siblings of one parent: each exec starts from the registered image, none sees
 	// another's files, and all share the run's cache buster.
 	out, err := r.base.WithExec(append([]string{"prefect"}, job.Args...)).Stdout(ctx)
@@ -245,18 +245,18 @@ func (r *daggerRunner) Run(ctx context.Context, job prefect.Job) prefect.Result 
 	var ee *dagger.ExecError
 	switch {
 	case err == nil:
-		res.Status, res.Stdout = prefect.StatusSucceeded, out
-		res.DeploymentID = prefect.ParseDeploymentID(out)
+		res.Status, res.Stdout = prefectcli.StatusSucceeded, out
+		res.DeploymentID = prefectcli.ParseDeploymentID(out)
 	case errors.As(err, &ee):
-		res.Status, res.ExitCode, res.Stdout, res.Stderr = prefect.StatusFailed, ee.ExitCode, ee.Stdout, ee.Stderr
+		res.Status, res.ExitCode, res.Stdout, res.Stderr = prefectcli.StatusFailed, ee.ExitCode, ee.Stdout, ee.Stderr
 	case r.interrupted != nil && r.interrupted():
 		// Whatever the engine said (a cancelled query, or a 502 from a session that
 		// the Ctrl-C reached too), the build was stopped by the interrupt.
-		res.Status, res.ExitCode, res.Err = prefect.StatusCancelled, -1, prefect.ErrInterrupted
+		res.Status, res.ExitCode, res.Err = prefectcli.StatusCancelled, -1, prefectcli.ErrInterrupted
 	default:
-		// The engine or the connection failed, or ctx ended; prefect.Apply tells a
+		// The engine or the connection failed, or ctx ended; prefectcli.Apply tells a
 		// timeout from an interrupt by the context's cause.
-		res.Status, res.ExitCode, res.Err = prefect.StatusFailed, -1, fmt.Errorf("engine: %w", err)
+		res.Status, res.ExitCode, res.Err = prefectcli.StatusFailed, -1, fmt.Errorf("engine: %w", err)
 	}
 	return res
 }
@@ -267,7 +267,7 @@ func (st *State) settle(start time.Time) error {
 	st.Report.Deployments, st.Report.DeployWall = st.Results, time.Since(start)
 	var failed []string
 	for _, r := range st.Results {
-		if r.Status != prefect.StatusSucceeded {
+		if r.Status != prefectcli.StatusSucceeded {
 			failed = append(failed, fmt.Sprintf("%s (%s)", r.Name, r.Status))
 		}
 	}

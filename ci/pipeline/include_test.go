@@ -56,7 +56,7 @@ func TestDaggerIncludeCoversModuleBuild(t *testing.T) {
 		t.Fatalf("%s imports nothing from %s; this test would check nothing", cfg.Source, rootModule)
 	}
 	need := neededFiles(t, root, imports)
-	for _, f := range []string{"go.mod", "go.sum", "ci/prefect/batch/runner.py"} {
+	for _, f := range []string{"go.mod", "go.sum", "ci/prefectcli/batch/runner.py"} {
 		if !need[f] {
 			t.Errorf("go list did not report %s as needed; the package walk is wrong", f)
 		}
@@ -215,7 +215,7 @@ func matchSegs(pat, segs []string) bool {
 }
 
 func TestIncludeMatch(t *testing.T) {
-	pats := []string{"go.mod", "ci/prefect/*.go", "ci/prefect/batch/runner.py", "docs", "!**/*_test.go", "!**/testdata"}
+	pats := []string{"go.mod", "ci/prefectcli/*.go", "ci/prefectcli/batch/runner.py", "docs", "!**/*_test.go", "!**/testdata"}
 	for _, tc := range []struct {
 		name string
 		want bool
@@ -223,11 +223,11 @@ func TestIncludeMatch(t *testing.T) {
 		{"go.mod", true},
 		{"go.sum", false},
 		{"ci/go.mod", false},
-		{"ci/prefect/exec.go", true},
-		{"ci/prefect/exec_test.go", false},
-		{"ci/prefect/batch/batch.go", false}, // * does not cross a slash
-		{"ci/prefect/batch/runner.py", true},
-		{"ci/prefect/runner.py", false},
+		{"ci/prefectcli/exec.go", true},
+		{"ci/prefectcli/exec_test.go", false},
+		{"ci/prefectcli/batch/batch.go", false}, // * does not cross a slash
+		{"ci/prefectcli/batch/runner.py", true},
+		{"ci/prefectcli/runner.py", false},
 		{"docs/a/b.md", true}, // a matched folder brings its contents
 		{"docs/testdata/x.md", false},
 		{"docs/x_test.go", false},

@@ -8,7 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 // onInterrupt takes SIGINT and SIGTERM over for DeployLocal. Mage (v1.15, its
@@ -41,7 +41,7 @@ func watchInterrupts(parent context.Context, sigs <-chan os.Signal, out io.Write
 				n++
 				if n == 1 {
 					fmt.Fprintf(out, "\n!!! %s: stopping; running builds get their grace period, then the blocks are put back. Press Ctrl-C again to exit at once (the blocks then stay as they are).\n", s)
-					cancel(prefect.ErrInterrupted)
+					cancel(prefectcli.ErrInterrupted)
 					continue
 				}
 				fmt.Fprintf(out, "\n!!! %s again: exiting now; the blocks were not put back\n", s)

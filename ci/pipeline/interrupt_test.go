@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 // TestWatchInterrupts: the first Ctrl-C cancels the run's context (the restore then
@@ -22,8 +22,8 @@ func TestWatchInterrupts(t *testing.T) {
 	defer stop()
 	sigs <- os.Interrupt
 	<-ctx.Done()
-	if !errors.Is(context.Cause(ctx), prefect.ErrInterrupted) {
-		t.Errorf("cause %v, want prefect.ErrInterrupted", context.Cause(ctx))
+	if !errors.Is(context.Cause(ctx), prefectcli.ErrInterrupted) {
+		t.Errorf("cause %v, want prefectcli.ErrInterrupted", context.Cause(ctx))
 	}
 	sigs <- os.Interrupt
 	if code := <-exited; code != 130 {

@@ -16,8 +16,8 @@ import (
 	"dagger.io/dagger"
 
 	"github.com/acme-data/prefect-flows/ci/inspect"
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/blocksnap"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/blocksnap"
 	"github.com/acme-data/prefect-flows/ci/pytrace"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
@@ -62,7 +62,7 @@ type State struct {
 	OnlyImage bool
 
 	File *spec.File
-	Jobs []prefect.Job
+	Jobs []prefectcli.Job
 	// GitSHA is resolved by plan when publishing.
 	GitSHA string
 
@@ -87,7 +87,7 @@ type State struct {
 	// failed is the first step error so far: the always-run steps read it.
 	failed error
 
-	Results  []prefect.Result
+	Results  []prefectcli.Result
 	ReadBack string
 	// Verified says the read-back on the real API found no drift.
 	Verified bool

@@ -21,7 +21,7 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
@@ -320,7 +320,7 @@ func TestEmbeddedDev(t *testing.T) {
 			t.Errorf("step summary lacks %q:\n%s", want, md)
 		}
 	}
-	// The deployments table is ci/prefect's; only its presence is this package's business.
+	// The deployments table is ci/prefectcli's; only its presence is this package's business.
 	if !regexp.MustCompile(`(?m)^\| etl\\?-eu \|`).Match(md) {
 		t.Errorf("step summary has no row for etl-eu:\n%s", md)
 	}
@@ -648,16 +648,16 @@ func testFailingDeployment(t *testing.T, runner string) {
 	if strings.Contains(out.String(), "running it once more") {
 		t.Errorf("a failed build is the build's result, not a reason to retry:\n%s", out.String())
 	}
-	statuses := map[string]prefect.Status{}
+	statuses := map[string]prefectcli.Status{}
 	for _, r := range rep.Deployments {
 		statuses[r.Name] = r.Status
 	}
 	for _, name := range []string{"hello-a", "hello-b", "etl-eu", "etl-all"} {
-		if statuses[name] != prefect.StatusSucceeded {
+		if statuses[name] != prefectcli.StatusSucceeded {
 			t.Errorf("%s = %s, want succeeded", name, statuses[name])
 		}
 	}
-	if statuses["etl-us"] != prefect.StatusFailed {
+	if statuses["etl-us"] != prefectcli.StatusFailed {
 		t.Errorf("etl-us = %s, want failed", statuses["etl-us"])
 	}
 	for _, r := range rep.Deployments {
@@ -863,9 +863,9 @@ func TestDeploymentTimeout(t *testing.T) {
 				t.Fatalf("err = %v, want etl-eu timed out", err)
 			}
 			for _, r := range rep.Deployments {
-				want := prefect.StatusSucceeded
+				want := prefectcli.StatusSucceeded
 				if slices.Contains(tc.timedOut, r.Name) {
-					want = prefect.StatusTimedOut
+					want = prefectcli.StatusTimedOut
 				}
 				if r.Status != want {
 					t.Errorf("%s = %s, want %s (%v)", r.Name, r.Status, want, r.Err)

@@ -13,7 +13,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/liveplan"
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -102,14 +102,14 @@ func (o *Options) owner() (string, error) {
 
 // loadJobs loads environment env's file for the commands that write or compare Prefect 2
 // shapes only (script, the live plan): a Prefect 3 file is refused.
-func loadJobs(root, env, owner string) (*spec.File, []prefect.Job, error) {
+func loadJobs(root, env, owner string) (*spec.File, []prefectcli.Job, error) {
 	return loadFile(root, env, owner, false)
 }
 
 // loadFile loads and validates environment env's file. With prefect3 a Prefect 3 file
 // is accepted (the pipeline deploys it with the api runner): its jobs carry only the
 // deployment names, which the report and DEPLOY_ONLY use.
-func loadFile(root, env, owner string, prefect3 bool) (*spec.File, []prefect.Job, error) {
+func loadFile(root, env, owner string, prefect3 bool) (*spec.File, []prefectcli.Job, error) {
 	path := DeploymentsFile(root, env)
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("environment %q has no deployments file: %w", env, err)
@@ -131,25 +131,25 @@ func loadFile(root, env, owner string, prefect3 bool) (*spec.File, []prefect.Job
 		return nil, nil, err
 	}
 	if f.Prefect == spec.Prefect3 {
-		jobs := make([]prefect.Job, len(f.Deployments))
+		jobs := make([]prefectcli.Job, len(f.Deployments))
 		for i, d := range f.Deployments {
-			jobs[i] = prefect.Job{Name: d.Name}
+			jobs[i] = prefectcli.Job{Name: d.Name}
 		}
 		return f, jobs, nil
 	}
-	jobs, err := prefect.ContainerJobs(liveplan.Mark(f, tag), DeployOutDir)
+	jobs, err := prefectcli.ContainerJobs(liveplan.Mark(f, tag), DeployOutDir)
 	if err != nil {
 		return nil, nil, err
 	}
 	return f, jobs, nil
 }
 
-func selectJobs(jobs []prefect.Job, only []string) ([]prefect.Job, error) {
+func selectJobs(jobs []prefectcli.Job, only []string) ([]prefectcli.Job, error) {
 	want := map[string]bool{}
 	for _, n := range only {
 		want[n] = true
 	}
-	var out []prefect.Job
+	var out []prefectcli.Job
 	for _, j := range jobs {
 		if want[j.Name] {
 			out = append(out, j)
@@ -228,7 +228,7 @@ func ScriptAll(root, owner string, out io.Writer) error {
 			OutDir:  DeployOutDir,
 			Prefect: "prefect",
 			Setup: [][]string{
-				append([]string{"prefect"}, prefect.RegisterArgs("prefect_aws.ecs")...),
+				append([]string{"prefect"}, prefectcli.RegisterArgs("prefect_aws.ecs")...),
 				{"python", "infrastructure/ecs-task-" + env + ".py"},
 			},
 			Jobs: jobs,

@@ -7,7 +7,7 @@ import (
 
 	"dagger.io/dagger"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/pytrace"
 )
 
@@ -53,7 +53,7 @@ func (registerStep) Run(ctx context.Context, st *State) error {
 	// remote API and must never be answered from Dagger's cache.
 	ctr = ctr.WithEnvVariable("CACHEBUSTER", st.RunID)
 
-	reg := ctr.WithExec(append([]string{"prefect"}, prefect.RegisterArgs("prefect_aws.ecs")...))
+	reg := ctr.WithExec(append([]string{"prefect"}, prefectcli.RegisterArgs("prefect_aws.ecs")...))
 	out, err := reg.Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("prefect block register: %w", execDetail(err))

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 // StepStatus is how one step ended.
@@ -42,7 +42,7 @@ type Report struct {
 	ImageRef    string
 	Published   bool
 	Steps       []StepOutcome
-	Deployments []prefect.Result
+	Deployments []prefectcli.Result
 	// DeployWall is the deploy step's wall time, for the deployments summary.
 	DeployWall time.Duration
 	// Blocks says what happened to the infrastructure blocks when the run did not go
@@ -107,7 +107,7 @@ func (r *Report) WriteText(w io.Writer) {
 	}
 	if len(r.Deployments) > 0 {
 		fmt.Fprintln(w)
-		prefect.WriteSummary(w, r.Deployments, r.DeployWall)
+		prefectcli.WriteSummary(w, r.Deployments, r.DeployWall)
 	}
 }
 
@@ -137,7 +137,7 @@ func (r *Report) WriteMarkdown(w io.Writer) error {
 	}
 	if len(r.Deployments) > 0 {
 		fmt.Fprintln(w)
-		return prefect.WriteMarkdownSummary(w, r.Deployments, r.DeployWall)
+		return prefectcli.WriteMarkdownSummary(w, r.Deployments, r.DeployWall)
 	}
 	return nil
 }

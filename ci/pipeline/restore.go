@@ -9,7 +9,7 @@ import (
 
 	"dagger.io/dagger"
 
-	"github.com/acme-data/prefect-flows/ci/prefect/blocksnap"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/blocksnap"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 

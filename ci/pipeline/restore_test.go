@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 // The image ecs-task/prod named after the last good deploy.
@@ -161,7 +161,7 @@ func TestRestoreAfterInterrupt(t *testing.T) {
 				t.Errorf("interrupted steps = %v, want exactly one of deploy, read-back, verify\n%s", stopped, out.String())
 			}
 			for _, r := range rep.Deployments {
-				if r.Status == prefect.StatusFailed {
+				if r.Status == prefectcli.StatusFailed {
 					t.Errorf("%s failed (%v): an interrupt is not a failure", r.Name, r.Err)
 				}
 				if r.Err != nil && strings.Contains(r.Err.Error(), "engine:") {
@@ -187,15 +187,15 @@ func TestInterruptedBuildIsNotAnEngineError(t *testing.T) {
 	c := connect(t, srv)
 	gone, cancel := context.WithCancel(context.Background())
 	cancel() // the query fails without reaching the engine, like a dead session's
-	job := prefect.Job{Name: "etl-prod", Args: []string{"deployment", "build", "flows/etl.py:daily_etl", "-n", "etl-prod"}}
+	job := prefectcli.Job{Name: "etl-prod", Args: []string{"deployment", "build", "flows/etl.py:daily_etl", "-n", "etl-prod"}}
 	for _, tc := range []struct {
 		name        string
 		interrupted bool
-		want        prefect.Status
+		want        prefectcli.Status
 		wantErr     string
 	}{
-		{"run interrupted", true, prefect.StatusCancelled, "interrupted"},
-		{"run not interrupted", false, prefect.StatusFailed, "engine: "},
+		{"run interrupted", true, prefectcli.StatusCancelled, "interrupted"},
+		{"run not interrupted", false, prefectcli.StatusFailed, "engine: "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &daggerRunner{base: c.Container().From("python:3.11-slim"), interrupted: func() bool { return tc.interrupted }}

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/isodate"
-	"github.com/acme-data/prefect-flows/ci/prefect/clispec"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/clispec"
 )
 
 // apiClient talks to a (fake) Prefect API the way `prefect deployment build -a` does,

@@ -39,7 +39,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/acme-data/prefect-flows/ci/prefect/clispec"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/clispec"
 )
 
 // Record is one line of FAKE_PREFECT_LOG. Each call writes a "start" and, unless it is

@@ -4,7 +4,7 @@
 // about 0.4 s working. runner.py (embedded here) imports Prefect once and then runs
 // job after job through Prefect's own CLI application, `prefect.cli.app(argv,
 // standalone_mode=False)`, with each job's stdout and stderr captured apart. Runner
-// keeps a pool of such processes behind the prefect.Runner interface: a free
+// keeps a pool of such processes behind the prefectcli.Runner interface: a free
 // process takes the next job; a process that dies or stops answering is replaced,
 // and the job it held runs once more through the plain CLI runner.
 package batch
@@ -23,7 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 //go:embed runner.py
@@ -51,7 +51,7 @@ type Options struct {
 	// Fallback runs a job once more when its runner process broke (died, answered
 	// garbage, or gave no answer within AnswerTimeout): normally the plain CLI
 	// runner. Without it such a job fails.
-	Fallback prefect.Runner
+	Fallback prefectcli.Runner
 	// AnswerTimeout, when positive, is how long a job may go without an answer
 	// before its process counts as stuck (killed, and the job retried through
 	// Fallback). A job's ctx deadline, in contrast, is the job's own timeout: the job
@@ -61,9 +61,9 @@ type Options struct {
 	// their own crashes); nil discards it. Jobs' output is in their Results.
 	Log io.Writer
 	// OnRetry, when set, is told each time a job goes to Fallback and why.
-	OnRetry func(job prefect.Job, reason error)
+	OnRetry func(job prefectcli.Job, reason error)
 	// MaxOutput caps the bytes kept per stream of a job (the end is kept, as the CLI
-	// runner keeps it); 0 means prefect.DefaultMaxOutput.
+	// runner keeps it); 0 means prefectcli.DefaultMaxOutput.
 	MaxOutput int
 	// StopGrace is how long Close waits for a process to exit on end of input
 	// before killing it; 0 means 5 s.
@@ -103,7 +103,7 @@ func New(opt Options) (*Runner, error) {
 		opt.StopGrace = 5 * time.Second
 	}
 	if opt.MaxOutput <= 0 {
-		opt.MaxOutput = prefect.DefaultMaxOutput
+		opt.MaxOutput = prefectcli.DefaultMaxOutput
 	}
 	dir, err := os.MkdirTemp("", "prefect-batch-")
 	if err != nil {
@@ -128,21 +128,21 @@ func New(opt Options) (*Runner, error) {
 }
 
 // Run runs one job in a free runner process, waiting for one if all are busy.
-func (r *Runner) Run(ctx context.Context, job prefect.Job) prefect.Result {
+func (r *Runner) Run(ctx context.Context, job prefectcli.Job) prefectcli.Result {
 	if err := checkArgs(job.Args); err != nil {
-		return prefect.Result{Name: job.Name, Status: prefect.StatusFailed, ExitCode: -1, Err: err}
+		return prefectcli.Result{Name: job.Name, Status: prefectcli.StatusFailed, ExitCode: -1, Err: err}
 	}
 	var p *proc
 	select {
 	case p = <-r.slots:
 	case <-ctx.Done():
-		return prefect.Result{Name: job.Name, Status: prefect.StatusNotStarted, ExitCode: -1,
+		return prefectcli.Result{Name: job.Name, Status: prefectcli.StatusNotStarted, ExitCode: -1,
 			Err: fmt.Errorf("waiting for a free batch runner process: %w", ctx.Err())}
 	}
 	if err := ctx.Err(); err != nil {
 		// Interrupted while waiting: a free process must not start the job now.
 		r.slots <- p
-		return prefect.Result{Name: job.Name, Status: prefect.StatusNotStarted, ExitCode: -1,
+		return prefectcli.Result{Name: job.Name, Status: prefectcli.StatusNotStarted, ExitCode: -1,
 			Err: fmt.Errorf("waiting for a free batch runner process: %w", err)}
 	}
 	start := time.Now()
@@ -156,7 +156,7 @@ func (r *Runner) Run(ctx context.Context, job prefect.Job) prefect.Result {
 
 // runIn runs job in p (starting a process when p is nil) and returns the process to
 // keep in the slot: nil when it had to be killed.
-func (r *Runner) runIn(ctx context.Context, p *proc, job prefect.Job) (prefect.Result, *proc) {
+func (r *Runner) runIn(ctx context.Context, p *proc, job prefectcli.Job) (prefectcli.Result, *proc) {
 	start := time.Now()
 	if p != nil && p.exited() {
 		// Died while idle: not this job's doing, so reap it and start another.
@@ -187,12 +187,12 @@ func (r *Runner) runIn(ctx context.Context, p *proc, job prefect.Job) (prefect.R
 	id := strconv.FormatUint(r.seq.Add(1), 10)
 	line, err := encodeJob(id, job.Args)
 	if err != nil {
-		return prefect.Result{Name: job.Name, Status: prefect.StatusFailed, ExitCode: -1, Err: err}, p
+		return prefectcli.Result{Name: job.Name, Status: prefectcli.StatusFailed, ExitCode: -1, Err: err}, p
 	}
 	w, err := p.do(ctx, id, line, r.opt.AnswerTimeout)
 	if err == nil {
 		res := toResult(job.Name, w)
-		res.Stdout, res.Stderr = prefect.KeepTail(res.Stdout, r.opt.MaxOutput), prefect.KeepTail(res.Stderr, r.opt.MaxOutput)
+		res.Stdout, res.Stderr = prefectcli.KeepTail(res.Stdout, r.opt.MaxOutput), prefectcli.KeepTail(res.Stderr, r.opt.MaxOutput)
 		res.Duration = time.Since(start)
 		return res, p
 	}
@@ -209,8 +209,8 @@ func (r *Runner) runIn(ctx context.Context, p *proc, job prefect.Job) (prefect.R
 
 var errClosed = errors.New("batch runner closed")
 
-// cause is ctx's error with the reason it was cancelled (prefect.ErrTimedOut or
-// prefect.ErrInterrupted from Apply), when one was given.
+// cause is ctx's error with the reason it was cancelled (prefectcli.ErrTimedOut or
+// prefectcli.ErrInterrupted from Apply), when one was given.
 func cause(ctx context.Context) error {
 	err := ctx.Err()
 	if c := context.Cause(ctx); c != nil && !errors.Is(c, err) {
@@ -259,12 +259,12 @@ func (r *Runner) forget(p *proc) {
 	r.mu.Unlock()
 }
 
-func (r *Runner) fallback(ctx context.Context, job prefect.Job, reason error) prefect.Result {
+func (r *Runner) fallback(ctx context.Context, job prefectcli.Job, reason error) prefectcli.Result {
 	if r.opt.OnRetry != nil {
 		r.opt.OnRetry(job, reason)
 	}
 	if r.opt.Fallback == nil {
-		return prefect.Result{Name: job.Name, Status: prefect.StatusFailed, ExitCode: -1,
+		return prefectcli.Result{Name: job.Name, Status: prefectcli.StatusFailed, ExitCode: -1,
 			Err: fmt.Errorf("%w (no CLI fallback configured)", reason)}
 	}
 	res := r.opt.Fallback.Run(ctx, job)
@@ -273,12 +273,12 @@ func (r *Runner) fallback(ctx context.Context, job prefect.Job, reason error) pr
 }
 
 // stopped is the result of a job stopped by its ctx (or by Close).
-func stopped(job prefect.Job, err error, start time.Time) prefect.Result {
-	status := prefect.StatusCancelled
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, prefect.ErrTimedOut) {
-		status = prefect.StatusTimedOut
+func stopped(job prefectcli.Job, err error, start time.Time) prefectcli.Result {
+	status := prefectcli.StatusCancelled
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, prefectcli.ErrTimedOut) {
+		status = prefectcli.StatusTimedOut
 	}
-	return prefect.Result{Name: job.Name, Status: status, ExitCode: -1,
+	return prefectcli.Result{Name: job.Name, Status: status, ExitCode: -1,
 		Duration: time.Since(start), Err: fmt.Errorf("batch runner: %w", err)}
 }
 

@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 // wireJob is one line on runner.py's input.
@@ -80,29 +80,29 @@ func decodeLine(line []byte) (wireResult, error) {
 }
 
 // toResult turns a runner.py result into the Result the CLI runner would give.
-func toResult(name string, w wireResult) prefect.Result {
-	r := prefect.Result{
+func toResult(name string, w wireResult) prefectcli.Result {
+	r := prefectcli.Result{
 		Name:     name,
 		ExitCode: w.ExitCode,
 		Stdout:   w.Stdout,
 		Stderr:   w.Stderr,
 		Duration: time.Duration(w.Seconds * float64(time.Second)),
-		Status:   prefect.StatusSucceeded,
+		Status:   prefectcli.StatusSucceeded,
 	}
 	if w.Error != "" {
 		r.Err = fmt.Errorf("batch runner rejected the job: %s", w.Error)
 	}
 	if r.ExitCode != 0 || r.Err != nil {
-		r.Status = prefect.StatusFailed
+		r.Status = prefectcli.StatusFailed
 	} else {
-		r.DeploymentID = prefect.ParseDeploymentID(r.Stdout)
+		r.DeploymentID = prefectcli.ParseDeploymentID(r.Stdout)
 	}
 	return r
 }
 
 // EncodeJobs writes a jobs file for `runner.py --jobs FILE`: job i gets the id "i".
 // It is for places without an interactive stdin, such as a Dagger exec.
-func EncodeJobs(jobs []prefect.Job) ([]byte, error) {
+func EncodeJobs(jobs []prefectcli.Job) ([]byte, error) {
 	var b bytes.Buffer
 	for i, j := range jobs {
 		if err := checkArgs(j.Args); err != nil {
@@ -126,7 +126,7 @@ var ErrNoAnswer = errors.New("the batch runner gave no result for this job")
 // gets Status failed and Err wrapping ErrNoAnswer; missing lists their indexes. An
 // error means the output is not a runner's output at all (for example, Prefect
 // could not be imported: the ready line says why).
-func DecodeResults(jobs []prefect.Job, stdout []byte) (results []prefect.Result, missing []int, err error) {
+func DecodeResults(jobs []prefectcli.Job, stdout []byte) (results []prefectcli.Result, missing []int, err error) {
 	got := make(map[int]wireResult, len(jobs))
 	lines := bytes.Split(stdout, []byte("\n"))
 	for k, line := range lines {
@@ -159,11 +159,11 @@ func DecodeResults(jobs []prefect.Job, stdout []byte) (results []prefect.Result,
 		}
 		got[i] = w
 	}
-	results = make([]prefect.Result, len(jobs))
+	results = make([]prefectcli.Result, len(jobs))
 	for i, j := range jobs {
 		w, ok := got[i]
 		if !ok {
-			results[i] = prefect.Result{Name: j.Name, Status: prefect.StatusFailed, ExitCode: -1, Err: ErrNoAnswer}
+			results[i] = prefectcli.Result{Name: j.Name, Status: prefectcli.StatusFailed, ExitCode: -1, Err: ErrNoAnswer}
 			missing = append(missing, i)
 			continue
 		}

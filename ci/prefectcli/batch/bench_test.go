@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/batch"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 )
 
 // benchDeployments is how many deployments each benchmark run deploys (the issue's
@@ -32,7 +32,7 @@ func benchDeployments(b *testing.B) int {
 // costs sleeping, as the fake does; "burn" spends them on CPU, which is
 // closer to a real import and shows what the cores really allow.
 //
-//	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./ci/prefect/batch/
+//	go test -run '^$' -bench . -benchtime 1x -timeout 30m ./ci/prefectcli/batch/
 func BenchmarkDeploy(b *testing.B) {
 	n := benchDeployments(b)
 	levels := []int{1, runtime.NumCPU(), 2 * runtime.NumCPU()}
@@ -45,13 +45,13 @@ func BenchmarkDeploy(b *testing.B) {
 			for _, c := range dedupe(levels) {
 				b.Run(fmt.Sprintf("%s/%s/concurrency=%d", mode, runnerKind, c), func(b *testing.B) {
 					e := newEnv(b, "STUB_IMPORT_SECONDS=1.5", "STUB_JOB_SECONDS=0.4", "STUB_BURN="+burn, "STUB_RECORD_DIR=")
-					jobs := make([]prefect.Job, n)
+					jobs := make([]prefectcli.Job, n)
 					for i := range jobs {
 						jobs[i] = build(fmt.Sprintf("bench-%03d", i), "hello")
 					}
 					b.ResetTimer()
 					for i := 0; i < b.N; i++ {
-						var r prefect.Runner
+						var r prefectcli.Runner
 						var closer func() error
 						if runnerKind == "batch" {
 							br, err := batch.New(e.options(c, nil))
@@ -62,14 +62,14 @@ func BenchmarkDeploy(b *testing.B) {
 						} else {
 							r = e.cliRunner(b)
 						}
-						results := prefect.Apply(context.Background(), jobs, r, prefect.ApplyOptions{Concurrency: c}, nil)
+						results := prefectcli.Apply(context.Background(), jobs, r, prefectcli.ApplyOptions{Concurrency: c}, nil)
 						if closer != nil {
 							if err := closer(); err != nil {
 								b.Fatal(err)
 							}
 						}
 						for _, res := range results {
-							if res.Status != prefect.StatusSucceeded {
+							if res.Status != prefectcli.StatusSucceeded {
 								b.Fatalf("%s: %s %v\n%s", res.Name, res.Status, res.Err, res.Stderr)
 							}
 						}

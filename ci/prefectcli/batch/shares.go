@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 // ShareFunc runs `runner.py --jobs FILE` once, on the given jobs file (EncodeJobs of
@@ -25,17 +25,17 @@ type SharesOptions struct {
 	Timeout time.Duration
 	// Fallback runs, once each, the jobs a share gave no result for (the runner died,
 	// could not import Prefect, or the exec failed). Nil: they fail.
-	Fallback prefect.Runner
+	Fallback prefectcli.Runner
 	// Reporter hears Started for a share's jobs when the share starts, and Finished
 	// for each job when its result is known.
-	Reporter prefect.Reporter
+	Reporter prefectcli.Reporter
 }
 
 // RunShares runs jobs where the runner cannot be fed interactively (a Dagger exec has
 // no stdin to write to while it runs): the jobs are dealt round-robin into Shares
 // jobs files, each run by one runner.py --jobs exec, all at once. It returns one
 // Result per job, in the jobs' order.
-func RunShares(ctx context.Context, jobs []prefect.Job, run ShareFunc, opt SharesOptions) []prefect.Result {
+func RunShares(ctx context.Context, jobs []prefectcli.Job, run ShareFunc, opt SharesOptions) []prefectcli.Result {
 	n := opt.Shares
 	if n <= 0 {
 		n = DefaultProcesses()
@@ -43,7 +43,7 @@ func RunShares(ctx context.Context, jobs []prefect.Job, run ShareFunc, opt Share
 	if n > len(jobs) {
 		n = len(jobs)
 	}
-	results := make([]prefect.Result, len(jobs))
+	results := make([]prefectcli.Result, len(jobs))
 	var wg sync.WaitGroup
 	for s := 0; s < n; s++ {
 		var idx []int
@@ -60,13 +60,13 @@ func RunShares(ctx context.Context, jobs []prefect.Job, run ShareFunc, opt Share
 	return results
 }
 
-func runShare(ctx context.Context, s int, idx []int, all []prefect.Job, run ShareFunc, opt SharesOptions, results []prefect.Result) {
+func runShare(ctx context.Context, s int, idx []int, all []prefectcli.Job, run ShareFunc, opt SharesOptions, results []prefectcli.Result) {
 	for _, i := range idx {
 		if opt.Reporter != nil {
 			opt.Reporter.Started(all[i])
 		}
 	}
-	finish := func(i int, r prefect.Result) {
+	finish := func(i int, r prefectcli.Result) {
 		r.Name = all[i].Name
 		results[i] = r
 		if opt.Reporter != nil {
@@ -76,7 +76,7 @@ func runShare(ctx context.Context, s int, idx []int, all []prefect.Job, run Shar
 	shareCtx := ctx
 	if opt.Timeout > 0 {
 		var cancel context.CancelFunc
-		shareCtx, cancel = context.WithTimeoutCause(ctx, opt.Timeout, prefect.ErrTimedOut)
+		shareCtx, cancel = context.WithTimeoutCause(ctx, opt.Timeout, prefectcli.ErrTimedOut)
 		defer cancel()
 	}
 
@@ -84,14 +84,14 @@ func runShare(ctx context.Context, s int, idx []int, all []prefect.Job, run Shar
 	// on to Fallback and runs the rest in a fresh runner, so it always ends.
 	pending := idx
 	for len(pending) > 0 {
-		jobs := make([]prefect.Job, len(pending))
+		jobs := make([]prefectcli.Job, len(pending))
 		for k, i := range pending {
 			jobs[k] = all[i]
 		}
 		data, err := EncodeJobs(jobs)
 		if err != nil {
 			for _, i := range pending {
-				finish(i, prefect.Result{Status: prefect.StatusFailed, ExitCode: -1, Err: err})
+				finish(i, prefectcli.Result{Status: prefectcli.StatusFailed, ExitCode: -1, Err: err})
 			}
 			return
 		}
@@ -128,12 +128,12 @@ func runShare(ctx context.Context, s int, idx []int, all []prefect.Job, run Shar
 			reason = fmt.Errorf("%w: %w", reason, runErr)
 		}
 		if shareCtx.Err() != nil {
-			status := prefect.StatusCancelled
+			status := prefectcli.StatusCancelled
 			if ctx.Err() == nil {
-				status = prefect.StatusTimedOut
+				status = prefectcli.StatusTimedOut
 			}
 			for _, k := range missing {
-				finish(pending[k], prefect.Result{Status: status, ExitCode: -1,
+				finish(pending[k], prefectcli.Result{Status: status, ExitCode: -1,
 					Err: fmt.Errorf("%w: %w", reason, context.Cause(shareCtx))})
 			}
 			return
@@ -155,9 +155,9 @@ func runShare(ctx context.Context, s int, idx []int, all []prefect.Job, run Shar
 	}
 }
 
-func fallback(ctx context.Context, job prefect.Job, fb prefect.Runner, reason error) prefect.Result {
+func fallback(ctx context.Context, job prefectcli.Job, fb prefectcli.Runner, reason error) prefectcli.Result {
 	if fb == nil {
-		return prefect.Result{Status: prefect.StatusFailed, ExitCode: -1, Err: fmt.Errorf("%w (no CLI fallback configured)", reason)}
+		return prefectcli.Result{Status: prefectcli.StatusFailed, ExitCode: -1, Err: fmt.Errorf("%w (no CLI fallback configured)", reason)}
 	}
 	return fb.Run(ctx, job)
 }

@@ -1,4 +1,4 @@
-package prefect_test
+package prefectcli_test
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/internal/fakeprefect"
-	"github.com/acme-data/prefect-flows/ci/prefect"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
 var fakeBin string
 
 func TestMain(m *testing.M) { fakeprefect.RunTests(m, &fakeBin) }
 
-func execRunner(t testing.TB, extraEnv ...string) (*prefect.ExecRunner, string) {
+func execRunner(t testing.TB, extraEnv ...string) (*prefectcli.ExecRunner, string) {
 	t.Helper()
 	spec, err := fakeprefect.SharedPath("prefect/cli-2.14.json")
 	require.NoError(t, err)
@@ -26,11 +26,11 @@ func execRunner(t testing.TB, extraEnv ...string) (*prefect.ExecRunner, string) 
 	require.NoError(t, os.CopyFS(work, os.DirFS("testdata/repo")))
 	logFile := filepath.Join(t.TempDir(), "calls.jsonl")
 	env := append([]string{"PATH=" + os.Getenv("PATH"), "FAKE_PREFECT_CLI_SPEC=" + spec, "FAKE_PREFECT_LOG=" + logFile}, extraEnv...)
-	return &prefect.ExecRunner{Prefect: fakeBin, Workdir: work, Env: env, StopTimeout: 200 * time.Millisecond}, logFile
+	return &prefectcli.ExecRunner{Prefect: fakeBin, Workdir: work, Env: env, StopTimeout: 200 * time.Millisecond}, logFile
 }
 
-func buildJob(name string) prefect.Job {
-	return prefect.Job{Name: name, Args: []string{"deployment", "build", "flows/hello.py:hello", "-n", name, "-a", "--skip-upload", "-ib", "process/dev", "--no-schedule", "-o", "out-" + name + ".yaml"}}
+func buildJob(name string) prefectcli.Job {
+	return prefectcli.Job{Name: name, Args: []string{"deployment", "build", "flows/hello.py:hello", "-n", name, "-a", "--skip-upload", "-ib", "process/dev", "--no-schedule", "-o", "out-" + name + ".yaml"}}
 }
 
 func TestExecRunner(t *testing.T) {
@@ -38,18 +38,18 @@ func TestExecRunner(t *testing.T) {
 		name     string
 		env      []string
 		timeout  time.Duration
-		status   prefect.Status
+		status   prefectcli.Status
 		exit     int
 		stdout   string
 		stderr   string
 		signal   string // in the fake's log
 		errMatch string
 	}{
-		{name: "ok", status: prefect.StatusSucceeded, stdout: "successfully created"},
-		{name: "wrapped-id", env: []string{"COLUMNS=70"}, status: prefect.StatusSucceeded, stdout: "with id \n'"},
-		{name: "fails", env: []string{"FAKE_PREFECT_FAIL=fails"}, status: prefect.StatusFailed, exit: 1, stdout: "An exception occurred.", stderr: "500 Internal Server Error"},
-		{name: "hangs", env: []string{"FAKE_PREFECT_HANG=hangs"}, timeout: 300 * time.Millisecond, status: prefect.StatusTimedOut, exit: 143, stderr: "Aborted!", signal: "SIGTERM", errMatch: "prefect stopped (exit 143)"},
-		{name: "ignores-term", env: []string{"FAKE_PREFECT_HANG=ignores-term", "FAKE_PREFECT_IGNORE_TERM=1"}, timeout: 300 * time.Millisecond, status: prefect.StatusTimedOut, exit: -1, errMatch: "killed by SIGKILL"},
+		{name: "ok", status: prefectcli.StatusSucceeded, stdout: "successfully created"},
+		{name: "wrapped-id", env: []string{"COLUMNS=70"}, status: prefectcli.StatusSucceeded, stdout: "with id \n'"},
+		{name: "fails", env: []string{"FAKE_PREFECT_FAIL=fails"}, status: prefectcli.StatusFailed, exit: 1, stdout: "An exception occurred.", stderr: "500 Internal Server Error"},
+		{name: "hangs", env: []string{"FAKE_PREFECT_HANG=hangs"}, timeout: 300 * time.Millisecond, status: prefectcli.StatusTimedOut, exit: 143, stderr: "Aborted!", signal: "SIGTERM", errMatch: "prefect stopped (exit 143)"},
+		{name: "ignores-term", env: []string{"FAKE_PREFECT_HANG=ignores-term", "FAKE_PREFECT_IGNORE_TERM=1"}, timeout: 300 * time.Millisecond, status: prefectcli.StatusTimedOut, exit: -1, errMatch: "killed by SIGKILL"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -57,7 +57,7 @@ func TestExecRunner(t *testing.T) {
 			ctx := context.Background()
 			if c.timeout > 0 {
 				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, prefect.ErrTimedOut)
+				ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, prefectcli.ErrTimedOut)
 				defer cancel()
 			}
 			res := r.Run(ctx, buildJob(c.name))
@@ -65,7 +65,7 @@ func TestExecRunner(t *testing.T) {
 			assert.Equal(t, c.exit, res.ExitCode)
 			assert.Contains(t, res.Stdout, c.stdout)
 			assert.Contains(t, res.Stderr, c.stderr)
-			if c.status == prefect.StatusSucceeded {
+			if c.status == prefectcli.StatusSucceeded {
 				assert.Equal(t, fakeprefect.DeploymentID("hello", c.name), res.DeploymentID)
 				assert.FileExists(t, filepath.Join(r.Workdir, "out-"+c.name+".yaml"))
 			} else {
@@ -87,8 +87,8 @@ func TestExecRunner(t *testing.T) {
 }
 
 func TestExecRunnerMissingBinary(t *testing.T) {
-	r := &prefect.ExecRunner{Prefect: filepath.Join(t.TempDir(), "no-prefect")}
+	r := &prefectcli.ExecRunner{Prefect: filepath.Join(t.TempDir(), "no-prefect")}
 	res := r.Run(context.Background(), buildJob("x"))
-	assert.Equal(t, prefect.StatusFailed, res.Status)
+	assert.Equal(t, prefectcli.StatusFailed, res.Status)
 	assert.ErrorContains(t, res.Err, "no-prefect")
 }

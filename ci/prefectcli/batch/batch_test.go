@@ -17,8 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/batch"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 )
 
 type recordedCase struct {
@@ -103,9 +103,9 @@ func TestExitCodesAndOutputLikeTheCLI(t *testing.T) {
 	e := newEnv(t)
 	r := newRunner(t, e.options(2, nil))
 
-	jobs := make([]prefect.Job, len(cases))
+	jobs := make([]prefectcli.Job, len(cases))
 	for i, c := range cases {
-		jobs[i] = prefect.Job{Name: c.Name, Args: c.Args}
+		jobs[i] = prefectcli.Job{Name: c.Name, Args: c.Args}
 	}
 	results := runAll(context.Background(), r, jobs)
 
@@ -116,10 +116,10 @@ func TestExitCodesAndOutputLikeTheCLI(t *testing.T) {
 			assert.NoError(t, res.Err)
 			assert.Equal(t, c.ExitCode, res.ExitCode)
 			if c.ExitCode == 0 {
-				assert.Equal(t, prefect.StatusSucceeded, res.Status)
+				assert.Equal(t, prefectcli.StatusSucceeded, res.Status)
 				assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`, res.DeploymentID)
 			} else {
-				assert.Equal(t, prefect.StatusFailed, res.Status)
+				assert.Equal(t, prefectcli.StatusFailed, res.Status)
 				assert.Empty(t, res.DeploymentID)
 			}
 			if c.Stdout != nil {
@@ -144,7 +144,7 @@ func TestExitCodesAndOutputLikeTheCLI(t *testing.T) {
 func TestResultsMapToTheirJobs(t *testing.T) {
 	e := newEnv(t, "STUB_JOB_SECONDS=0.01")
 	r := newRunner(t, e.options(3, nil))
-	var jobs []prefect.Job
+	var jobs []prefectcli.Job
 	for i := 0; i < 40; i++ {
 		fn := "hello"
 		if i%7 == 3 {
@@ -174,7 +174,7 @@ func TestOutputIsolatedPerJob(t *testing.T) {
 	const lines = 500
 	e := newEnv(t, fmt.Sprintf("STUB_NOISY_LINES=%d", lines))
 	r := newRunner(t, e.options(2, nil))
-	var jobs []prefect.Job
+	var jobs []prefectcli.Job
 	for i := 0; i < 6; i++ {
 		jobs = append(jobs, build(fmt.Sprintf("noisy%d", i), "noisy"))
 		jobs = append(jobs, build(fmt.Sprintf("log%d", i), "logwarn"))
@@ -242,19 +242,19 @@ func TestCrashMidJobRetriesThatJobThroughTheFallback(t *testing.T) {
 	opt := e.options(2, fb)
 	var retried []string
 	var mu sync.Mutex
-	opt.OnRetry = func(job prefect.Job, reason error) {
+	opt.OnRetry = func(job prefectcli.Job, reason error) {
 		mu.Lock()
 		defer mu.Unlock()
 		retried = append(retried, job.Name+": "+reason.Error())
 	}
 	r := newRunner(t, opt)
 
-	var jobs []prefect.Job
+	var jobs []prefectcli.Job
 	for i := 0; i < 8; i++ {
 		jobs = append(jobs, build(fmt.Sprintf("ok%d", i), "hello"))
 	}
 	crash := build("boom", "crash")
-	jobs = append(jobs[:4], append([]prefect.Job{crash}, jobs[4:]...)...)
+	jobs = append(jobs[:4], append([]prefectcli.Job{crash}, jobs[4:]...)...)
 	results := runAll(context.Background(), r, jobs)
 
 	require.Len(t, fb.calls(), 1)
@@ -264,7 +264,7 @@ func TestCrashMidJobRetriesThatJobThroughTheFallback(t *testing.T) {
 	for i, res := range results {
 		if jobs[i].Name == "boom" {
 			assert.Equal(t, "ran by the fallback", res.Stdout)
-			assert.Equal(t, prefect.StatusSucceeded, res.Status)
+			assert.Equal(t, prefectcli.StatusSucceeded, res.Status)
 			continue
 		}
 		assert.Equal(t, 0, res.ExitCode, jobs[i].Name)
@@ -272,7 +272,7 @@ func TestCrashMidJobRetriesThatJobThroughTheFallback(t *testing.T) {
 	}
 
 	// The pool keeps working: the crashed process was replaced.
-	more := runAll(context.Background(), r, []prefect.Job{build("later1", "hello"), build("later2", "hello"), build("later3", "hello")})
+	more := runAll(context.Background(), r, []prefectcli.Job{build("later1", "hello"), build("later2", "hello"), build("later3", "hello")})
 	for _, res := range more {
 		assert.Equal(t, 0, res.ExitCode, res.Name)
 		assert.Equal(t, stubID(res.Name), res.DeploymentID)
@@ -284,12 +284,12 @@ func TestCrashWithoutFallbackFailsOnlyThatJob(t *testing.T) {
 	e := newEnv(t)
 	r := newRunner(t, e.options(1, nil))
 	res := r.Run(context.Background(), build("boom", "crash"))
-	assert.Equal(t, prefect.StatusFailed, res.Status)
+	assert.Equal(t, prefectcli.StatusFailed, res.Status)
 	require.Error(t, res.Err)
 	assert.Contains(t, res.Err.Error(), "exit status 3")
 	assert.Contains(t, res.Err.Error(), "no CLI fallback configured")
 	ok := r.Run(context.Background(), build("fine", "hello"))
-	assert.Equal(t, prefect.StatusSucceeded, ok.Status)
+	assert.Equal(t, prefectcli.StatusSucceeded, ok.Status)
 }
 
 func TestStuckRunnerIsKilledAndItsJobRetried(t *testing.T) {
@@ -307,7 +307,7 @@ func TestStuckRunnerIsKilledAndItsJobRetried(t *testing.T) {
 	assert.True(t, gone(pid[0]), "the stuck process is killed")
 
 	ok := r.Run(context.Background(), build("fine", "hello"))
-	assert.Equal(t, prefect.StatusSucceeded, ok.Status)
+	assert.Equal(t, prefectcli.StatusSucceeded, ok.Status)
 }
 
 func TestImportFailureSendsEveryJobToTheFallback(t *testing.T) {
@@ -320,13 +320,13 @@ func TestImportFailureSendsEveryJobToTheFallback(t *testing.T) {
 	opt := e.options(2, fb)
 	var reasons []error
 	var mu sync.Mutex
-	opt.OnRetry = func(_ prefect.Job, reason error) {
+	opt.OnRetry = func(_ prefectcli.Job, reason error) {
 		mu.Lock()
 		reasons = append(reasons, reason)
 		mu.Unlock()
 	}
 	r := newRunner(t, opt)
-	jobs := []prefect.Job{build("a", "hello"), build("b", "hello"), build("c", "hello")}
+	jobs := []prefectcli.Job{build("a", "hello"), build("b", "hello"), build("c", "hello")}
 	for _, j := range jobs {
 		res := r.Run(context.Background(), j)
 		assert.Equal(t, "ran by the fallback", res.Stdout)
@@ -349,8 +349,8 @@ func TestInterrupt(t *testing.T) {
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	jobs := []prefect.Job{build("hang1", "hang"), build("hang2", "hang"), build("q1", "hello"), build("q2", "hello")}
-	results := make([]prefect.Result, len(jobs))
+	jobs := []prefectcli.Job{build("hang1", "hang"), build("hang2", "hang"), build("q1", "hello"), build("q2", "hello")}
+	results := make([]prefectcli.Result, len(jobs))
 	var wg sync.WaitGroup
 	run := func(i int) {
 		wg.Add(1)
@@ -366,11 +366,11 @@ func TestInterrupt(t *testing.T) {
 	wg.Wait()
 
 	for _, res := range results[:2] {
-		assert.Equal(t, prefect.StatusCancelled, res.Status, res.Name)
+		assert.Equal(t, prefectcli.StatusCancelled, res.Status, res.Name)
 		assert.ErrorIs(t, res.Err, context.Canceled)
 	}
 	for _, res := range results[2:] {
-		assert.Equal(t, prefect.StatusNotStarted, res.Status, res.Name)
+		assert.Equal(t, prefectcli.StatusNotStarted, res.Status, res.Name)
 	}
 	recs := readRecords(t, e.RecordDir)
 	assert.Len(t, recs, 2, "no queued job ran after the interrupt")
@@ -388,17 +388,17 @@ func TestJobTimeoutIsReportedAsTimedOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	res := r.Run(ctx, build("slow", "hang"))
-	assert.Equal(t, prefect.StatusTimedOut, res.Status)
+	assert.Equal(t, prefectcli.StatusTimedOut, res.Status)
 	assert.ErrorIs(t, res.Err, context.DeadlineExceeded)
 	assert.Empty(t, fb.calls(), "a job's own timeout is not a broken runner")
 	ok := r.Run(context.Background(), build("next", "hello"))
-	assert.Equal(t, prefect.StatusSucceeded, ok.Status)
+	assert.Equal(t, prefectcli.StatusSucceeded, ok.Status)
 }
 
 func TestConcurrencyBounded(t *testing.T) {
 	e := newEnv(t, "STUB_JOB_SECONDS=0.05")
 	r := newRunner(t, e.options(2, nil))
-	var jobs []prefect.Job
+	var jobs []prefectcli.Job
 	for i := 0; i < 12; i++ {
 		jobs = append(jobs, build(fmt.Sprintf("c%d", i), "hello"))
 	}
@@ -414,13 +414,13 @@ func TestClosedRunnerRunsNothing(t *testing.T) {
 	e := newEnv(t)
 	r, err := batch.New(e.options(1, &fakeFallback{}))
 	require.NoError(t, err)
-	require.Equal(t, prefect.StatusSucceeded, r.Run(context.Background(), build("a", "hello")).Status)
+	require.Equal(t, prefectcli.StatusSucceeded, r.Run(context.Background(), build("a", "hello")).Status)
 	pids := pidsOf(readRecords(t, e.RecordDir))
 	require.NoError(t, r.Close())
 	require.Len(t, pids, 1)
 	assert.True(t, gone(pids[0]))
 	res := r.Run(context.Background(), build("b", "hello"))
-	assert.Equal(t, prefect.StatusCancelled, res.Status)
+	assert.Equal(t, prefectcli.StatusCancelled, res.Status)
 	assert.Len(t, readRecords(t, e.RecordDir), 1)
 }
 
@@ -443,7 +443,7 @@ func TestFloodOfOutput(t *testing.T) {
 	opt.MaxOutput = 64 << 10
 	r := newRunner(t, opt)
 	res := r.Run(context.Background(), build("flood", "noisy"))
-	require.Equal(t, prefect.StatusSucceeded, res.Status, res.Stderr)
+	require.Equal(t, prefectcli.StatusSucceeded, res.Status, res.Stderr)
 	assert.Regexp(t, `^\[\.\.\. \d+ bytes dropped \.\.\.\]\n`, res.Stdout)
 	assert.Contains(t, res.Stdout, "Deployment 'noisy/flood' successfully created")
 	assert.True(t, strings.HasSuffix(res.Stderr, "flood err 99999\n"))
@@ -458,7 +458,7 @@ func TestProcessDeadWhileIdleIsReplaced(t *testing.T) {
 	e := newEnv(t)
 	fb := &fakeFallback{}
 	r := newRunner(t, e.options(1, fb))
-	require.Equal(t, prefect.StatusSucceeded, r.Run(context.Background(), build("first", "hello")).Status)
+	require.Equal(t, prefectcli.StatusSucceeded, r.Run(context.Background(), build("first", "hello")).Status)
 	pids := pidsOf(readRecords(t, e.RecordDir))
 	require.Len(t, pids, 1)
 	require.NoError(t, killPID(pids[0]))

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/acme-data/prefect-flows/ci/prefect/blocksnap"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/blocksnap"
 )
 
 // fakeAPI answers the two calls blocks.py makes like Prefect 2.14 does:

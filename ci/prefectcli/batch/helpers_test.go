@@ -18,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/internal/shareddata"
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/batch"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 )
 
 // env describes one test's runner processes: the stub package on PYTHONPATH and a
@@ -52,7 +52,7 @@ func newEnv(t testing.TB, extra ...string) env {
 	return e
 }
 
-func (e env) options(processes int, fallback prefect.Runner) batch.Options {
+func (e env) options(processes int, fallback prefectcli.Runner) batch.Options {
 	return batch.Options{Processes: processes, Python: e.Python, Env: e.Vars, Workdir: e.Workdir, Fallback: fallback}
 }
 
@@ -79,11 +79,11 @@ func python(t testing.TB) string {
 
 // cliRunner is the plain CLI runner over the fake `prefect` executable, which runs
 // the same stub once per process.
-func (e env) cliRunner(t testing.TB) *prefect.ExecRunner {
+func (e env) cliRunner(t testing.TB) *prefectcli.ExecRunner {
 	t.Helper()
 	bin, err := filepath.Abs("testdata/bin/prefect")
 	require.NoError(t, err)
-	return &prefect.ExecRunner{Prefect: bin, Workdir: e.Workdir, Env: e.Vars}
+	return &prefectcli.ExecRunner{Prefect: bin, Workdir: e.Workdir, Env: e.Vars}
 }
 
 func newRunner(t testing.TB, opt batch.Options) *batch.Runner {
@@ -162,9 +162,9 @@ func pidsOf(recs []record) []int {
 }
 
 // build is a `deployment build` job for the stub's flow function fn.
-func build(name, fn string, extra ...string) prefect.Job {
+func build(name, fn string, extra ...string) prefectcli.Job {
 	args := append([]string{"deployment", "build", "flows/hello.py:" + fn, "-n", name, "-a", "--skip-upload"}, extra...)
-	return prefect.Job{Name: name, Args: args}
+	return prefectcli.Job{Name: name, Args: args}
 }
 
 // stubID is the deployment id the stub prints for a name.
@@ -175,8 +175,8 @@ func stubID(name string) string {
 }
 
 // runAll runs every job at once; the runner decides how many really run.
-func runAll(ctx context.Context, r prefect.Runner, jobs []prefect.Job) []prefect.Result {
-	out := make([]prefect.Result, len(jobs))
+func runAll(ctx context.Context, r prefectcli.Runner, jobs []prefectcli.Job) []prefectcli.Result {
+	out := make([]prefectcli.Result, len(jobs))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		wg.Add(1)
@@ -192,20 +192,20 @@ func runAll(ctx context.Context, r prefect.Runner, jobs []prefect.Job) []prefect
 // fakeFallback stands in for the CLI runner and remembers what it was asked to run.
 type fakeFallback struct {
 	mu   sync.Mutex
-	jobs []prefect.Job
+	jobs []prefectcli.Job
 }
 
-func (f *fakeFallback) Run(ctx context.Context, job prefect.Job) prefect.Result {
+func (f *fakeFallback) Run(ctx context.Context, job prefectcli.Job) prefectcli.Result {
 	f.mu.Lock()
-	f.jobs = append(f.jobs, prefect.Job{Name: job.Name, Args: append([]string(nil), job.Args...)})
+	f.jobs = append(f.jobs, prefectcli.Job{Name: job.Name, Args: append([]string(nil), job.Args...)})
 	f.mu.Unlock()
-	return prefect.Result{Name: job.Name, Status: prefect.StatusSucceeded, Stdout: "ran by the fallback"}
+	return prefectcli.Result{Name: job.Name, Status: prefectcli.StatusSucceeded, Stdout: "ran by the fallback"}
 }
 
-func (f *fakeFallback) calls() []prefect.Job {
+func (f *fakeFallback) calls() []prefectcli.Job {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]prefect.Job(nil), f.jobs...)
+	return append([]prefectcli.Job(nil), f.jobs...)
 }
 
 // sharedDir is the shared data folder (see ci/internal/shareddata).

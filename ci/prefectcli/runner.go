@@ -1,6 +1,6 @@
 // Package prefect drives the Prefect 2 CLI: argv builders for `prefect deployment build`
 // and `prefect block register`, runners that execute them, and the results and summary.
-package prefect
+package prefectcli
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package prefect_test
+package prefectcli_test
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/internal/fakeprefect"
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/clispec"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/clispec"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -87,7 +87,7 @@ func TestBuildArgsGolden(t *testing.T) {
 
 	for _, c := range argvCases {
 		t.Run(c.name, func(t *testing.T) {
-			args, err := prefect.BuildArgs(c.d, "/tmp/out/"+c.name+".yaml")
+			args, err := prefectcli.BuildArgs(c.d, "/tmp/out/"+c.name+".yaml")
 			require.NoError(t, err)
 			golden := filepath.Join("testdata", "golden", c.name+".argv")
 			if *update {
@@ -151,7 +151,7 @@ func TestBuildArgsRejects(t *testing.T) {
 			if out == "" {
 				out = "/tmp/x.yaml"
 			}
-			_, err := prefect.BuildArgs(d, out)
+			_, err := prefectcli.BuildArgs(d, out)
 			assert.ErrorContains(t, err, c.want)
 		})
 	}
@@ -159,7 +159,7 @@ func TestBuildArgsRejects(t *testing.T) {
 
 func TestJobsGiveEveryDeploymentItsOwnOutput(t *testing.T) {
 	f := &spec.File{Path: "p.yaml", Deployments: []spec.Deployment{dep("a/b"), dep("a_b"), dep("a b"), dep("ünï")}}
-	jobs, err := prefect.Jobs(f, "/tmp/o")
+	jobs, err := prefectcli.Jobs(f, "/tmp/o")
 	require.NoError(t, err)
 	require.Len(t, jobs, 4)
 	seen := map[string]bool{}
@@ -172,21 +172,21 @@ func TestJobsGiveEveryDeploymentItsOwnOutput(t *testing.T) {
 		assert.False(t, seen[out], "duplicate output %s", out)
 		seen[out] = true
 	}
-	assert.Equal(t, []string{"block", "register", "-m", "prefect_aws.ecs"}, prefect.RegisterArgs("prefect_aws.ecs"))
+	assert.Equal(t, []string{"block", "register", "-m", "prefect_aws.ecs"}, prefectcli.RegisterArgs("prefect_aws.ecs"))
 }
 
 // The pipeline's argv runs in a Linux container: its output paths use '/' whatever
 // the OS the argv is built on. Jobs, for a prefect on this host, uses the host's form.
 func TestContainerJobsUseSlashPaths(t *testing.T) {
 	f := &spec.File{Path: "p.yaml", Deployments: []spec.Deployment{dep("a"), dep("b/c")}}
-	jobs, err := prefect.ContainerJobs(f, "/tmp/prefect-deploy")
+	jobs, err := prefectcli.ContainerJobs(f, "/tmp/prefect-deploy")
 	require.NoError(t, err)
 	require.Len(t, jobs, 2)
 	assert.Equal(t, []string{"-o", "/tmp/prefect-deploy/1-a.yaml"}, jobs[0].Args[len(jobs[0].Args)-2:])
 	assert.Equal(t, []string{"-o", "/tmp/prefect-deploy/2-b_c.yaml"}, jobs[1].Args[len(jobs[1].Args)-2:])
 
 	host := t.TempDir()
-	hostJobs, err := prefect.Jobs(f, host)
+	hostJobs, err := prefectcli.Jobs(f, host)
 	require.NoError(t, err)
 	assert.Equal(t, filepath.Join(host, "1-a.yaml"), hostJobs[0].Args[len(hostJobs[0].Args)-1])
 	// Apart from -o, both forms build the same argv.

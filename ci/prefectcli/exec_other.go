@@ -1,6 +1,6 @@
 //go:build !unix
 
-package prefect
+package prefectcli
 
 import (
 	"os"

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/internal/fakeprefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/clispec"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/clispec"
 )
 
 func loadSpec(t *testing.T) *clispec.Spec {

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
-	"github.com/acme-data/prefect-flows/ci/prefect/blocksnap"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/blocksnap"
 )
 
 // saveScript saves aws-credentials/<name> and ecs-task/<name> the way

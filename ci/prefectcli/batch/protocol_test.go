@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/batch"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 )
 
 type answer struct {
@@ -90,7 +90,7 @@ func TestRunnerPyAnswersEveryLine(t *testing.T) {
 // the crashed one on, which DecodeResults reports as missing.
 func TestJobsFileMode(t *testing.T) {
 	e := newEnv(t)
-	jobs := []prefect.Job{
+	jobs := []prefectcli.Job{
 		build("first", "hello"),
 		build("second", "nope"),
 		{Name: "usage", Args: []string{"deployment", "build", "flows/hello.py:hello", "-n", "u", "--schedule", "x"}},
@@ -113,12 +113,12 @@ func TestJobsFileMode(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, results, len(jobs))
 	assert.Equal(t, []int{4, 5}, missing)
-	assert.Equal(t, prefect.StatusSucceeded, results[0].Status)
+	assert.Equal(t, prefectcli.StatusSucceeded, results[0].Status)
 	assert.Equal(t, stubID("first"), results[0].DeploymentID)
 	assert.Equal(t, 1, results[1].ExitCode)
 	assert.Equal(t, 2, results[2].ExitCode)
 	assert.Contains(t, results[2].Stderr, "No such option: --schedule")
-	assert.Equal(t, prefect.StatusSucceeded, results[3].Status)
+	assert.Equal(t, prefectcli.StatusSucceeded, results[3].Status)
 	assert.Equal(t, stubID("bytes\xff\xfe"), results[3].DeploymentID, "non-UTF-8 bytes reach Prefect unchanged")
 	for _, i := range missing {
 		assert.ErrorIs(t, results[i].Err, batch.ErrNoAnswer)
@@ -130,14 +130,14 @@ func TestJobsFileMode(t *testing.T) {
 // job is missing, the complete lines before it stand. The same text with its newline
 // is not a runner's output.
 func TestDecodeResultsTruncatedLastLine(t *testing.T) {
-	jobs := []prefect.Job{build("a", "hello"), build("b", "hello")}
+	jobs := []prefectcli.Job{build("a", "hello"), build("b", "hello")}
 	full := `{"ready": true, "pid": 1, "python": "3.11.7"}` + "\n" +
 		`{"id": "0", "exit_code": 0, "stdout": "ok\n", "stderr": "", "seconds": 0.1}` + "\n"
 	cut := `{"id": "1", "exit_code": 0, "stdout": "Deployment 'x/b' succ`
 	results, missing, err := batch.DecodeResults(jobs, []byte(full+cut))
 	require.NoError(t, err)
 	assert.Equal(t, []int{1}, missing)
-	assert.Equal(t, prefect.StatusSucceeded, results[0].Status)
+	assert.Equal(t, prefectcli.StatusSucceeded, results[0].Status)
 	assert.ErrorIs(t, results[1].Err, batch.ErrNoAnswer)
 
 	_, _, err = batch.DecodeResults(jobs, []byte(full+cut+"\n"))
@@ -145,7 +145,7 @@ func TestDecodeResultsTruncatedLastLine(t *testing.T) {
 }
 
 func TestDecodeResultsRejectsForeignOutput(t *testing.T) {
-	jobs := []prefect.Job{build("a", "hello")}
+	jobs := []prefectcli.Job{build("a", "hello")}
 	for _, out := range []string{
 		`{"ready": false, "error": "ModuleNotFoundError: No module named 'prefect'"}`,
 		"Traceback (most recent call last):",
@@ -155,12 +155,12 @@ func TestDecodeResultsRejectsForeignOutput(t *testing.T) {
 		_, _, err := batch.DecodeResults(jobs, []byte(out+"\n"))
 		assert.Error(t, err, out)
 	}
-	_, err := batch.EncodeJobs([]prefect.Job{{Name: "nul", Args: []string{"a\x00b"}}})
+	_, err := batch.EncodeJobs([]prefectcli.Job{{Name: "nul", Args: []string{"a\x00b"}}})
 	assert.Error(t, err)
 }
 
 // goldenArgvs is the one golden argv set of both runners: the CLI runner's golden
-// files (ci/prefect/testdata/golden), this package's hostile strings, and bytes that
+// files (ci/prefectcli/testdata/golden), this package's hostile strings, and bytes that
 // are not UTF-8.
 func goldenArgvs(t *testing.T) map[string][]string {
 	t.Helper()
@@ -186,7 +186,7 @@ func goldenArgvs(t *testing.T) map[string][]string {
 
 // The batch runner hands Prefect exactly the argv the CLI runner would: the stub
 // records the bytes each process got, once through runner.py and once as a
-// `prefect` process started by prefect.ExecRunner.
+// `prefect` process started by prefectcli.ExecRunner.
 func TestArgvByteForByteAsTheCLIRunner(t *testing.T) {
 	golden := goldenArgvs(t)
 	require.GreaterOrEqual(t, len(golden), 3)
@@ -194,9 +194,9 @@ func TestArgvByteForByteAsTheCLIRunner(t *testing.T) {
 	r := newRunner(t, batchEnv.options(2, nil))
 	cli := cliEnv.cliRunner(t)
 
-	var jobs []prefect.Job
+	var jobs []prefectcli.Job
 	for name, args := range golden {
-		jobs = append(jobs, prefect.Job{Name: name, Args: args})
+		jobs = append(jobs, prefectcli.Job{Name: name, Args: args})
 	}
 	ctx := context.Background()
 	runAll(ctx, r, jobs)
@@ -221,11 +221,11 @@ func TestArgvByteForByteAsTheCLIRunner(t *testing.T) {
 	assert.Len(t, viaCLI, len(jobs))
 }
 
-// Both runners, driven by prefect.Apply over the same stub, give the same results.
+// Both runners, driven by prefectcli.Apply over the same stub, give the same results.
 func TestSameResultsAsTheCLIRunner(t *testing.T) {
 	e := newEnv(t)
 	r := newRunner(t, e.options(2, nil))
-	jobs := []prefect.Job{
+	jobs := []prefectcli.Job{
 		build("valid", "hello", "--cron", "0 0 * * *", "-p", "pool"),
 		build("missing", "nope"),
 		build("badcron", "hello", "--cron", "61 * * * *"),
@@ -234,9 +234,9 @@ func TestSameResultsAsTheCLIRunner(t *testing.T) {
 		{Name: "noname", Args: []string{"deployment", "build", "flows/hello.py:hello"}},
 		{Name: "nofunc", Args: []string{"deployment", "build", "flows/hello.py", "-n", "x"}},
 	}
-	opts := prefect.ApplyOptions{Concurrency: 2}
-	viaBatch := prefect.Apply(context.Background(), jobs, r, opts, nil)
-	viaCLI := prefect.Apply(context.Background(), jobs, e.cliRunner(t), opts, nil)
+	opts := prefectcli.ApplyOptions{Concurrency: 2}
+	viaBatch := prefectcli.Apply(context.Background(), jobs, r, opts, nil)
+	viaCLI := prefectcli.Apply(context.Background(), jobs, e.cliRunner(t), opts, nil)
 	for i := range jobs {
 		b, c := viaBatch[i], viaCLI[i]
 		assert.Equal(t, c.Name, b.Name)

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/acme-data/prefect-flows/ci/prefect"
-	"github.com/acme-data/prefect-flows/ci/prefect/batch"
+	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 )
 
 // localShares runs each share as `python3 runner.py --jobs FILE`, the way the
@@ -46,13 +46,13 @@ type recordingReporter struct {
 	finished []string
 }
 
-func (r *recordingReporter) Started(job prefect.Job) {
+func (r *recordingReporter) Started(job prefectcli.Job) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.started = append(r.started, job.Name)
 }
 
-func (r *recordingReporter) Finished(res prefect.Result) {
+func (r *recordingReporter) Finished(res prefectcli.Result) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.finished = append(r.finished, res.Name)
@@ -63,7 +63,7 @@ func TestRunSharesRetriesOnlyTheJobTheRunnerDiedOn(t *testing.T) {
 	ls := &localShares{e: e, script: writeScript(t)}
 	fb := &fakeFallback{}
 	rep := &recordingReporter{}
-	var jobs []prefect.Job
+	var jobs []prefectcli.Job
 	for i := 0; i < 9; i++ {
 		jobs = append(jobs, build(fmt.Sprintf("s%d", i), "hello"))
 	}
@@ -83,7 +83,7 @@ func TestRunSharesRetriesOnlyTheJobTheRunnerDiedOn(t *testing.T) {
 		case "missing":
 			assert.Equal(t, 1, res.ExitCode)
 		default:
-			assert.Equal(t, prefect.StatusSucceeded, res.Status, res.Name)
+			assert.Equal(t, prefectcli.StatusSucceeded, res.Status, res.Name)
 			assert.Equal(t, stubID(res.Name), res.DeploymentID)
 		}
 	}
@@ -99,7 +99,7 @@ func TestRunSharesSendsEverythingToTheFallbackWhenPrefectWillNotImport(t *testin
 	e.Vars = append(e.Vars, "PYTHONPATH="+broken)
 	ls := &localShares{e: e, script: writeScript(t)}
 	fb := &fakeFallback{}
-	jobs := []prefect.Job{build("a", "hello"), build("b", "hello"), build("c", "hello")}
+	jobs := []prefectcli.Job{build("a", "hello"), build("b", "hello"), build("c", "hello")}
 	results := batch.RunShares(context.Background(), jobs, ls.run, batch.SharesOptions{Shares: 2, Fallback: fb})
 	assert.Equal(t, 2, ls.calls)
 	assert.ElementsMatch(t, names(jobs), names(fb.calls()))
@@ -113,9 +113,9 @@ func TestRunSharesStopsOnInterrupt(t *testing.T) {
 	ls := &localShares{e: e, script: writeScript(t)}
 	fb := &fakeFallback{}
 	ctx, cancel := context.WithCancel(context.Background())
-	jobs := []prefect.Job{build("a", "hello"), build("stuck", "hang"), build("c", "hello"), build("d", "hello")}
+	jobs := []prefectcli.Job{build("a", "hello"), build("stuck", "hang"), build("c", "hello"), build("d", "hello")}
 	rep := &recordingReporter{}
-	done := make(chan []prefect.Result)
+	done := make(chan []prefectcli.Result)
 	go func() {
 		done <- batch.RunShares(ctx, jobs, ls.run, batch.SharesOptions{Shares: 2, Fallback: fb, Reporter: rep})
 	}()
@@ -137,15 +137,15 @@ func TestRunSharesStopsOnInterrupt(t *testing.T) {
 	cancel()
 	results := <-done
 	assert.Empty(t, fb.calls(), "an interrupt is not a broken runner")
-	assert.Equal(t, prefect.StatusSucceeded, results[0].Status)
-	assert.Equal(t, prefect.StatusSucceeded, results[2].Status)
+	assert.Equal(t, prefectcli.StatusSucceeded, results[0].Status)
+	assert.Equal(t, prefectcli.StatusSucceeded, results[2].Status)
 	for _, i := range []int{1, 3} {
-		assert.Equal(t, prefect.StatusCancelled, results[i].Status, results[i].Name)
+		assert.Equal(t, prefectcli.StatusCancelled, results[i].Status, results[i].Name)
 		assert.True(t, errors.Is(results[i].Err, context.Canceled), "%v", results[i].Err)
 	}
 }
 
-func names(jobs []prefect.Job) []string {
+func names(jobs []prefectcli.Job) []string {
 	out := make([]string, len(jobs))
 	for i, j := range jobs {
 		out[i] = j.Name
