@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/acme-data/prefect-flows/ci/liveplan"
+	"github.com/acme-data/prefect-flows/ci/ownership"
 )
 
 // Check returns the first rule the configuration breaks, as one line naming the
@@ -15,7 +15,7 @@ import (
 // Secrets count only as set or not, except that a URL known in plain text (mage) must
 // be http(s).
 func (c Config) Check() error {
-	if err := liveplan.CheckEnv(c.Env); err != nil {
+	if err := ownership.CheckEnv(c.Env); err != nil {
 		return err
 	}
 	if c.SourceDir == "" {
@@ -37,7 +37,7 @@ func (c Config) Check() error {
 	if c.Owner != "" {
 		// The rest of the owner rule (GITHUB_REPOSITORY, git remote, directory) applies
 		// where the owner is used, with the process's environment.
-		if err := liveplan.CheckOwner(c.Owner); err != nil {
+		if err := ownership.CheckOwner(c.Owner); err != nil {
 			return fmt.Errorf("PREFECT_OWNER: %w", err)
 		}
 	}

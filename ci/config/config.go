@@ -66,7 +66,7 @@ type Config struct {
 	// theirs; without it the deploy step refuses them and deploys nothing.
 	TakeOver bool // PREFECT_TAKE_OVER
 	// Owner is the owner in the ownership tag managed-by:prefect-flows:<owner>:<env>;
-	// empty means liveplan.ResolveOwner on the process's environment and SourceDir.
+	// empty means ownership.ResolveOwner on the process's environment and SourceDir.
 	Owner string // PREFECT_OWNER
 	// PoolType is the type of the work pools the pipeline creates for a Prefect 3 file
 	// (the pools step creates only missing ones); "" means DefaultPoolType, or

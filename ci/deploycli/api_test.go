@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
-	"github.com/acme-data/prefect-flows/ci/liveplan"
+	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
@@ -167,5 +167,5 @@ func TestAPIRunnerHostileValues(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(want), &wantV))
 	assert.Equal(t, wantV, d["parameters"])
 	assert.Equal(t, f.Deployments[0].Description, d["description"])
-	assert.Equal(t, []any{"$PATH", "`id`", "ünï 🚀", liveplan.MarkerPrefix + testOwner + ":test"}, d["tags"])
+	assert.Equal(t, []any{"$PATH", "`id`", "ünï 🚀", ownership.MarkerPrefix + testOwner + ":test"}, d["tags"])
 }

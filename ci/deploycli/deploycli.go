@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/liveplan"
+	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
@@ -143,7 +144,7 @@ list         every deployment on PREFECT_API_URL, whoever made it, one line each
 pools        Prefect 3 file: create the work pools it names that do not exist yet
              (--type, default ecs); an existing pool is never changed
 
-Managed deployments carry the tag ` + liveplan.MarkerPrefix + `<owner>:<env>. The owner is
+Managed deployments carry the tag ` + ownership.MarkerPrefix + `<owner>:<env>. The owner is
 --owner, else PREFECT_OWNER, else GITHUB_REPOSITORY, else the git remote's owner/name,
 else the directory's name; every plan shows it.
 
@@ -229,7 +230,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	if name == "validate" {
 		return fs
 	}
-	fs.StringVar(&o.env, "env", "", "environment, ending the ownership tag "+liveplan.MarkerPrefix+"<owner>:<env> (default: from the file name prefect-deployments-<env>.yaml)")
+	fs.StringVar(&o.env, "env", "", "environment, ending the ownership tag "+ownership.MarkerPrefix+"<owner>:<env> (default: from the file name prefect-deployments-<env>.yaml)")
 	fs.StringVar(&o.owner, "owner", "", "owner of the managed deployments, in the ownership tag (default: PREFECT_OWNER, else GITHUB_REPOSITORY, else the git remote's owner/name, else the directory name)")
 	switch name {
 	case "read-back":
@@ -238,7 +239,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 		return fs
 	case "prune":
 		fs.BoolVar(&o.yes, "yes", false, "delete without asking (for CI)")
-		fs.BoolVar(&o.pruneLegacy, "prune-legacy", false, "also delete deployments that carry only the legacy tag "+liveplan.MarkerPrefix+"<env> and that the file no longer lists (every copy of the repository used that tag: only when they are all yours)")
+		fs.BoolVar(&o.pruneLegacy, "prune-legacy", false, "also delete deployments that carry only the legacy tag "+ownership.MarkerPrefix+"<env> and that the file no longer lists (every copy of the repository used that tag: only when they are all yours)")
 		fs.StringVar(&o.image, "image", "", imageCompareHelp)
 		return fs
 	case "plan":
@@ -257,7 +258,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	}
 	fs.BoolVar(&o.prune, "prune", false, "after every deployment succeeded and read back without drift, delete the managed deployments the file no longer lists (needs PREFECT_API_URL)")
 	fs.BoolVar(&o.yes, "yes", false, "with --prune: delete without asking (for CI)")
-	fs.BoolVar(&o.pruneLegacy, "prune-legacy", false, "with --prune: also delete deployments that carry only the legacy tag "+liveplan.MarkerPrefix+"<env> and that the file no longer lists (every copy of the repository used that tag: only when they are all yours)")
+	fs.BoolVar(&o.pruneLegacy, "prune-legacy", false, "with --prune: also delete deployments that carry only the legacy tag "+ownership.MarkerPrefix+"<env> and that the file no longer lists (every copy of the repository used that tag: only when they are all yours)")
 	fs.BoolVar(&o.takeOver, "take-over", false, "write deployments that another owner's tag marks as theirs (the plan shows them as TAKE-OVER); without it apply refuses them and deploys nothing")
 	fs.StringVar(&o.pythonPath, "python-path", DefaultPythonPath, "directory put first on PYTHONPATH for the builds, relative to --workdir, as the image does (ENV PYTHONPATH=/opt/prefect/src); skipped when missing; \"\" for none")
 	fs.BoolVar(&o.noReadBack, "no-read-back", false, "do not read the deployments back from PREFECT_API_URL after the apply")
@@ -477,7 +478,7 @@ func (a *App) script(args []string) int {
 		return code
 	}
 	outDir := filepath.Join(os.TempDir(), "prefect-deploy-plan")
-	jobs, err := prefectcli.Jobs(liveplan.Mark(f, own.tag), outDir)
+	jobs, err := prefectcli.Jobs(ownership.Mark(f, own.tag), outDir)
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
@@ -594,7 +595,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		}
 		defer os.RemoveAll(outDir)
 		// Every apply marks what it builds, so that prune and the read-back know it is ours.
-		if jobs, err = prefectcli.Jobs(liveplan.Mark(f, own.tag), outDir); err != nil {
+		if jobs, err = prefectcli.Jobs(ownership.Mark(f, own.tag), outDir); err != nil {
 			fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 			return ExitFailed
 		}

@@ -9,8 +9,10 @@ import (
 	"strings"
 
 	"github.com/acme-data/prefect-flows/ci/liveplan"
+	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/prune"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -28,45 +30,45 @@ func (a *App) client() (*prefectapi.Client, error) {
 	return prefectapi.NewFromEnv(func(name string) string { return lookupEnv(env, name) }, a.APIOptions...)
 }
 
-// ownership is the resolved environment, owner and ownership tag of a run.
-type ownership struct {
+// runOwner is the resolved environment, owner and ownership tag of a run.
+type runOwner struct {
 	env, tag string
-	owner    liveplan.Owner
+	owner    ownership.Owner
 	// image is --image: what a Prefect 3 apply sends as job_variables.image, which the
 	// plan and the read-back compare ("" when not given).
 	image string
 }
 
-func (w ownership) options(pruneLegacy bool) liveplan.Options {
+func (w runOwner) options(pruneLegacy bool) liveplan.Options {
 	return liveplan.Options{Env: w.env, Owner: w.owner.Name, OwnerSource: w.owner.Source, PruneLegacy: pruneLegacy, Image: w.image}
 }
 
 // marker resolves the environment (--env, else the file name), the owner (liveplan's
 // one rule, from workdir) and the ownership tag. Every apply needs it: a deployment
 // built without it would be invisible to prune and to the read-back.
-func (a *App) marker(fs *flag.FlagSet, f *spec.File, o *options, workdir string) (ownership, int) {
+func (a *App) marker(fs *flag.FlagSet, f *spec.File, o *options, workdir string) (runOwner, int) {
 	env := o.env
 	if fromName := f.Env(); env == "" {
 		env = fromName
 	} else if fromName != "" && fromName != env {
-		return ownership{}, a.usageError(fs, "--env %s does not match %s, which is the file of environment %s", env, f.Path, fromName)
+		return runOwner{}, a.usageError(fs, "--env %s does not match %s, which is the file of environment %s", env, f.Path, fromName)
 	}
 	if env == "" {
-		return ownership{}, a.usageError(fs, "cannot tell the environment of %s: name it %s or pass --env ENV (it ends the ownership tag %s<owner>:<env>)", f.Path, spec.EnvFile("<env>"), liveplan.MarkerPrefix)
+		return runOwner{}, a.usageError(fs, "cannot tell the environment of %s: name it %s or pass --env ENV (it ends the ownership tag %s<owner>:<env>)", f.Path, spec.EnvFile("<env>"), ownership.MarkerPrefix)
 	}
 	environ := a.environ()
-	owner, err := liveplan.ResolveOwner(o.owner, func(k string) string { return lookupEnv(environ, k) }, workdir)
+	owner, err := ownership.ResolveOwner(o.owner, func(k string) string { return lookupEnv(environ, k) }, workdir)
 	if err != nil {
-		return ownership{}, a.usageError(fs, "%v", err)
+		return runOwner{}, a.usageError(fs, "%v", err)
 	}
-	tag, err := liveplan.MarkerTag(owner.Name, env)
+	tag, err := ownership.MarkerTag(owner.Name, env)
 	if err != nil {
-		return ownership{}, a.usageError(fs, "%v", err)
+		return runOwner{}, a.usageError(fs, "%v", err)
 	}
-	return ownership{env: env, tag: tag, owner: owner, image: o.image}, ExitOK
+	return runOwner{env: env, tag: tag, owner: owner, image: o.image}, ExitOK
 }
 
-func (a *App) planLive(ctx context.Context, f *spec.File, own ownership, detailed bool) int {
+func (a *App) planLive(ctx context.Context, f *spec.File, own runOwner, detailed bool) int {
 	api, err := a.client()
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
@@ -110,7 +112,7 @@ func (a *App) planLive(ctx context.Context, f *spec.File, own ownership, detaile
 // prune deletes the plan's deletes after a complete, successful, drift-free apply.
 func (a *App) prune(ctx context.Context, f *spec.File, results []prefectcli.Result, driftErr error, api *prefectapi.Client, p *liveplan.Plan, yes bool) int {
 	fmt.Fprintln(a.Stdout)
-	if err := liveplan.CanPruneFile(f, results, nil); err != nil {
+	if err := prune.CheckFile(f, results, nil); err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
 	}
@@ -127,18 +129,18 @@ func (a *App) pruneNow(ctx context.Context, p *liveplan.Plan, api *prefectapi.Cl
 		fmt.Fprintf(a.Stdout, "Prune: nothing to delete (no deployment tagged %s is missing from the file).\n", p.Marker)
 		return ExitOK
 	}
-	res, err := liveplan.Prune(ctx, p, api, func(list []liveplan.Entry) bool {
-		_ = liveplan.WritePruneList(a.Stdout, list)
+	res, err := prune.Run(ctx, p, api, func(list []liveplan.Entry) bool {
+		_ = prune.WriteList(a.Stdout, list)
 		return a.confirm(yes, len(list))
 	})
 	if res != nil {
-		_ = liveplan.WritePruneResult(a.Stdout, res)
+		_ = prune.WriteResult(a.Stdout, res)
 		if file := lookupEnv(a.environ(), "GITHUB_STEP_SUMMARY"); file != "" && len(res.Deleted)+len(res.Skipped) > 0 {
 			if err := appendTo(file, func(w *os.File) error {
 				if _, err := fmt.Fprint(w, "\n#### Prune\n\n```\n"); err != nil {
 					return err
 				}
-				if err := liveplan.WritePruneResult(w, res); err != nil {
+				if err := prune.WriteResult(w, res); err != nil {
 					return err
 				}
 				_, err := fmt.Fprint(w, "```\n")
@@ -208,26 +210,26 @@ func (a *App) readBack(ctx context.Context, args []string) int {
 
 // onAPI is the start of the commands that work on the API alone: parse the flags, load
 // the file, resolve its environment and open the client. A nil file means stop with code.
-func (a *App) onAPI(name string, o *options, args []string) (*spec.File, ownership, *prefectapi.Client, int) {
+func (a *App) onAPI(name string, o *options, args []string) (*spec.File, runOwner, *prefectapi.Client, int) {
 	fs := a.flags(name, o, false)
 	f, workdir, code := a.load(fs, o, args)
 	if f == nil {
-		return nil, ownership{}, nil, code
+		return nil, runOwner{}, nil, code
 	}
 	own, code := a.marker(fs, f, o, workdir)
 	if code != ExitOK {
-		return nil, ownership{}, nil, code
+		return nil, runOwner{}, nil, code
 	}
 	api, err := a.client()
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
-		return nil, ownership{}, nil, ExitFailed
+		return nil, runOwner{}, nil, ExitFailed
 	}
 	return f, own, api, ExitOK
 }
 
 // readBackAll reads back every deployment of f; the error is drift or a failed read.
-func (a *App) readBackAll(ctx context.Context, f *spec.File, api *prefectapi.Client, own ownership) (*liveplan.ReadBackResult, error) {
+func (a *App) readBackAll(ctx context.Context, f *spec.File, api *prefectapi.Client, own runOwner) (*liveplan.ReadBackResult, error) {
 	rb, err := liveplan.ReadBack(ctx, f, api, nil, own.options(false))
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)

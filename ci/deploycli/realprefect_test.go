@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
-	"github.com/acme-data/prefect-flows/ci/liveplan"
+	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 )
 
@@ -164,7 +164,7 @@ func (s set) write(t *testing.T, testdataFile string) {
 // realOwner owns the deployments of TestRealPrefect.
 const realOwner = "e2e-owner"
 
-func (s set) marker() string { return liveplan.MarkerPrefix + realOwner + ":" + s.env }
+func (s set) marker() string { return ownership.MarkerPrefix + realOwner + ":" + s.env }
 
 // e2eDeployment is one deployment of testdata/realprefect/prefect-deployments-e2e.yaml.
 type e2eDeployment struct{ flow, base string }
@@ -245,7 +245,7 @@ func (r *realPrefect) deleteRun(t *testing.T) {
 func withoutMarkers(tags []string) []string {
 	out := []string{}
 	for _, tag := range tags {
-		if !strings.HasPrefix(tag, liveplan.MarkerPrefix) {
+		if !strings.HasPrefix(tag, ownership.MarkerPrefix) {
 			out = append(out, tag)
 		}
 	}
@@ -562,7 +562,7 @@ func TestRealPrefectOwners(t *testing.T) {
 	write(b, "prefect-deployments-owners.yaml")
 
 	// Made before owners existed: the tag every copy of the repository used.
-	legacy := liveplan.MarkerPrefix + env
+	legacy := ownership.MarkerPrefix + env
 	for _, name := range []string{a.prefix + "legacy", a.prefix + "legacy-gone"} {
 		r.cmd(t, r.prefect, "deployment", "build", "flows/hello.py:hello", "-n", name, "-a", "--skip-upload",
 			"-ib", "process/e2e", "-t", "e2e", "-t", legacy, "-o", filepath.Join(t.TempDir(), "legacy.yaml"))
@@ -571,7 +571,7 @@ func TestRealPrefectOwners(t *testing.T) {
 	for _, rp := range []repo{a, b} {
 		code, stdout, stderr := cli(rp, "apply", "--prune", "--yes")
 		require.Equal(t, deploycli.ExitOK, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
-		assert.Contains(t, stdout, "Owner "+rp.owner+" (from --owner): every deployment is tagged "+liveplan.MarkerPrefix+rp.owner+":"+env)
+		assert.Contains(t, stdout, "Owner "+rp.owner+" (from --owner): every deployment is tagged "+ownership.MarkerPrefix+rp.owner+":"+env)
 		assert.Contains(t, stdout, "Prune: nothing to delete", "%s's first prune sees only its own deployments", rp.owner)
 	}
 	for _, n := range []string{a.prefix + "keep", a.prefix + "drop", b.prefix + "keep", b.prefix + "drop", a.prefix + "legacy", a.prefix + "legacy-gone"} {
@@ -601,7 +601,7 @@ func TestRealPrefectOwners(t *testing.T) {
 	assert.True(t, r.exists(t, "hello", b.prefix+"drop"), "b's deployment of the same environment survives")
 	assert.True(t, r.exists(t, "hello", a.prefix+"legacy-gone"), "a legacy deployment is not pruned without --prune-legacy")
 	adopted := r.read(t, "hello", a.prefix+"legacy")
-	assert.ElementsMatch(t, []string{"e2e", liveplan.MarkerPrefix + "a:" + env}, adopted.Tags, "adopted: the legacy tag is replaced by a's")
+	assert.ElementsMatch(t, []string{"e2e", ownership.MarkerPrefix + "a:" + env}, adopted.Tags, "adopted: the legacy tag is replaced by a's")
 	assert.False(t, r.read(t, "hello", a.prefix+"keep").ScheduleActive, "the schedule paused by hand stays paused")
 
 	code, stdout, stderr = cli(a, "apply", "--prune", "--prune-legacy", "--yes")

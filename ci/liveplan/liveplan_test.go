@@ -4,16 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/acme-data/prefect-flows/ci/liveplan"
+	"github.com/acme-data/prefect-flows/ci/liveplan/liveplantest"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
@@ -22,44 +21,18 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden want*.txt files")
 
-// owner is the test repository's owner; marker its ownership tag in dev.
 const (
-	owner  = "acme-data/prefect-flows"
-	marker = "managed-by:prefect-flows:" + owner + ":dev"
-	legacy = "managed-by:prefect-flows:dev"
+	owner  = liveplantest.Owner
+	marker = liveplantest.Marker
+	legacy = liveplantest.Legacy
 )
 
 var opts = liveplan.Options{Owner: owner}
 
-func load(t testing.TB, dir string) *spec.File {
-	t.Helper()
-	f, err := spec.Load(filepath.Join(dir, "prefect-deployments-dev.yaml"), spec.LoadOptions{RepoRoot: "testdata/repo"})
-	if err != nil {
-		t.Fatalf("load %s: %v", dir, err)
-	}
-	return f
-}
+func load(t testing.TB, dir string) *spec.File { return liveplantest.Load(t, dir) }
 
-// seed starts a fake (recorded deployments included) and adds dir/server.json.
 func seed(t testing.TB, dir string, opts ...prefectapitest.Option) (*prefectapitest.Server, *prefectapi.Client) {
-	t.Helper()
-	fake := prefectapitest.New(t, opts...)
-	b, err := os.ReadFile(filepath.Join(dir, "server.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var seeds []prefectapitest.Seed
-	if err := json.Unmarshal(b, &seeds); err != nil {
-		t.Fatalf("%s/server.json: %v", dir, err)
-	}
-	for _, s := range seeds {
-		fake.AddDeployment(s)
-	}
-	c, err := prefectapi.New(fake.URL, "", prefectapi.WithRetry(prefectapi.RetryPolicy{MaxAttempts: 1}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fake, c
+	return liveplantest.Seed(t, dir, opts...)
 }
 
 func golden(t *testing.T, path string, got []byte) {
@@ -181,153 +154,6 @@ func TestPlanPagesPastTheCap(t *testing.T) {
 	}
 	if n := p.Count(liveplan.Delete); n != 451 {
 		t.Errorf("%d deletes, want 451 (450 old ones and hello-smoke)", n)
-	}
-}
-
-func TestMarkerTag(t *testing.T) {
-	for env, ok := range map[string]bool{"dev": true, "prod-eu": true, "a_b": true, "": false, "Dev": false, "a,b": false, "a b": false, "a:b": false} {
-		tag, err := liveplan.MarkerTag(owner, env)
-		if (err == nil) != ok {
-			t.Errorf("%q: err %v", env, err)
-		}
-		if ok && (tag != liveplan.MarkerPrefix+owner+":"+env || strings.ContainsAny(tag, ", ")) {
-			t.Errorf("%q: tag %q", env, tag)
-		}
-		if ok {
-			if o, e, isTag := liveplan.ParseMarker(tag); !isTag || o != owner || e != env {
-				t.Errorf("ParseMarker(%q) = %q, %q, %v", tag, o, e, isTag)
-			}
-			old, _ := liveplan.LegacyMarkerTag(env)
-			if o, e, isTag := liveplan.ParseMarker(old); !isTag || o != "" || e != env {
-				t.Errorf("ParseMarker(%q) = %q, %q, %v", old, o, e, isTag)
-			}
-		}
-	}
-	for _, bad := range []string{"", "A", "-a", "a:b", "a,b", "a b", strings.Repeat("a", 101)} {
-		if _, err := liveplan.MarkerTag(bad, "dev"); err == nil {
-			t.Errorf("owner %q: no error", bad)
-		}
-	}
-	if _, _, ok := liveplan.ParseMarker("managed-by:other:dev"); ok {
-		t.Error("ParseMarker took a foreign tag")
-	}
-	f := &spec.File{Deployments: []spec.Deployment{{Name: "a", Tags: []string{"x", marker}}, {Name: "b"}}}
-	m := liveplan.Mark(f, marker)
-	if fmt.Sprint(m.Deployments[0].Tags, m.Deployments[1].Tags) != "[x "+marker+"] ["+marker+"]" {
-		t.Errorf("Mark: %v %v", m.Deployments[0].Tags, m.Deployments[1].Tags)
-	}
-	if len(f.Deployments[1].Tags) != 0 {
-		t.Error("Mark changed its input")
-	}
-}
-
-func TestPrune(t *testing.T) {
-	dir := "testdata/plan/realistic"
-	fake, c := seed(t, dir)
-	ctx := context.Background()
-	p, err := liveplan.Build(ctx, load(t, dir), c, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	unmarked := fake.DeploymentID("hello", "RecCron")
-	lostMarker := fake.AddDeployment(prefectapitest.Seed{Flow: "hello", Name: "lost-marker", Tags: []string{marker}})
-	// A plan that (wrongly) lists an unmarked deployment and one that lost its marker
-	// after the plan: Prune must read both again and leave them alone.
-	p.Entries = append(p.Entries,
-		liveplan.Entry{Action: liveplan.Delete, Flow: "hello", Name: "RecCron", ID: unmarked, FlowID: prefectapitest.HelloFlowID},
-		liveplan.Entry{Action: liveplan.Delete, Flow: "hello", Name: "lost-marker", ID: lostMarker, FlowID: prefectapitest.HelloFlowID})
-	fake.Update(lostMarker, map[string]any{"tags": []string{"dev"}})
-
-	if _, err := liveplan.Prune(ctx, p, c, func([]liveplan.Entry) bool { return false }); !errors.Is(err, liveplan.ErrPruneDeclined) {
-		t.Fatalf("declined prune: %v", err)
-	}
-	if _, err := liveplan.Prune(ctx, p, c, nil); !errors.Is(err, liveplan.ErrPruneDeclined) {
-		t.Fatalf("prune without confirmation: %v", err)
-	}
-	before := fake.Count()
-	var shown []string
-	res, err := liveplan.Prune(ctx, p, c, func(list []liveplan.Entry) bool {
-		for _, e := range list {
-			shown = append(shown, e.Key())
-		}
-		return true
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(shown) != "[hello/hello-smoke hello/RecCron hello/lost-marker]" {
-		t.Errorf("confirmation saw %v", shown)
-	}
-	if len(res.Deleted) != 1 || res.Deleted[0].Key() != "hello/hello-smoke" || len(res.Skipped) != 2 {
-		t.Fatalf("deleted %v, skipped %v", res.Deleted, res.Skipped)
-	}
-	if fake.Count() != before-1 {
-		t.Errorf("%d deployments deleted, want 1", before-fake.Count())
-	}
-	for _, id := range []string{unmarked, lostMarker} {
-		if _, ok := fake.Deployment(id); !ok {
-			t.Errorf("unmarked deployment %s was deleted", id)
-		}
-	}
-	for _, r := range fake.Requests() {
-		if r.Method == "DELETE" && !strings.HasSuffix(r.Path, res.Deleted[0].ID) {
-			t.Errorf("unexpected %s %s", r.Method, r.Path)
-		}
-	}
-	var buf bytes.Buffer
-	_ = liveplan.WritePruneResult(&buf, res)
-	if !strings.Contains(buf.String(), "skipped  hello/RecCron: does not carry "+marker) {
-		t.Errorf("prune report:\n%s", buf.String())
-	}
-}
-
-func TestCanPrune(t *testing.T) {
-	ok := prefectcli.Result{Name: "a", Status: prefectcli.StatusSucceeded}
-	cases := []struct {
-		name    string
-		results []prefectcli.Result
-		loadErr error
-		want    string
-	}{
-		{"all succeeded", []prefectcli.Result{ok, {Name: "b", Status: prefectcli.StatusSucceeded}}, nil, ""},
-		{"file did not load", nil, &spec.ValidationError{File: "prefect-deployments-dev.yaml"}, "the deployments file did not load"},
-		{"nothing applied", nil, nil, "no deployment was applied"},
-		{"one failed", []prefectcli.Result{ok, {Name: "b", Status: prefectcli.StatusFailed}}, nil, "1 of 2 deployments did not succeed: b (failed)"},
-		{"interrupted", []prefectcli.Result{ok, {Name: "c", Status: prefectcli.StatusNotStarted}, {Name: "d", Status: prefectcli.StatusTimedOut}}, nil, "2 of 3 deployments did not succeed: c (not started), d (timed out)"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			err := liveplan.CanPrune(tc.results, tc.loadErr)
-			if tc.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("got %v, want %q", err, tc.want)
-			}
-		})
-	}
-}
-
-func TestCanPruneFile(t *testing.T) {
-	f := &spec.File{Path: "prefect-deployments-dev.yaml", Deployments: []spec.Deployment{{Name: "a"}, {Name: "b"}}}
-	ok := func(n string) prefectcli.Result {
-		return prefectcli.Result{Name: n, Status: prefectcli.StatusSucceeded}
-	}
-	if err := liveplan.CanPruneFile(f, []prefectcli.Result{ok("a"), ok("b")}, nil); err != nil {
-		t.Fatal(err)
-	}
-	err := liveplan.CanPruneFile(f, []prefectcli.Result{ok("a")}, nil)
-	if err == nil || !strings.Contains(err.Error(), "were not applied in this run: b") {
-		t.Fatalf("apply of part of the file: %v", err)
-	}
-	if err := liveplan.CanPruneFile(nil, []prefectcli.Result{ok("a")}, nil); err == nil {
-		t.Fatal("prune allowed without a file")
-	}
-	if err := liveplan.CanPruneFile(nil, nil, errors.New("bad yaml")); err == nil {
-		t.Fatal("prune allowed after a load error")
 	}
 }
 
@@ -480,143 +306,6 @@ func TestSchedulesList216(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-type stringCase struct{ In, Want string }
-
-func readCases(t *testing.T, path string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-}
-
-func TestNormalizeOwner(t *testing.T) {
-	var cases []stringCase
-	readCases(t, "testdata/owner/normalize.json", &cases)
-	for _, c := range cases {
-		got := liveplan.NormalizeOwner(c.In)
-		if got != c.Want {
-			t.Errorf("NormalizeOwner(%q) = %q, want %q", c.In, got, c.Want)
-		}
-		if got != "" {
-			if err := liveplan.CheckOwner(got); err != nil {
-				t.Errorf("NormalizeOwner(%q) = %q does not fit the tag: %v", c.In, got, err)
-			}
-		}
-	}
-}
-
-func TestRemoteOwner(t *testing.T) {
-	var cases []stringCase
-	readCases(t, "testdata/owner/remote.json", &cases)
-	for _, c := range cases {
-		if got := liveplan.RemoteOwner(c.In); got != c.Want {
-			t.Errorf("RemoteOwner(%q) = %q, want %q", c.In, got, c.Want)
-		}
-	}
-}
-
-// TestResolveOwner follows the order flag, PREFECT_OWNER, GITHUB_REPOSITORY, git remote,
-// directory name, each case in a fresh directory (with a git remote when it says so).
-func TestResolveOwner(t *testing.T) {
-	var cases []struct {
-		Name, Flag, Remote, Dir, Want, Source, Err string
-		Env                                        map[string]string
-	}
-	readCases(t, "testdata/owner/resolve.json", &cases)
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "repo")
-			if c.Dir != "" {
-				dir = filepath.Join(filepath.Dir(dir), c.Dir)
-			}
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if c.Remote != "" {
-				for _, args := range [][]string{{"init", "-q"}, {"remote", "add", "origin", c.Remote}} {
-					cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
-					if out, err := cmd.CombinedOutput(); err != nil {
-						t.Skipf("git %v: %v %s", args, err, out)
-					}
-				}
-			}
-			got, err := liveplan.ResolveOwner(c.Flag, func(k string) string { return c.Env[k] }, dir)
-			if c.Err != "" {
-				if err == nil || !strings.Contains(err.Error(), c.Err) {
-					t.Fatalf("err %v, want one containing %q", err, c.Err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Name != c.Want || got.Source != c.Source {
-				t.Errorf("got %+v, want %q from %q", got, c.Want, c.Source)
-			}
-		})
-	}
-}
-
-// TestPruneOwners: two owners share a server and an environment name. A prune deletes
-// only this owner's deployments; legacy-tagged ones only with PruneLegacy, and never one
-// that another owner adopted; another owner's deployment never.
-func TestPruneOwners(t *testing.T) {
-	dir := "testdata/plan/owners"
-	for _, pruneLegacy := range []bool{false, true} {
-		t.Run(fmt.Sprint("PruneLegacy=", pruneLegacy), func(t *testing.T) {
-			fake, c := seed(t, dir)
-			ctx := context.Background()
-			o := opts
-			o.PruneLegacy = pruneLegacy
-			p, err := liveplan.Build(ctx, load(t, dir), c, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := liveplan.Prune(ctx, p, c, func([]liveplan.Entry) bool { return true })
-			if err != nil {
-				t.Fatal(err)
-			}
-			var deleted []string
-			for _, e := range res.Deleted {
-				deleted = append(deleted, e.Key())
-			}
-			want := "[hello/ours-gone]"
-			if pruneLegacy {
-				want = "[hello/legacy-gone hello/ours-gone]"
-			}
-			if fmt.Sprint(deleted) != want {
-				t.Errorf("deleted %v, want %s", deleted, want)
-			}
-			for _, name := range []string{"theirs-gone", "theirs-listed", "theirs-adopted-from-legacy", "ours-prod", "legacy-prod"} {
-				if fake.DeploymentID("hello", name) == "" {
-					t.Errorf("hello/%s was deleted", name)
-				}
-			}
-		})
-	}
-	// The fork's own plan: it sees its deployments, never ours.
-	_, c := seed(t, dir)
-	p, err := liveplan.Build(context.Background(), load(t, dir), c, liveplan.Options{Owner: "forker/prefect-flows"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]liveplan.Action{}
-	for _, e := range p.Entries {
-		got[e.Key()] = e.Action
-	}
-	want := map[string]liveplan.Action{
-		"hello/ours-listed": liveplan.Update, "hello/legacy-listed": liveplan.Update, "hello/theirs-listed": liveplan.Unchanged,
-		"hello/theirs-gone": liveplan.Delete, "hello/theirs-adopted-from-legacy": liveplan.Delete, "hello/legacy-gone": liveplan.Keep,
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("fork's plan %v, want %v", got, want)
 	}
 }
 

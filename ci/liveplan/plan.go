@@ -1,3 +1,8 @@
+// Package liveplan compares a deployments file with what a Prefect server holds: a
+// Terraform-style plan (create / update / unchanged / delete / keep) and the read-back
+// after apply, which patches what a writer cannot clear and reports the rest as drift.
+// It changes nothing else on the server: deleting what the plan marks is ci/prune's,
+// and whose a deployment is, ci/ownership's.
 package liveplan
 
 import (
@@ -8,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/acme-data/prefect-flows/ci/bounded"
+	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
@@ -156,11 +162,9 @@ func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, 
 		// Legacy-tagged deployments the file no longer lists: the legacy tag does not say
 		// which copy of the repository made them, so they are kept unless asked for.
 		olds, err := owned(ctx, api, legacy, inFile, func(d *prefectapi.Deployment) Action {
-			for _, t := range d.Tags {
-				// Ours already (listed above), or another owner's since it adopted it.
-				if owner, _, ok := ParseMarker(t); ok && owner != "" {
-					return ""
-				}
+			// Ours already (listed above), or another owner's since it adopted it.
+			if ownership.HasOwnerTag(d.Tags) {
+				return ""
 			}
 			if opts.PruneLegacy {
 				return Delete
@@ -237,12 +241,12 @@ func classify(ctx context.Context, d spec.Deployment, api Reader, blocks *blockN
 	e.Notes = notes(d, s, t.major)
 	if e.Adopt = !s.HasTag(marker); e.Adopt {
 		for _, t := range s.Tags {
-			owner, _, ok := ParseMarker(t)
+			owner, _, ok := ownership.ParseMarker(t)
 			switch {
 			case !ok:
 			case owner != "":
 				e.AdoptFrom = t
-				if mine, _, _ := ParseMarker(marker); owner != mine {
+				if mine, _, _ := ownership.ParseMarker(marker); owner != mine {
 					e.AdoptOwner = owner
 				}
 			case t == legacy && e.AdoptFrom == "":

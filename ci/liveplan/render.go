@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/acme-data/prefect-flows/ci/ownership"
 )
 
 // Render writes the plan as text in the manner of `terraform plan`.
@@ -76,7 +78,7 @@ func adoptNote(e Entry) string {
 	switch {
 	case e.TakeOver():
 		return "TAKE-OVER: owned by " + e.AdoptOwner + " (tag " + e.AdoptFrom + "); apply makes it ours and their prune will no longer see it"
-	case isLegacy(e.AdoptFrom):
+	case ownership.IsLegacy(e.AdoptFrom):
 		return "carries the legacy tag " + e.AdoptFrom + ": apply adopts it and re-tags it with this owner's tag"
 	case e.AdoptFrom != "":
 		return "carries " + e.AdoptFrom + ": apply takes it over"
@@ -84,13 +86,8 @@ func adoptNote(e Entry) string {
 	return "exists without the marker: apply takes it over"
 }
 
-func isLegacy(tag string) bool {
-	owner, _, ok := ParseMarker(tag)
-	return ok && owner == ""
-}
-
 func deleteNote(e Entry) string {
-	if isLegacy(e.Tag) {
+	if ownership.IsLegacy(e.Tag) {
 		return "legacy tag " + e.Tag + "; only with apply --prune --prune-legacy"
 	}
 	return "only with apply --prune"

@@ -10,7 +10,8 @@ import (
 	"dagger.io/dagger"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
-	"github.com/acme-data/prefect-flows/ci/liveplan"
+	"github.com/acme-data/prefect-flows/ci/ownership"
+	"github.com/acme-data/prefect-flows/ci/prune"
 )
 
 // The live plan, the read-back and prune talk to the Prefect API with the URL and key,
@@ -105,7 +106,7 @@ func (pruneStep) Run(ctx context.Context, st *State) error {
 		return Skip("embedded server: a throwaway server has nothing to prune")
 	}
 	// The steps before already stop on a failed deploy or drift; this is the rule itself.
-	if err := liveplan.CanPruneFile(st.File, st.Results, nil); err != nil {
+	if err := prune.CheckFile(st.File, st.Results, nil); err != nil {
 		return err
 	}
 	if !st.Verified {
@@ -151,7 +152,7 @@ func globQuote(name string) string {
 // the plan text. The deployments file is checked here first, so a config error costs
 // no engine work.
 func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string, error) {
-	if err := liveplan.CheckEnv(opts.Env); err != nil {
+	if err := ownership.CheckEnv(opts.Env); err != nil {
 		return "", err
 	}
 	if !opts.PrefectAPIURL.Set() {

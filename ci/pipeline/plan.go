@@ -12,7 +12,7 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/deploycli"
-	"github.com/acme-data/prefect-flows/ci/liveplan"
+	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
@@ -94,9 +94,9 @@ func (o *Options) checkRunner(f *spec.File) error {
 // owner is Owner, else liveplan's rule on this process's environment and SourceDir.
 func (o *Options) owner() (string, error) {
 	if o.Owner != "" {
-		return o.Owner, liveplan.CheckOwner(o.Owner)
+		return o.Owner, ownership.CheckOwner(o.Owner)
 	}
-	own, err := liveplan.ResolveOwner("", os.Getenv, o.SourceDir)
+	own, err := ownership.ResolveOwner("", os.Getenv, o.SourceDir)
 	return own.Name, err
 }
 
@@ -126,7 +126,7 @@ func loadFile(root, env, owner string, prefect3 bool) (*spec.File, []prefectcli.
 	}
 	// Every deploy marks what it builds with the environment's ownership tag, so that
 	// the read-back and prune know which deployments are this repository's.
-	tag, err := liveplan.MarkerTag(owner, env)
+	tag, err := ownership.MarkerTag(owner, env)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -137,7 +137,7 @@ func loadFile(root, env, owner string, prefect3 bool) (*spec.File, []prefectcli.
 		}
 		return f, jobs, nil
 	}
-	jobs, err := prefectcli.ContainerJobs(liveplan.Mark(f, tag), DeployOutDir)
+	jobs, err := prefectcli.ContainerJobs(ownership.Mark(f, tag), DeployOutDir)
 	if err != nil {
 		return nil, nil, err
 	}

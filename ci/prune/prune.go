@@ -1,4 +1,8 @@
-package liveplan
+// Package prune deletes the deployments a live plan marks for deletion, and nothing
+// else: the managed deployments (ownership tag) the file no longer lists, each read
+// again right before it is deleted. It also holds the rule apply follows before it
+// may prune at all.
+package prune
 
 import (
 	"context"
@@ -7,24 +11,26 @@ import (
 	"io"
 	"strings"
 
+	"github.com/acme-data/prefect-flows/ci/liveplan"
+	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
-// Deleter is what Prune needs; *prefectapi.Client implements it.
+// Deleter is what Run needs; *prefectapi.Client implements it.
 type Deleter interface {
 	ReadDeployment(ctx context.Context, id string) (*prefectapi.Deployment, error)
 	DeleteDeployment(ctx context.Context, id string) error
 }
 
-// ErrPruneDeclined is returned when the confirmation said no.
-var ErrPruneDeclined = errors.New("prune declined: nothing deleted")
+// ErrDeclined is returned when the confirmation said no.
+var ErrDeclined = errors.New("prune declined: nothing deleted")
 
-// CanPrune is the rule apply follows before pruning: only after the file loaded and
+// Check is the rule apply follows before pruning: only after the file loaded and
 // every one of its deployments was applied successfully. A failed or skipped
 // deployment may be one the file still lists, and an empty run proves nothing.
-func CanPrune(results []prefectcli.Result, loadErr error) error {
+func Check(results []prefectcli.Result, loadErr error) error {
 	if loadErr != nil {
 		return fmt.Errorf("no prune: the deployments file did not load: %w", loadErr)
 	}
@@ -43,11 +49,11 @@ func CanPrune(results []prefectcli.Result, loadErr error) error {
 	return nil
 }
 
-// CanPruneFile is CanPrune plus: every deployment of f has a successful result. It
+// CheckFile is Check plus: every deployment of f has a successful result. It
 // refuses a prune after an apply of part of the file (e.g. `apply --only`), which proves
 // nothing about the deployments left out.
-func CanPruneFile(f *spec.File, results []prefectcli.Result, loadErr error) error {
-	if err := CanPrune(results, loadErr); err != nil {
+func CheckFile(f *spec.File, results []prefectcli.Result, loadErr error) error {
+	if err := Check(results, loadErr); err != nil {
 		return err
 	}
 	if f == nil {
@@ -69,24 +75,24 @@ func CanPruneFile(f *spec.File, results []prefectcli.Result, loadErr error) erro
 	return nil
 }
 
-// Skip is a planned delete that Prune did not carry out, and why.
+// Skip is a planned delete that Run did not carry out, and why.
 type Skip struct {
-	Entry  Entry
+	Entry  liveplan.Entry
 	Reason string
 }
 
-// PruneResult says what Prune did.
-type PruneResult struct {
-	Deleted []Entry
+// Result says what Run did.
+type Result struct {
+	Deleted []liveplan.Entry
 	Skipped []Skip
 }
 
-// Prune deletes the plan's Delete entries, and nothing else. confirm sees the list
+// Run deletes the plan's Delete entries, and nothing else. confirm sees the list
 // first and must return true (a CLI asks, or --yes answers for it); nil confirm
 // deletes nothing. Right before each delete the deployment is read again: one that
 // lost the marker, changed name or flow, or is gone is skipped, never deleted.
-func Prune(ctx context.Context, p *Plan, api Deleter, confirm func([]Entry) bool) (*PruneResult, error) {
-	res := &PruneResult{}
+func Run(ctx context.Context, p *liveplan.Plan, api Deleter, confirm func([]liveplan.Entry) bool) (*Result, error) {
+	res := &Result{}
 	list := p.Deletes()
 	if len(list) == 0 {
 		return res, nil
@@ -95,7 +101,7 @@ func Prune(ctx context.Context, p *Plan, api Deleter, confirm func([]Entry) bool
 		return res, errors.New("prune: the plan has no ownership marker")
 	}
 	if confirm == nil || !confirm(list) {
-		return res, ErrPruneDeclined
+		return res, ErrDeclined
 	}
 	var errs []error
 	for _, e := range list {
@@ -114,7 +120,7 @@ func Prune(ctx context.Context, p *Plan, api Deleter, confirm func([]Entry) bool
 		case !d.HasTag(tag):
 			res.Skipped = append(res.Skipped, Skip{e, "does not carry " + tag + ": not ours, not touched"})
 			continue
-		case tag != p.Marker && hasOwnerTag(d):
+		case tag != p.Marker && ownership.HasOwnerTag(d.Tags):
 			res.Skipped = append(res.Skipped, Skip{e, "another owner adopted it since the plan: not touched"})
 			continue
 		case d.Name != e.Name || d.FlowID != e.FlowID:
@@ -131,25 +137,15 @@ func Prune(ctx context.Context, p *Plan, api Deleter, confirm func([]Entry) bool
 }
 
 // legacyNote marks a delete that carries only the legacy tag.
-func legacyNote(e Entry) string {
-	if isLegacy(e.Tag) {
+func legacyNote(e liveplan.Entry) string {
+	if ownership.IsLegacy(e.Tag) {
 		return "; legacy tag " + e.Tag
 	}
 	return ""
 }
 
-// hasOwnerTag says whether d carries an owner's (non-legacy) ownership tag.
-func hasOwnerTag(d *prefectapi.Deployment) bool {
-	for _, t := range d.Tags {
-		if owner, _, ok := ParseMarker(t); ok && owner != "" {
-			return true
-		}
-	}
-	return false
-}
-
-// WritePruneList writes the deployments a prune would delete, for the confirmation.
-func WritePruneList(w io.Writer, list []Entry) error {
+// WriteList writes the deployments a prune would delete, for the confirmation.
+func WriteList(w io.Writer, list []liveplan.Entry) error {
 	ew := &errWriter{w: w}
 	ew.printf("Prune will delete %d deployment(s) (and their scheduled runs):\n", len(list))
 	for _, e := range list {
@@ -158,8 +154,8 @@ func WritePruneList(w io.Writer, list []Entry) error {
 	return ew.err
 }
 
-// WritePruneResult writes what Prune did, one line per deployment.
-func WritePruneResult(w io.Writer, r *PruneResult) error {
+// WriteResult writes what Run did, one line per deployment.
+func WriteResult(w io.Writer, r *Result) error {
 	ew := &errWriter{w: w}
 	for _, e := range r.Deleted {
 		ew.printf("  - deleted  %s\n", e.Key())
@@ -168,4 +164,16 @@ func WritePruneResult(w io.Writer, r *PruneResult) error {
 		ew.printf("  ! skipped  %s: %s\n", s.Entry.Key(), s.Reason)
 	}
 	return ew.err
+}
+
+// errWriter keeps the first write error so a report is written with one check.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
 }

@@ -1,8 +1,8 @@
-// Package liveplan compares a deployments file with what a Prefect server holds: a
-// Terraform-style plan (create / update / unchanged / delete), a prune of the managed
-// deployments the file no longer lists, and a read-back after apply that patches what
-// `prefect deployment build` cannot clear and reports the rest as drift.
-package liveplan
+// Package ownership is who a deployment belongs to: the ownership tag
+// managed-by:prefect-flows:<owner>:<env> that apply puts on every deployment it writes,
+// the rules for owners and environment names, and where a run's owner comes from.
+// The live plan, prune and the take-over guard all decide by it.
+package ownership
 
 import (
 	"context"
@@ -202,50 +202,18 @@ func Mark(f *spec.File, tag string) *spec.File {
 	return &out
 }
 
-// Options choose whose deployments, in which environment, the plan is for.
-type Options struct {
-	// Env names the environment; empty means the file's (prefect-deployments-<env>.yaml).
-	Env string
-	// Owner is the resolved owner (ResolveOwner); required unless ManagedTag is set.
-	Owner string
-	// OwnerSource says where Owner came from, for the plan's header.
-	OwnerSource string
-	// ManagedTag overrides the ownership tag (default MarkerTag(Owner, Env)).
-	ManagedTag string
-	// PruneLegacy makes deployments that carry only the legacy tag of Env and that the
-	// file no longer lists into deletes; without it the plan lists them as kept.
-	PruneLegacy bool
-	// Concurrency bounds the reads in flight (default 4).
-	Concurrency int
-	// Image is the image a Prefect 3 apply sends as job_variables.image (--image); ""
-	// when not known: the server's job_variables.image is then compared only with a
-	// job_variables.image the file itself writes.
-	Image string
+// IsLegacy says whether tag is an ownership tag of the time before owners (no owner).
+func IsLegacy(tag string) bool {
+	owner, _, ok := ParseMarker(tag)
+	return ok && owner == ""
 }
 
-// tags returns the ownership tag and the legacy tag ("" with ManagedTag).
-func (o Options) tags(f *spec.File) (marker, legacy string, err error) {
-	if o.ManagedTag != "" {
-		return o.ManagedTag, "", nil
+// HasOwnerTag says whether tags hold an owner's (non-legacy) ownership tag.
+func HasOwnerTag(tags []string) bool {
+	for _, t := range tags {
+		if owner, _, ok := ParseMarker(t); ok && owner != "" {
+			return true
+		}
 	}
-	env := o.Env
-	if env == "" && f != nil {
-		env = f.Env()
-	}
-	if env == "" {
-		return "", "", fmt.Errorf("no environment: name the file prefect-deployments-<env>.yaml or pass the environment")
-	}
-	if o.Owner == "" {
-		return "", "", fmt.Errorf("no owner: the ownership tag is %s<owner>:%s", MarkerPrefix, env)
-	}
-	if marker, err = MarkerTag(o.Owner, env); err != nil {
-		return "", "", err
-	}
-	legacy, err = LegacyMarkerTag(env)
-	return marker, legacy, err
-}
-
-func (o Options) marker(f *spec.File) (string, error) {
-	m, _, err := o.tags(f)
-	return m, err
+	return false
 }
