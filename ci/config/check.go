@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/acme-data/prefect-flows/ci/ownership"
+	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
 // Check returns the first rule the configuration breaks, as one line naming the
@@ -33,6 +34,9 @@ func (c Config) Check() error {
 	if c.Prune && len(c.Only) > 0 {
 		// A partial deploy proves nothing about the deployments left out.
 		return fmt.Errorf("PREFECT_PRUNE=1 cannot be combined with DEPLOY_ONLY: prune needs the whole file deployed")
+	}
+	if err := spec.CheckPatterns(c.Only); err != nil {
+		return fmt.Errorf("DEPLOY_ONLY %w", err)
 	}
 	if c.Owner != "" {
 		// The rest of the owner rule (GITHUB_REPOSITORY, git remote, directory) applies

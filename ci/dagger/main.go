@@ -266,7 +266,7 @@ func (m *PrefectFlows) WithWorkPools(
 // +cache="never"
 func (m *PrefectFlows) Deploy(
 	ctx context.Context,
-	// Only these deployment names (DEPLOY_ONLY; default all).
+	// Only these deployments, by name or glob as prefect-deploy --only (DEPLOY_ONLY; default all).
 	// +optional
 	only []string,
 	// After a fully successful deploy that reads back without drift, delete the

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -234,7 +233,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	fs.StringVar(&o.owner, "owner", "", "owner of the managed deployments, in the ownership tag (default: PREFECT_OWNER, else GITHUB_REPOSITORY, else the git remote's owner/name, else the directory name)")
 	switch name {
 	case "read-back":
-		fs.Var(&o.only, "only", "read back only deployments whose name matches this glob (repeatable)")
+		fs.Var(&o.only, "only", "read back only these deployments: "+spec.SelectHelp+" (repeatable)")
 		fs.StringVar(&o.image, "image", "", imageCompareHelp)
 		return fs
 	case "prune":
@@ -251,7 +250,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 		fs.StringVar(&o.image, "image", "", imageCompareHelp)
 		return fs
 	}
-	fs.Var(&o.only, "only", "deploy only deployments whose name matches this glob (repeatable)")
+	fs.Var(&o.only, "only", "deploy only these deployments: "+spec.SelectHelp+" (repeatable)")
 	fs.StringVar(&o.prefectPath, "prefect", "prefect", "prefect executable (looked up in PATH)")
 	if !apply {
 		return fs
@@ -350,10 +349,8 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 	if len(files) != 1 {
 		return nil, "", a.usageError(fs, "want exactly one FILE, got %d", len(files))
 	}
-	for _, p := range o.only {
-		if _, err := path.Match(p, ""); err != nil {
-			return nil, "", a.usageError(fs, "--only %q: %v", p, err)
-		}
+	if err := spec.CheckPatterns(o.only); err != nil {
+		return nil, "", a.usageError(fs, "--only %v", err)
 	}
 	switch {
 	case o.prune && len(o.only) > 0:
@@ -400,41 +397,12 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 	}
 	// Entrypoints left to Prefect's loader: `prefect deployment build` loads them.
 	spec.WriteNotes(a.Stderr, f.Notes)
-	if len(o.only) > 0 {
-		kept, unmatched := selectOnly(f.Deployments, o.only)
-		if len(unmatched) > 0 {
-			names := make([]string, len(f.Deployments))
-			for i, d := range f.Deployments {
-				names[i] = d.Name
-			}
-			return nil, "", a.usageError(fs, "--only %s matches no deployment in %s (it has: %s)", strings.Join(unmatched, ", "), files[0], strings.Join(names, ", "))
-		}
-		f.Deployments = kept
+	kept, err := f.Select(o.only)
+	if err != nil {
+		return nil, "", a.usageError(fs, "--only %v", err)
 	}
+	f.Deployments = kept
 	return f, workdir, ExitOK
-}
-
-func selectOnly(ds []spec.Deployment, patterns []string) ([]spec.Deployment, []string) {
-	used := make([]bool, len(patterns))
-	var kept []spec.Deployment
-	for _, d := range ds {
-		match := false
-		for i, p := range patterns {
-			if ok, _ := path.Match(p, d.Name); ok {
-				used[i], match = true, true
-			}
-		}
-		if match {
-			kept = append(kept, d)
-		}
-	}
-	var unmatched []string
-	for i, p := range patterns {
-		if !used[i] {
-			unmatched = append(unmatched, p)
-		}
-	}
-	return kept, unmatched
 }
 
 func exitForFlagErr(err error) int {

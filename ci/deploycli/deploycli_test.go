@@ -21,6 +21,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/internal/fakeprefect"
 	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
 	"github.com/acme-data/prefect-flows/ci/spec"
+	"github.com/acme-data/prefect-flows/ci/spec/selecttest"
 )
 
 var fakeBin, cliBin string
@@ -792,6 +793,43 @@ func TestExampleFilesApply(t *testing.T) {
 				assert.Equal(t, root, c.Cwd, n)
 				assert.Equal(t, 0, c.Exit, n)
 			}
+		})
+	}
+}
+
+// --only is the selection rule of ci/spec (selecttest's table, the one DEPLOY_ONLY is
+// held to in ci/pipeline): script prints one build per deployment kept, in file order.
+func TestOnlyFollowsTheSelectionTable(t *testing.T) {
+	f, err := spec.Load(selecttest.File(), spec.LoadOptions{RepoRoot: selecttest.Dir()})
+	require.NoError(t, err)
+	for _, tc := range selecttest.Cases(t) {
+		t.Run(tc.Name, func(t *testing.T) {
+			args := []string{"script", "--owner", testOwner}
+			for _, p := range tc.Patterns {
+				args = append(args, "--only", p)
+			}
+			var stdout, stderr bytes.Buffer
+			code := deploycli.Main(context.Background(), append(args, selecttest.File()), &stdout, &stderr, nil)
+			if len(tc.Error) > 0 {
+				require.Equal(t, deploycli.ExitUsage, code, stderr.String())
+				// The error follows the flag's name, then the rest of ci/spec's words.
+				assert.Contains(t, stderr.String(), "--only "+tc.Error[0])
+				for _, want := range tc.Error {
+					assert.Contains(t, stderr.String(), want)
+				}
+				assert.Empty(t, stdout.String())
+				return
+			}
+			require.Equal(t, deploycli.ExitOK, code, stderr.String())
+			var kept []string
+			for _, line := range strings.Split(stdout.String(), "\n") {
+				for _, d := range f.Deployments {
+					if strings.HasPrefix(line, "prefect deployment build ") && strings.Contains(line, " -n "+deploycli.ShellQuote(d.Name)+" ") {
+						kept = append(kept, d.Name)
+					}
+				}
+			}
+			assert.Equal(t, tc.Kept, kept)
 		})
 	}
 }

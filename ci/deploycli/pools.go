@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/spec"
@@ -29,7 +28,7 @@ func (a *App) pools(ctx context.Context, args []string) int {
 	typ := fs.String("type", DefaultPoolType, "work pool type of the pools created (ecs, process, docker, ...)")
 	tmplFile := fs.String("base-job-template", "", "JSON file: the base job template of the pools created, e.g. from `prefect work-pool get-default-base-job-template --type TYPE --file FILE` (default: none, the pool's template stays empty)")
 	var only stringList
-	fs.Var(&only, "only", "only the pools of deployments whose name matches this glob (repeatable)")
+	fs.Var(&only, "only", "only the pools of these deployments: "+spec.SelectHelp+" (repeatable)")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return exitForFlagErr(err)
@@ -68,13 +67,11 @@ func (a *App) pools(ctx context.Context, args []string) int {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: pools: %s targets %s (%s): only Prefect 3 deployments run in work pools this command creates\n", f.Path, f.Prefect, f.PrefectFrom)
 		return ExitFailed
 	}
-	if len(only) > 0 {
-		kept, unmatched := selectOnly(f.Deployments, only)
-		if len(unmatched) > 0 {
-			return a.usageError(fs, "--only %s matches no deployment in %s", strings.Join(unmatched, ", "), files[0])
-		}
-		f.Deployments = kept
+	kept, err := f.Select(only)
+	if err != nil {
+		return a.usageError(fs, "--only %v", err)
 	}
+	f.Deployments = kept
 	api, err := a.client()
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)

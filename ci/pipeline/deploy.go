@@ -72,10 +72,7 @@ func APIArgs(file, owner string, takeOver bool, concurrency int, timeout time.Du
 	if takeOver {
 		args = append(args, "--take-over")
 	}
-	for _, n := range only {
-		args = append(args, "--only", globQuote(n))
-	}
-	return append(args, file)
+	return append(append(args, onlyArgs(only)...), file)
 }
 
 // deployArgs is APIArgs for this run; a Prefect 3 file adds --image: the published

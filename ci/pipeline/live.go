@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"dagger.io/dagger"
 
@@ -77,10 +76,7 @@ func (verifyStep) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	args := []string{"prefect-deploy", "read-back", "--owner", owner}
-	for _, n := range st.Opts.Only {
-		args = append(args, "--only", globQuote(n))
-	}
+	args := append([]string{"prefect-deploy", "read-back", "--owner", owner}, onlyArgs(st.Opts.Only)...)
 	args = append(append(args, st.imageArgs()...), filepath.Base(st.File.Path))
 	out, err := inImage(st).WithExec(args).Stdout(ctx)
 	if err != nil {
@@ -132,18 +128,6 @@ func (st *State) imageArgs() []string {
 		return nil
 	}
 	return []string{"--image", st.ImageRef}
-}
-
-// globQuote makes a deployment name match only itself as an --only pattern.
-func globQuote(name string) string {
-	var b strings.Builder
-	for _, r := range name {
-		if strings.ContainsRune(`*?[\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // PlanLive is the Dagger function's live plan: `prefect-deploy plan` for

@@ -66,7 +66,7 @@ func localRun(ctx context.Context, c config.Config, out io.Writer, do func(conte
 	} else if err := o.checkRunner(f); err != nil {
 		return fmt.Errorf("step plan: %w", err)
 	} else if len(c.Only) > 0 {
-		if _, err := selectJobs(jobs, c.Only); err != nil {
+		if _, err := selectJobs(f, jobs, c.Only); err != nil {
 			return fmt.Errorf("step plan: %w", err)
 		}
 	}

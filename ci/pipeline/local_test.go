@@ -60,7 +60,7 @@ func TestDeployLocalChecksBeforeConnecting(t *testing.T) {
 	}{
 		{"invalid file", "badrepo", "", "", "deployments[1].entrypoint"},
 		{"Prefect 3 file with the batch runner", "p3repo", "", RunnerBatch, "DEPLOY_RUNNER=batch drives Prefect 2's `prefect deployment build`"},
-		{"unknown DEPLOY_ONLY", "repo", "nope", "", "DEPLOY_ONLY names no deployment"},
+		{"unknown DEPLOY_ONLY", "repo", "nope", "", "DEPLOY_ONLY nope matches no deployment in "},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := fakedagger.Start(t)

@@ -715,7 +715,10 @@ func TestNoEngineCallBeforeConfigIsValid(t *testing.T) {
 		}, `DEPLOY_RUNNER="ssh": want api, batch or cli`},
 		{"unknown DEPLOY_ONLY name", func(t *testing.T, _ *dagger.Client) Options {
 			return Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "repo"), Only: []string{"hello-a", "nope"}}}
-		}, "DEPLOY_ONLY names no deployment of this file: nope"},
+		}, "DEPLOY_ONLY nope matches no deployment in "},
+		{"bad DEPLOY_ONLY glob", func(t *testing.T, _ *dagger.Client) Options {
+			return Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "repo"), Only: []string{"hello-["}}}
+		}, `DEPLOY_ONLY "hello-[": syntax error in pattern`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := fakedagger.Start(t)

@@ -44,7 +44,7 @@ func (planStep) Run(_ context.Context, st *State) error {
 		return err
 	}
 	if len(o.Only) > 0 {
-		if jobs, err = selectJobs(jobs, o.Only); err != nil {
+		if jobs, err = selectJobs(f, jobs, o.Only); err != nil {
 			return err
 		}
 	}
@@ -144,27 +144,33 @@ func loadFile(root, env, owner string, prefect3 bool) (*spec.File, []prefectcli.
 	return f, jobs, nil
 }
 
-func selectJobs(jobs []prefectcli.Job, only []string) ([]prefectcli.Job, error) {
-	want := map[string]bool{}
-	for _, n := range only {
-		want[n] = true
+// selectJobs keeps the jobs of the deployments DEPLOY_ONLY selects (f.Select: the rule
+// of prefect-deploy's --only, which the steps in the image are given as it is).
+func selectJobs(f *spec.File, jobs []prefectcli.Job, only []string) ([]prefectcli.Job, error) {
+	kept, err := f.Select(only)
+	if err != nil {
+		return nil, fmt.Errorf("DEPLOY_ONLY %w", err)
+	}
+	want := make(map[string]bool, len(kept))
+	for _, d := range kept {
+		want[d.Name] = true
 	}
 	var out []prefectcli.Job
 	for _, j := range jobs {
 		if want[j.Name] {
 			out = append(out, j)
-			delete(want, j.Name)
 		}
-	}
-	if len(want) > 0 {
-		var missing []string
-		for n := range want {
-			missing = append(missing, n)
-		}
-		sort.Strings(missing)
-		return nil, fmt.Errorf("DEPLOY_ONLY names no deployment of this file: %s", strings.Join(missing, ", "))
 	}
 	return out, nil
+}
+
+// onlyArgs hands DEPLOY_ONLY on to prefect-deploy: --only means the same.
+func onlyArgs(only []string) []string {
+	var args []string
+	for _, p := range only {
+		args = append(args, "--only", p)
+	}
+	return args
 }
 
 // Environments lists the environments that have a prefect-deployments-<env>.yaml under root.

@@ -50,11 +50,8 @@ func TemplateArgs(typ, file string) []string {
 }
 
 // PoolsArgs is the exec that creates the missing pools of the deployments file; with
-// only (DEPLOY_ONLY), those of the deployments named.
+// only (DEPLOY_ONLY), those of the deployments it selects.
 func PoolsArgs(typ, template, file string, only []string) []string {
 	args := []string{"prefect-deploy", "pools", "--type", typ, "--base-job-template", template}
-	for _, n := range only {
-		args = append(args, "--only", globQuote(n))
-	}
-	return append(args, file)
+	return append(append(args, onlyArgs(only)...), file)
 }
