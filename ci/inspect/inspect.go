@@ -17,20 +17,17 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 
+	"github.com/acme-data/prefect-flows/ci/pyprog"
 	"github.com/acme-data/prefect-flows/ci/pytrace"
 )
 
 //go:embed inspect_flows.py
-var script []byte
+var source []byte
 
-// ScriptName is the file name the program must keep: a file named inspect.py would hide
-// Python's own inspect module from Prefect.
-const ScriptName = "inspect_flows.py"
-
-// Script returns the program, to write it where it runs (e.g. into a container).
-func Script() []byte { return append([]byte(nil), script...) }
+// Program is inspect_flows.py. The name must stay: a file named inspect.py would hide
+// Python's own inspect module from Prefect (the program's folder is first on sys.path).
+var Program = pyprog.New("ci/inspect/inspect_flows.py", source)
 
 // Format is the output version this package reads.
 const Format = 1
@@ -165,11 +162,6 @@ type Options struct {
 	Env []string
 }
 
-// Args is the argv of the program for these entrypoints, with the script at path.
-func Args(python, path string, entrypoints []string) []string {
-	return append([]string{python, path}, entrypoints...)
-}
-
 // Run runs the program once for every distinct entrypoint. A flow that does not load
 // is in the result (Flow.OK false), not an error; an error means the program gave no
 // result (no such Python, Prefect missing, a crash), said in one line.
@@ -183,11 +175,11 @@ func Run(ctx context.Context, entrypoints []string, o Options) (*Result, error) 
 		return nil, fmt.Errorf("inspect: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, ScriptName)
-	if err := os.WriteFile(path, script, 0o644); err != nil {
+	path, err := Program.WriteUnder(dir)
+	if err != nil {
 		return nil, fmt.Errorf("inspect: %w", err)
 	}
-	argv := Args(python, path, Distinct(entrypoints))
+	argv := pyprog.Argv(python, path, Distinct(entrypoints)...)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = o.Workdir
 	cmd.Env = o.Env

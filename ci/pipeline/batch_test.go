@@ -51,8 +51,8 @@ func jobsOf(ex fakedagger.Exec) ([]wireJob, error) {
 // while it writes that job's result line (the line is cut short, exit 137);
 // fail["no-prefect"] is an image whose python cannot import Prefect.
 func playRunner(ex fakedagger.Exec, per fakedagger.ExecHandler, fail map[string]bool) fakedagger.ExecResult {
-	if ex.Files[ex.Args[2]] != string(batch.Script()) {
-		return fakedagger.ExecResult{ExitCode: 2, Stderr: "python: can't open file " + ex.Args[2]}
+	if res, ok := programMissing(ex, batch.Program); !ok {
+		return res
 	}
 	jobs, err := jobsOf(ex)
 	if err != nil {
@@ -157,11 +157,11 @@ func TestBatchShares(t *testing.T) {
 					t.Fatalf("jobs file %q: %v", file, err)
 				}
 				seen[file] = true
-				if wantArgv := []string{"python", "-u", "/tmp/prefect-batch/runner.py", "--jobs", file}; !slices.Equal(ex.Args, wantArgv) {
+				if wantArgv := []string{"python", "-u", "/tmp/prefect-flows-ci/ci/prefectcli/batch/runner.py", "--jobs", file}; !slices.Equal(ex.Args, wantArgv) {
 					t.Errorf("argv %q, want %q", ex.Args, wantArgv)
 				}
-				if ex.Files["/tmp/prefect-batch/runner.py"] != string(batch.Script()) {
-					t.Errorf("%s: runner.py is not batch.Script()", file)
+				if ex.Files["/tmp/prefect-flows-ci/ci/prefectcli/batch/runner.py"] != batch.Program.Source() {
+					t.Errorf("%s: runner.py is not batch.Program", file)
 				}
 				wantJobs, err := batch.EncodeJobs(want[share])
 				if err != nil {

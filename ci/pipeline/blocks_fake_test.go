@@ -37,7 +37,7 @@ func (b *fakeBlocks) Image(ref string) string {
 }
 
 func isBlocks(a []string) bool {
-	return len(a) >= 3 && a[0] == "python" && path.Base(a[1]) == "blocks.py"
+	return len(a) >= 4 && runsProgram(a, blocksnap.Program)
 }
 
 // save is the block script. fail["infra"] makes it die after saving, as a script that
@@ -57,18 +57,22 @@ func (b *fakeBlocks) save(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 
 // play is blocks.py. fail["snapshot"] and fail["restore"] make that command fail.
 func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.ExecResult {
+	if res, ok := programMissing(ex, blocksnap.Program); !ok {
+		return res
+	}
+	args := ex.Args[3:] // after python -u blocks.py
 	if _, ok := ex.Secrets["PREFECT_API_URL"]; !ok {
 		return fakedagger.ExecResult{ExitCode: 1, Stderr: "blocks.py: PREFECT_API_URL is not set\n"}
 	}
-	if fail[ex.Args[2]] {
+	if fail[args[0]] {
 		return fakedagger.ExecResult{ExitCode: 1, Stderr: "read ecs-task/x: HTTP 503: Service Unavailable\n"}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	switch ex.Args[2] {
+	switch args[0] {
 	case "snapshot":
 		var snap blocksnap.Snapshot
-		for _, ref := range ex.Args[3:] {
+		for _, ref := range args[1:] {
 			img, ok := b.images[ref]
 			if !ok {
 				snap.Blocks = append(snap.Blocks, blocksnap.Block{Ref: ref})
@@ -80,7 +84,7 @@ func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 		return fakedagger.ExecResult{Stdout: string(snap.JSON()) + "\n"}
 	case "restore":
 		var snap blocksnap.Snapshot
-		if err := json.Unmarshal([]byte(ex.Files[ex.Args[3]]), &snap); err != nil {
+		if err := json.Unmarshal([]byte(ex.Files[args[1]]), &snap); err != nil {
 			return fakedagger.ExecResult{ExitCode: 1, Stderr: "restore: " + err.Error() + "\n"}
 		}
 		var out strings.Builder

@@ -12,18 +12,15 @@ import (
 	"github.com/acme-data/prefect-flows/ci/pytrace"
 )
 
-// CheckDir is where the check step writes its script in the image.
+// CheckDir is where the check step's output is handed on in the image.
 const CheckDir = "/tmp/prefect-check"
-
-// CheckScript is where the inspect program (ci/inspect) lands in the image.
-const CheckScript = CheckDir + "/" + inspect.ScriptName
 
 // InspectedPath is where the deploy step hands the check step's output to prefect-deploy.
 const InspectedPath = CheckDir + "/inspected.json"
 
 // CheckArgs is the argv of the check exec for these entrypoints.
 func CheckArgs(entrypoints []string) []string {
-	return inspect.Args("python", CheckScript, entrypoints)
+	return inspect.Program.ContainerArgs(entrypoints...)
 }
 
 type checkStep struct{}
@@ -44,8 +41,7 @@ func (checkStep) Run(ctx context.Context, st *State) error {
 	if len(eps) == 0 {
 		return Skip("the deployments file lists no deployment")
 	}
-	ctr := st.Image.WithWorkdir(Workdir).
-		WithNewFile(CheckScript, string(inspect.Script())).
+	ctr := withProgram(st.Image.WithWorkdir(Workdir), inspect.Program).
 		// Expect ANY: a crash still hands back its stderr for the one-line reason.
 		WithExec(CheckArgs(eps), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny})
 	stdout, err := ctr.Stdout(ctx)

@@ -13,7 +13,7 @@ import (
 )
 
 func isCheck(a []string) bool {
-	return len(a) > 2 && a[0] == "python" && a[1] == CheckScript
+	return len(a) > 3 && runsProgram(a, inspect.Program)
 }
 
 // playCheck plays the inspect program (ci/inspect): one JSON document for every
@@ -21,15 +21,15 @@ func isCheck(a []string) bool {
 // as traceback.format_exception_only gives it, several lines for a SyntaxError);
 // fail["check-crash"] is an image whose python cannot import Prefect at all.
 func playCheck(ex fakedagger.Exec, fail map[string]bool) fakedagger.ExecResult {
-	if ex.Files[ex.Args[1]] != string(inspect.Script()) {
-		return fakedagger.ExecResult{ExitCode: 2, Stderr: "python: can't open file " + ex.Args[1]}
+	if res, ok := programMissing(ex, inspect.Program); !ok {
+		return res
 	}
 	if fail["check-crash"] {
-		return fakedagger.ExecResult{ExitCode: 1, Stderr: "Traceback (most recent call last):\n  File \"/tmp/prefect-check/inspect_flows.py\", line 12, in <module>\nModuleNotFoundError: No module named 'prefect'\n"}
+		return fakedagger.ExecResult{ExitCode: 1, Stderr: "Traceback (most recent call last):\n  File \"/tmp/prefect-flows-ci/ci/inspect/inspect_flows.py\", line 12, in <module>\nModuleNotFoundError: No module named 'prefect'\n"}
 	}
 	doc := map[string]any{"format": 1, "prefect_version": "2.14.21", "python": "3.11.7", "error": nil}
 	var flows []any
-	for _, ep := range ex.Args[2:] {
+	for _, ep := range ex.Args[3:] {
 		file, fn, _ := strings.Cut(ep, ":")
 		r := map[string]any{"entrypoint": ep, "ok": true, "error": nil, "flow_name": strings.ReplaceAll(fn, "_", "-"), "function": fn,
 			"deployment_entrypoint": ep, "parameter_openapi_schema": map[string]any{"title": "Parameters", "type": "object", "properties": map[string]any{}},

@@ -156,11 +156,9 @@ func deployAPI(ctx context.Context, st *State) error {
 // cache. Expect ANY: a runner that crashed mid-share still hands back the results it
 // wrote, and batch.RunShares sends the rest to the fallback.
 func batchShare(registered *dagger.Container) batch.ShareFunc {
-	script := string(batch.Script())
 	return func(ctx context.Context, share int, jobsFile []byte) ([]byte, error) {
 		jobs := fmt.Sprintf("%s/jobs-%d.jsonl", BatchDir, share)
-		out, err := registered.
-			WithNewFile(BatchDir+"/runner.py", script).
+		out, err := withProgram(registered, batch.Program).
 			WithNewFile(jobs, string(jobsFile)).
 			WithExec(BatchArgs(jobs), dagger.ContainerWithExecOpts{Expect: dagger.ReturnTypeAny}).
 			Stdout(ctx)
@@ -177,7 +175,7 @@ func batchShare(registered *dagger.Container) batch.ShareFunc {
 // BatchArgs is the argv of one batch share's exec: the image's Python runs runner.py
 // on a jobs file (Dagger execs have no stdin to feed jobs to while they run).
 func BatchArgs(jobsFile string) []string {
-	return []string{"python", "-u", BatchDir + "/runner.py", "--jobs", jobsFile}
+	return batch.Program.ContainerArgs("--jobs", jobsFile)
 }
 
 // fallbackRunner runs, in its own `prefect deployment build` exec, a job that a batch

@@ -76,7 +76,10 @@ func handlerWith(fail map[string]bool, blocks *fakeBlocks) fakedagger.ExecHandle
 				"Deployment 'x/%s' successfully created with id \n'%s'.\n", name, fakeID(name))}
 		case len(a) >= 2 && a[0] == "prefect" && a[1] == "block":
 			return fakedagger.ExecResult{Stdout: "Successfully registered 2 blocks\n"}
-		case len(a) >= 3 && a[0] == "python" && a[1] == "-c":
+		case len(a) == 4 && runsProgram(a, HealthProgram):
+			if res, ok := programMissing(ex, HealthProgram); !ok {
+				return res
+			}
 			return fakedagger.ExecResult{Stdout: "healthy after 1 attempt(s)\n"}
 		case len(a) == 2 && a[0] == "python":
 			return blocks.save(ex, fail)
@@ -282,7 +285,9 @@ func TestEmbeddedDev(t *testing.T) {
 			t.Errorf("%v: ECS_CLUSTER=%q, want a placeholder", ex.Args, ex.Env["ECS_CLUSTER"])
 		}
 	}
-	health := execsWith(srv, func(a []string) bool { return len(a) == 4 && a[1] == "-c" && a[3] == "http://prefect:4200/api/health" })
+	health := execsWith(srv, func(a []string) bool {
+		return slices.Equal(a, []string{"python", "-u", "/tmp/prefect-flows-ci/ci/pipeline/health.py", "http://prefect:4200/api/health"})
+	})
 	if len(health) != 1 || health[0].Services["prefect"] == nil {
 		t.Errorf("health check execs = %d, want 1 bound to the server", len(health))
 	}

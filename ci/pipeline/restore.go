@@ -13,7 +13,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
-// BlocksDir is where blocks.py and the snapshot it restores are written in the container.
+// BlocksDir is where the snapshot blocks.py restores is written in the container.
 const BlocksDir = "/tmp/prefect-blocks"
 
 // RestoreTimeout bounds the restore. It runs on a context of its own, because the run's
@@ -39,14 +39,12 @@ func infraBlocks(f *spec.File) []string {
 // blocksContainer is the image talking to the real API with blocks.py in it. The cache
 // buster comes before the exec: reads and writes of a remote API are never cached.
 func blocksContainer(st *State) *dagger.Container {
-	return prefectContainer(st).
-		WithEnvVariable("CACHEBUSTER", st.RunID).
-		WithNewFile(BlocksDir+"/blocks.py", string(blocksnap.Script()))
+	return withProgram(prefectContainer(st).WithEnvVariable("CACHEBUSTER", st.RunID), blocksnap.Program)
 }
 
 func snapshotBlocks(ctx context.Context, st *State, refs []string) (*blocksnap.Snapshot, error) {
 	out, err := blocksContainer(st).
-		WithExec(blocksnap.SnapshotArgs(BlocksDir+"/blocks.py", refs)).
+		WithExec(blocksnap.SnapshotArgs(refs)).
 		Stdout(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("python blocks.py snapshot: %w", execDetail(err))
@@ -82,7 +80,7 @@ func (restoreStep) Run(ctx context.Context, st *State) error {
 	snap := BlocksDir + "/snapshot.json"
 	out, err := blocksContainer(st).
 		WithNewFile(snap, string(st.BlocksBefore.JSON())).
-		WithExec(blocksnap.RestoreArgs(BlocksDir+"/blocks.py", snap)).
+		WithExec(blocksnap.RestoreArgs(snap)).
 		Stdout(rctx)
 	if err != nil {
 		err = execDetail(err)

@@ -80,7 +80,7 @@ func TestRestoreAfterFailure(t *testing.T) {
 					t.Errorf("summary lacks %q:\n%s", tc.wantLine, summary.String())
 				}
 			}
-			if tc.fail == nil && len(execsWith(srv, func(a []string) bool { return isBlocks(a) && a[2] == "restore" })) != 0 {
+			if tc.fail == nil && len(execsWith(srv, func(a []string) bool { return isBlocks(a) && a[3] == "restore" })) != 0 {
 				t.Errorf("a run that went through restored the blocks")
 			}
 			// The snapshot comes before the block script, in the image, with the API's
@@ -89,7 +89,7 @@ func TestRestoreAfterFailure(t *testing.T) {
 			for _, r := range srv.Execs() {
 				switch a := r.Exec.Args; {
 				case isBlocks(a):
-					order = append(order, a[2])
+					order = append(order, a[3]) // python -u blocks.py COMMAND
 					if r.Exec.Env["CACHEBUSTER"] != "run-prod" || r.Exec.Secrets["PREFECT_API_URL"] == "" {
 						t.Errorf("%v runs without the cache buster or the API secret", a)
 					}

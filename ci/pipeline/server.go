@@ -2,11 +2,14 @@ package pipeline
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"dagger.io/dagger"
+
+	"github.com/acme-data/prefect-flows/ci/pyprog"
 )
 
 // Embedded Prefect server: reached under this alias from the register and deploy execs.
@@ -18,20 +21,11 @@ const (
 // EmbeddedAPIURL is PREFECT_API_URL inside the pipeline's containers in embedded mode.
 var EmbeddedAPIURL = "http://" + serverAlias + ":" + strconv.Itoa(serverPort) + "/api"
 
-// The image has Python but maybe not curl, so readiness is polled with urllib.
-const healthScript = `import sys, time, urllib.request
-url, err = sys.argv[1], None
-for i in range(180):
-    try:
-        with urllib.request.urlopen(url, timeout=3) as r:
-            if r.read().strip() == b"true":
-                print(f"healthy after {i + 1} attempt(s)")
-                sys.exit(0)
-    except Exception as e:
-        err = e
-    time.sleep(1)
-sys.exit(f"{url} not healthy after 180 attempts: {err}")
-`
+//go:embed health.py
+var healthSource []byte
+
+// HealthProgram is health.py: it waits until the embedded server answers on its health URL.
+var HealthProgram = pyprog.New("ci/pipeline/health.py", healthSource)
 
 type serverStep struct{}
 
@@ -67,10 +61,10 @@ func (serverStep) Run(ctx context.Context, st *State) error {
 		return fmt.Errorf("start the embedded Prefect server: %w", err)
 	}
 	st.Server = started
-	health := st.Image.
+	health := withProgram(st.Image.
 		WithServiceBinding(serverAlias, started).
-		WithEnvVariable("CACHEBUSTER", st.RunID).
-		WithExec([]string{"python", "-c", healthScript, EmbeddedAPIURL + "/health"})
+		WithEnvVariable("CACHEBUSTER", st.RunID), HealthProgram).
+		WithExec(HealthProgram.ContainerArgs(EmbeddedAPIURL + "/health"))
 	out, err := health.Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("wait for the embedded Prefect server: %w", execDetail(err))

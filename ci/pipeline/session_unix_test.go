@@ -125,7 +125,7 @@ func TestSessionSurvivesCtrlC(t *testing.T) {
 				_ = client.Close()
 				return
 			}
-			if _, err := client.Container().From("python:3.11-slim").WithExec([]string{"python", "-c", "print(1)"}).Stdout(context.Background()); err != nil {
+			if _, err := withProgram(client.Container().From("python:3.11-slim"), HealthProgram).WithExec(HealthProgram.ContainerArgs(EmbeddedAPIURL + "/health")).Stdout(context.Background()); err != nil {
 				t.Errorf("after the interrupt the client no longer works: %v", err)
 			}
 			// The SDK's child lives as long as the context Connect got (see above).

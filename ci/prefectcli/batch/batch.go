@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -24,16 +23,15 @@ import (
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/pyprog"
 )
 
 //go:embed runner.py
-var runnerScript []byte
+var source []byte
 
-// Script returns runner.py, for writing it where the wrapper runs (for example into
-// a container with WithNewFile).
-func Script() []byte {
-	return append([]byte(nil), runnerScript...)
-}
+// Program is runner.py: the wrapper writes it into a temporary directory, the pipeline
+// into the registered image.
+var Program = pyprog.New("ci/prefectcli/batch/runner.py", source)
 
 // Options configures a Runner.
 type Options struct {
@@ -109,10 +107,10 @@ func New(opt Options) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("batch runner: temp dir: %w", err)
 	}
-	script := filepath.Join(dir, "runner.py")
-	if err := os.WriteFile(script, runnerScript, 0o644); err != nil {
+	script, err := Program.WriteUnder(dir)
+	if err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("batch runner: write %s: %w", script, err)
+		return nil, fmt.Errorf("batch runner: %w", err)
 	}
 	r := &Runner{
 		opt:    opt,

@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/acme-data/prefect-flows/ci/pyprog"
 )
 
 // ImportError says that runner.py started but could not import Prefect. Every later
@@ -39,7 +41,8 @@ type proc struct {
 
 // startProc starts runner.py and waits until it has imported Prefect.
 func startProc(ctx context.Context, python, script, dir string, env []string, log io.Writer) (*proc, error) {
-	cmd := exec.Command(python, "-u", script)
+	argv := pyprog.Argv(python, script)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = env
 	setProcessGroup(cmd)

@@ -30,8 +30,8 @@ type answer struct {
 
 func writeScript(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "runner.py")
-	require.NoError(t, os.WriteFile(path, batch.Script(), 0o644))
+	path, err := batch.Program.WriteUnder(t.TempDir())
+	require.NoError(t, err)
 	return path
 }
 

@@ -15,9 +15,10 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
+	"github.com/acme-data/prefect-flows/ci/pyprog"
 )
 
-// localShares runs each share as `python3 runner.py --jobs FILE`, the way the
+// localShares runs each share as `python3 -u runner.py --jobs FILE`, the way the
 // pipeline runs it in a container: jobs file in, stdout out, nothing interactive.
 type localShares struct {
 	e      env
@@ -35,7 +36,8 @@ func (l *localShares) run(ctx context.Context, share int, jobsFile []byte) ([]by
 	if err := os.WriteFile(path, jobsFile, 0o644); err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, l.e.Python, "-u", l.script, "--jobs", path)
+	argv := pyprog.Argv(l.e.Python, l.script, "--jobs", path)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env, cmd.Dir = l.e.Vars, l.e.Workdir
 	return cmd.Output()
 }

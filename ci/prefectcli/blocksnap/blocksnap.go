@@ -15,13 +15,15 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/acme-data/prefect-flows/ci/pyprog"
 )
 
 //go:embed blocks.py
-var script []byte
+var source []byte
 
-// Script returns blocks.py, for writing into a container with WithNewFile.
-func Script() []byte { return append([]byte(nil), script...) }
+// Program is blocks.py; it runs inside the agent image.
+var Program = pyprog.New("ci/prefectcli/blocksnap/blocks.py", source)
 
 // Block is one block document as the snapshot found it.
 type Block struct {
@@ -40,14 +42,14 @@ type Snapshot struct {
 	Blocks []Block `json:"blocks"`
 }
 
-// SnapshotArgs is the argv that snapshots refs with blocks.py at script.
-func SnapshotArgs(script string, refs []string) []string {
-	return append([]string{"python", script, "snapshot"}, refs...)
+// SnapshotArgs is the argv that snapshots refs with blocks.py in a container.
+func SnapshotArgs(refs []string) []string {
+	return Program.ContainerArgs(append([]string{"snapshot"}, refs...)...)
 }
 
-// RestoreArgs is the argv that restores the snapshot in file with blocks.py at script.
-func RestoreArgs(script, file string) []string {
-	return []string{"python", script, "restore", file}
+// RestoreArgs is the argv that restores the snapshot in file with blocks.py in a container.
+func RestoreArgs(file string) []string {
+	return Program.ContainerArgs("restore", file)
 }
 
 // Parse reads a snapshot from blocks.py's stdout (its last line) and checks that it

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/acme-data/prefect-flows/ci/prefectcli/blocksnap"
+	"github.com/acme-data/prefect-flows/ci/pyprog"
 )
 
 // fakeAPI answers the two calls blocks.py makes like Prefect 2.14 does:
@@ -116,19 +117,19 @@ func python(t *testing.T) string {
 // the exit code.
 func runBlocks(t *testing.T, apiURL, key string, args ...string) (string, string, int) {
 	t.Helper()
-	dir := t.TempDir()
-	script := filepath.Join(dir, "blocks.py")
-	if err := os.WriteFile(script, blocksnap.Script(), 0o644); err != nil {
+	script, err := blocksnap.Program.WriteUnder(t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(python(t), append([]string{script}, args...)...)
+	argv := pyprog.Argv(python(t), script, args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PREFECT_API_URL=" + apiURL}
 	if key != "" {
 		cmd.Env = append(cmd.Env, "PREFECT_API_KEY="+key)
 	}
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err = cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
