@@ -236,6 +236,16 @@ func (c *Client) CreateWorkPool(ctx context.Context, name, typ string, template 
 	return &p, nil
 }
 
+// UpdateWorkPoolTemplate replaces the base job template of the existing pool name
+// (PATCH /work_pools/{name} {"base_job_template": template}; the server answers 204
+// and changes nothing else). A missing pool satisfies errors.Is(err, ErrNotFound).
+func (c *Client) UpdateWorkPoolTemplate(ctx context.Context, name string, template json.RawMessage) error {
+	body := struct {
+		Template json.RawMessage `json:"base_job_template"`
+	}{template}
+	return c.do(ctx, "PATCH", "/work_pools/"+url.PathEscape(name), body, nil)
+}
+
 // CreateFlow is POST /flows/ with the body the CLI sends ({"name", "tags": []}): Prefect
 // upserts by name and answers the flow either way (201 new, 200 existing).
 func (c *Client) CreateFlow(ctx context.Context, name string) (*Flow, error) {

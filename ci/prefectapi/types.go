@@ -307,4 +307,7 @@ type WorkPool struct {
 	Type           string `json:"type"`
 	IsPaused       bool   `json:"is_paused"`
 	DefaultQueueID string `json:"default_queue_id"`
+	// BaseJobTemplate is the pool's base job template as the server holds it ({} when
+	// the pool was created without one).
+	BaseJobTemplate json.RawMessage `json:"base_job_template,omitempty"`
 }

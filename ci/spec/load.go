@@ -124,6 +124,8 @@ type fields struct {
 	overrideNodes       map[string]*yaml.Node
 	// poolNameBad means work_pool.name is written but refused (and reported).
 	poolNameBad bool
+	// poolNamePos is where work_pool.name's value is.
+	poolNamePos Pos
 	// Prefect 3 keys.
 	scheduleKey, schedulesKey *yaml.Node
 	schedulePos               Pos
@@ -576,7 +578,7 @@ func (c *collector) workPool(v *yaml.Node, p string, fd *fields) {
 			continue
 		}
 		if key == "name" {
-			fd.poolName, fd.poolNameBad = &s, false
+			fd.poolName, fd.poolNameBad, fd.poolNamePos = &s, false, c.pos(e.val)
 		} else {
 			fd.poolQueue = &s
 		}
@@ -904,9 +906,9 @@ func merge(def, own *fields, major Major) Deployment {
 			d.Parameters[k] = v
 		}
 	}
-	name, queue := def.poolName, def.poolQueue
+	name, namePos, queue := def.poolName, def.poolNamePos, def.poolQueue
 	if own.poolName != nil {
-		name = own.poolName
+		name, namePos = own.poolName, own.poolNamePos
 	}
 	if own.poolQueue != nil {
 		queue = own.poolQueue
@@ -914,7 +916,7 @@ func merge(def, own *fields, major Major) Deployment {
 	if (name != nil && *name != "") || (queue != nil && *queue != "") {
 		d.WorkPool = &WorkPool{}
 		if name != nil {
-			d.WorkPool.Name = *name
+			d.WorkPool.Name, d.WorkPool.NamePos = *name, namePos
 		}
 		if queue != nil {
 			d.WorkPool.WorkQueueName = *queue

@@ -298,6 +298,9 @@ func TestPrefect3Keys(t *testing.T) {
 	assert.Equal(t, 0.5, jv["ratio"].Value)
 	assert.Equal(t, []any{"python", "-m", "flows"}, jv["command"].Value)
 	assert.Equal(t, "arn:aws:iam::123456789012:role/flows", jv["task_role_arn"].Value)
+	// A pool name keeps where it is written: the defaults' for a deployment that inherits it.
+	assert.Equal(t, Pos{File: "testdata/valid/prefect3.yaml", Line: 7, Col: 11}, daily.WorkPool.NamePos)
+	assert.Equal(t, Pos{File: "testdata/valid/prefect3.yaml", Line: 54, Col: 13}, byName(t, f, "hello-manual").WorkPool.NamePos)
 
 	manual := byName(t, f, "hello-manual")
 	assert.Empty(t, manual.Schedules)

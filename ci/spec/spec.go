@@ -109,7 +109,10 @@ type ScheduleItem struct {
 // WorkPool is `work_pool:`; on Prefect 2 either field may be empty, on Prefect 3 Name
 // is always set.
 type WorkPool struct {
-	Name          string
+	Name string
+	// NamePos is where the name is written: in the deployment, or in defaults when it
+	// comes from there. Left out of JSON: the golden files show the values.
+	NamePos       Pos `json:"-"`
 	WorkQueueName string
 	// JobVariables (Prefect 3) are `work_pool.job_variables`, merged key by key with the
 	// defaults' (the deployment's value wins for a key; a nested mapping is replaced

@@ -276,6 +276,8 @@ func (f *Server) routePools(method string, seg []string, raw []byte) answer {
 			return detail(404, fmt.Sprintf("Work pool %q not found.", seg[1]))
 		}
 		return reply(200, p)
+	case method == "PATCH" && n == 2:
+		return f.updatePool(seg[1], raw)
 	case method == "DELETE" && n == 2:
 		if f.pools[seg[1]] == nil {
 			return detail(404, fmt.Sprintf("Work pool %q not found.", seg[1]))
@@ -316,7 +318,13 @@ func (f *Server) createPool(raw []byte) answer {
 	if errs := f.checkModel([]any{"body"}, body, keysInOrder(body), workPoolCreate, body); len(errs) > 0 {
 		return reply(422, validationError(errs, body))
 	}
+	if errs := checkTemplate([]any{"body", "base_job_template"}, body["base_job_template"]); len(errs) > 0 {
+		return reply(422, validationError(errs, body))
+	}
 	name := body["name"].(string)
+	if reservedPool(name) {
+		return detail(403, "Work pools starting with 'Prefect' are reserved for internal use.")
+	}
 	if f.pools[name] != nil {
 		return detail(409, "A work pool with this name already exists.")
 	}
@@ -330,6 +338,58 @@ func (f *Server) createPool(raw []byte) answer {
 	}
 	return reply(201, f.addPoolLocked(name, typ, tmpl, body))
 }
+
+// updatePool is PATCH /work_pools/{name} as the server answers it: a body that is not an
+// object, has keys other than WorkPoolUpdate's or a base job template the server's
+// validator refuses is 422 (before the pool is looked up); a reserved name is 403 for
+// anything but is_paused and concurrency_limit; a missing pool is 404; a null
+// base_job_template is 500 (the column is not nullable); else the keys sent are stored,
+// `{}` included (it empties the template), and the answer is 204 with no body.
+func (f *Server) updatePool(name string, raw []byte) answer {
+	var v any
+	if len(bytes.TrimSpace(raw)) > 0 && json.Unmarshal(raw, &v) == nil {
+		if _, ok := v.(map[string]any); !ok {
+			return reply(422, validationError([]perr{{Type: "model_attributes_type", Loc: []any{"body"},
+				Msg: "Input should be a valid dictionary or object to extract fields from", Input: v}}, v))
+		}
+	}
+	body, a := parse(raw, true)
+	if a != nil {
+		return *a
+	}
+	if errs := f.checkModel([]any{"body"}, body, keysInOrder(body), workPoolUpdate, body); len(errs) > 0 {
+		return reply(422, validationError(errs, body))
+	}
+	if t, ok := body["base_job_template"]; ok && t != nil {
+		if errs := checkTemplate([]any{"body", "base_job_template"}, t); len(errs) > 0 {
+			return reply(422, validationError(errs, body))
+		}
+	}
+	if reservedPool(name) {
+		for k := range body {
+			if k != "is_paused" && k != "concurrency_limit" {
+				return detail(403, "Work pools starting with 'Prefect' are reserved for internal use and can only be updated to set concurrency limits or pause.")
+			}
+		}
+	}
+	p := f.pools[name]
+	if p == nil {
+		return detail(404, fmt.Sprintf("Work pool %q not found.", name))
+	}
+	if t, ok := body["base_job_template"]; ok && t == nil {
+		return reply(500, map[string]any{"exception_message": "Internal Server Error"})
+	}
+	for k, v := range body {
+		if v != nil || k == "description" || k == "concurrency_limit" {
+			p[k] = v
+		}
+	}
+	p["updated"] = f.stamp()
+	return noContent()
+}
+
+// reservedPool says the server keeps the name for its own pools.
+func reservedPool(name string) bool { return strings.HasPrefix(strings.ToLower(name), "prefect") }
 
 // addPoolLocked stores a new pool and its default queue.
 func (f *Server) addPoolLocked(name, typ string, tmpl, body map[string]any) map[string]any {

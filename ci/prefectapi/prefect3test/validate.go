@@ -75,6 +75,67 @@ var workPoolCreate = []field{
 	{"concurrency_limit", kInt, true, false}, {"storage_configuration", kDict, false, false},
 }
 
+var workPoolUpdate = []field{
+	{"description", kStr, true, false}, {"is_paused", kBool, true, false}, {"base_job_template", kDict, true, false},
+	{"concurrency_limit", kInt, true, false}, {"storage_configuration", kDict, true, false},
+}
+
+// placeholder is the server's PLACEHOLDER_CAPTURE_REGEX ({{ name }} in a job configuration).
+var placeholder = regexp.MustCompile(`{{\s*([\w.\-\[\]$]+)\s*}}`)
+
+// checkTemplate is the server's validate_base_job_template: {} is accepted; otherwise
+// job_configuration and variables must both be there and not empty, and every {{ name }}
+// in the job configuration must be a property of variables.
+func checkTemplate(loc []any, v any) []perr {
+	t, ok := v.(map[string]any)
+	if !ok || len(t) == 0 {
+		return nil // absent, or {}; a non-object is checkModel's dict_type
+	}
+	bad := func(msg string) []perr {
+		return []perr{{Type: "value_error", Loc: loc, Msg: "Value error, " + msg, Input: v, Ctx: map[string]any{"error": map[string]any{}}}}
+	}
+	conf, _ := t["job_configuration"].(map[string]any)
+	vars, _ := t["variables"].(map[string]any)
+	if len(conf) == 0 || len(vars) == 0 {
+		return bad("The `base_job_template` must contain both a `job_configuration` key and a `variables` key.")
+	}
+	props, _ := vars["properties"].(map[string]any)
+	missing := map[string]bool{}
+	var walk func(any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case string:
+			for _, m := range placeholder.FindAllStringSubmatch(x, -1) {
+				if _, ok := props[m[1]]; !ok {
+					missing[m[1]] = true
+				}
+			}
+		case map[string]any:
+			for k, e := range x {
+				walk(k)
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	for _, e := range conf {
+		walk(e)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(missing))
+	for n := range missing {
+		names = append(names, n)
+	}
+	sort.Strings(names) // the server joins a set: its order varies
+	return bad("The variables specified in the job configuration template must be present as properties in the variables schema. " +
+		"Your job configuration uses the following undeclared variable(s): " + strings.Join(names, " ,") + ".")
+}
+
 var scheduleCreate = []field{
 	{"active", kBool, false, false}, {"schedule", kAny, false, true}, {"max_scheduled_runs", kInt, true, false},
 	{"parameters", kDict, false, false}, {"slug", kStr, true, false}, {"replaces", kStr, true, false},
