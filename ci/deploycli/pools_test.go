@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,38 +17,56 @@ import (
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefect3test"
 )
 
-// pools creates only the missing pools, once each, of --type, and leaves the existing
-// one alone (no write to it at all).
+// pools reads every pool first: one of another type than --type stops it with nothing
+// written (unless --any-type); otherwise it creates only the missing pools, once each,
+// of --type, and writes an existing pool only with --update-template.
 func TestPools(t *testing.T) {
+	const file = "testdata/pools/prefect-deployments-dev.yaml"
+	tmplArgs := []string{"--base-job-template", "testdata/pools/process-template.json"}
 	for _, tc := range []struct {
-		name      string
-		file      string
-		args      []string
-		wantCode  int
-		wantOut   []string
-		wantErr   string
-		wantPosts []map[string]any
+		name        string
+		file        string
+		args        []string
+		wantCode    int
+		wantOut     []string
+		wantErr     []string
+		wantPosts   []map[string]any
+		wantPatches []string // pool names
 	}{
-		{"default type ecs", "testdata/pools/prefect-deployments-dev.yaml", nil, deploycli.ExitOK,
-			[]string{"work pool new-pool: created (type ecs)", "work pool pool: exists (type process), left as it is", "work pool other-pool: created (type ecs)"}, "",
-			[]map[string]any{{"name": "new-pool", "type": "ecs"}, {"name": "other-pool", "type": "ecs"}}},
-		{"process for the embedded server", "testdata/pools/prefect-deployments-dev.yaml", []string{"--type", "process"}, deploycli.ExitOK,
-			[]string{"work pool new-pool: created (type process)", "work pool other-pool: created (type process)"}, "",
-			[]map[string]any{{"name": "new-pool", "type": "process"}, {"name": "other-pool", "type": "process"}}},
-		{"with the worker's default template", "testdata/pools/prefect-deployments-dev.yaml", []string{"--type", "process", "--base-job-template", "testdata/pools/process-template.json"}, deploycli.ExitOK,
-			[]string{"work pool new-pool: created (type process)"}, "",
-			[]map[string]any{{"name": "new-pool", "type": "process", "base_job_template": processTemplate(t)}, {"name": "other-pool", "type": "process", "base_job_template": processTemplate(t)}}},
-		{"template not an object", "testdata/pools/prefect-deployments-dev.yaml", []string{"--base-job-template", "testdata/pools/not-a-template.json"}, deploycli.ExitFailed,
-			nil, "--base-job-template testdata/pools/not-a-template.json: want a JSON object", nil},
-		{"only the pools of the deployments chosen", "testdata/pools/prefect-deployments-dev.yaml", []string{"--only", "d", "--only", "c"}, deploycli.ExitOK,
-			[]string{"work pool pool: exists", "work pool other-pool: created (type ecs)"}, "",
-			[]map[string]any{{"name": "other-pool", "type": "ecs"}}},
-		{"--only matching nothing", "testdata/pools/prefect-deployments-dev.yaml", []string{"--only", "nope"}, deploycli.ExitUsage,
-			nil, "--only nope matches no deployment", nil},
+		{"an existing pool of another type is refused, nothing written", file, nil, deploycli.ExitFailed, nil,
+			[]string{`prefect-deploy: pools: testdata/pools/prefect-deployments-dev.yaml:15:13: work pool "pool" on 127.0.0.1:`,
+				"has type process, but this run expects type ecs (--type): name a pool of type ecs in work_pool.name, set --type process if process workers serve this file, or --any-type to accept each pool's own type",
+				"prefect-deploy: no work pool was created or changed"}, nil, nil},
+		{"--any-type accepts it and creates the missing ones", file, []string{"--any-type"}, deploycli.ExitOK,
+			[]string{"work pool new-pool: created (type ecs)", "work pool pool: exists (type process), left as it is", "work pool other-pool: created (type ecs)",
+				"work pools: 2 created (new-pool, other-pool), 0 updated, 1 left as they are (pool)\n"}, nil,
+			[]map[string]any{{"name": "new-pool", "type": "ecs"}, {"name": "other-pool", "type": "ecs"}}, nil},
+		{"the type the existing pool has", file, []string{"--type", "process"}, deploycli.ExitOK,
+			[]string{"work pool new-pool: created (type process)", "work pool other-pool: created (type process)", "work pool pool: exists (type process), left as it is"}, nil,
+			[]map[string]any{{"name": "new-pool", "type": "process"}, {"name": "other-pool", "type": "process"}}, nil},
+		{"with the worker's default template", file, append([]string{"--type", "process"}, tmplArgs...), deploycli.ExitOK,
+			[]string{"work pool new-pool: created (type process)", "work pool pool: exists (type process), left as it is"}, nil,
+			[]map[string]any{{"name": "new-pool", "type": "process", "base_job_template": processTemplate(t)}, {"name": "other-pool", "type": "process", "base_job_template": processTemplate(t)}}, nil},
+		{"--update-template sets an existing pool's template", file, append([]string{"--type", "process", "--update-template"}, tmplArgs...), deploycli.ExitOK,
+			[]string{"work pool pool: exists (type process), base job template updated", "work pools: 2 created (new-pool, other-pool), 1 updated (pool), 0 left as they are\n"}, nil,
+			[]map[string]any{{"name": "new-pool", "type": "process", "base_job_template": processTemplate(t)}, {"name": "other-pool", "type": "process", "base_job_template": processTemplate(t)}},
+			[]string{"pool"}},
+		{"--update-template leaves a pool of another type", "testdata/pools/prefect-deployments-update.yaml", append([]string{"--type", "process", "--any-type", "--update-template"}, tmplArgs...), deploycli.ExitOK,
+			[]string{"work pool ecs-pool: exists (type ecs), left as it is: the template given is for type process", "work pool pool: exists (type process), base job template updated",
+				"work pools: 0 created, 1 updated (pool), 1 left as they are (ecs-pool)\n"}, nil, nil, []string{"pool"}},
+		{"--update-template without a template", file, []string{"--type", "process", "--update-template"}, deploycli.ExitUsage,
+			nil, []string{"--update-template needs --base-job-template FILE"}, nil, nil},
+		{"template not an object", file, []string{"--any-type", "--base-job-template", "testdata/pools/not-a-template.json"}, deploycli.ExitFailed,
+			nil, []string{"--base-job-template testdata/pools/not-a-template.json: want a JSON object"}, nil, nil},
+		{"only the pools of the deployments chosen", file, []string{"--only", "d"}, deploycli.ExitOK,
+			[]string{"work pool other-pool: created (type ecs)", "work pools: 1 created (other-pool), 0 updated, 0 left as they are\n"}, nil,
+			[]map[string]any{{"name": "other-pool", "type": "ecs"}}, nil},
+		{"--only matching nothing", file, []string{"--only", "nope"}, deploycli.ExitUsage,
+			nil, []string{"--only nope matches no deployment"}, nil, nil},
 		{"Prefect 2 file", "testdata/pools/prefect-deployments-p2.yaml", nil, deploycli.ExitFailed,
-			nil, "targets Prefect 2", nil},
-		{"empty type", "testdata/pools/prefect-deployments-dev.yaml", []string{"--type", ""}, deploycli.ExitUsage,
-			nil, "--type must not be empty", nil},
+			nil, []string{"targets Prefect 2"}, nil, nil},
+		{"empty type", file, []string{"--type", ""}, deploycli.ExitUsage,
+			nil, []string{"--type must not be empty"}, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := prefect3test.New(t)
@@ -58,19 +77,28 @@ func TestPools(t *testing.T) {
 			for _, w := range tc.wantOut {
 				assert.Contains(t, stdout.String(), w)
 			}
-			if tc.wantErr != "" {
-				assert.Contains(t, stderr.String(), tc.wantErr)
+			for _, w := range tc.wantErr {
+				assert.Contains(t, stderr.String(), w)
 			}
 			var posts []map[string]any
+			var patches []string
 			for _, r := range fake.Requests() {
-				if r.Method == "POST" && r.Path == "/work_pools/" {
+				switch {
+				case r.Method == "POST" && r.Path == "/work_pools/":
 					var b map[string]any
 					require.NoError(t, json.Unmarshal(r.Body, &b))
 					posts = append(posts, b)
+				case r.Method == "PATCH" && strings.HasPrefix(r.Path, "/work_pools/"):
+					var b map[string]any
+					require.NoError(t, json.Unmarshal(r.Body, &b))
+					assert.Equal(t, map[string]any{"base_job_template": processTemplate(t)}, b, "only the template is sent")
+					patches = append(patches, strings.TrimPrefix(r.Path, "/work_pools/"))
+				default:
+					assert.NotContains(t, []string{"PATCH", "PUT", "DELETE"}, r.Method, "%s %s: an existing pool must not be changed", r.Method, r.Path)
 				}
-				assert.NotContains(t, []string{"PATCH", "PUT", "DELETE"}, r.Method, "%s %s: an existing pool must not be changed", r.Method, r.Path)
 			}
 			assert.Equal(t, tc.wantPosts, posts)
+			assert.Equal(t, tc.wantPatches, patches)
 		})
 	}
 }
@@ -84,16 +112,19 @@ func processTemplate(t *testing.T) map[string]any {
 	return m
 }
 
-// A second run finds the pools the first created and writes nothing.
+// A second run finds the pools the first created (and the template it set) and writes nothing.
 func TestPoolsSecondRunWritesNothing(t *testing.T) {
 	fake := prefect3test.New(t)
 	var stdout, stderr bytes.Buffer
 	env := []string{"PREFECT_API_URL=" + fake.URL}
-	require.Equal(t, deploycli.ExitOK, deploycli.Main(context.Background(), []string{"pools", "testdata/pools/prefect-deployments-dev.yaml"}, &stdout, &stderr, env), stderr.String())
+	args := []string{"pools", "--type", "process", "--update-template", "--base-job-template", "testdata/pools/process-template.json", "testdata/pools/prefect-deployments-dev.yaml"}
+	require.Equal(t, deploycli.ExitOK, deploycli.Main(context.Background(), args, &stdout, &stderr, env), stderr.String())
 	fake.ResetRequests()
 	stdout.Reset()
-	require.Equal(t, deploycli.ExitOK, deploycli.Main(context.Background(), []string{"pools", "--type", "process", "testdata/pools/prefect-deployments-dev.yaml"}, &stdout, &stderr, env), stderr.String())
-	assert.Contains(t, stdout.String(), "work pool new-pool: exists (type ecs), left as it is")
+	require.Equal(t, deploycli.ExitOK, deploycli.Main(context.Background(), args, &stdout, &stderr, env), stderr.String())
+	assert.Contains(t, stdout.String(), "work pool new-pool: exists (type process), its base job template is already the one given, left as it is")
+	assert.Contains(t, stdout.String(), "work pool pool: exists (type process), its base job template is already the one given, left as it is")
+	assert.Contains(t, stdout.String(), "work pools: 0 created, 0 updated, 3 left as they are (new-pool, pool, other-pool)")
 	for _, r := range fake.Requests() {
 		assert.Equal(t, "GET", r.Method, "%s %s", r.Method, r.Path)
 	}
