@@ -72,6 +72,13 @@ type Config struct {
 	// (the pools step creates only missing ones); "" means DefaultPoolType, or
 	// EmbeddedPoolType on the embedded server.
 	PoolType string // PREFECT_POOL_TYPE
+	// PoolAnyType accepts an existing work pool of any type; without it a pool of a type
+	// other than WorkPoolType stops the run before anything is built.
+	PoolAnyType bool // PREFECT_POOL_ANY_TYPE
+	// PoolUpdateTemplate sets the base job template of each existing pool of
+	// WorkPoolType to that worker type's default; without it an existing pool is never
+	// changed.
+	PoolUpdateTemplate bool // PREFECT_POOL_UPDATE_TEMPLATE
 
 	// StepSummaryPath is $GITHUB_STEP_SUMMARY; the Markdown report is appended to it.
 	StepSummaryPath string // GITHUB_STEP_SUMMARY
@@ -267,7 +274,8 @@ func parse(env, sourceDir string, getenv func(string) string) (Config, error) {
 	for _, b := range []struct {
 		name string
 		dst  *bool
-	}{{"PREFECT_PRUNE", &c.Prune}, {"PREFECT_TAKE_OVER", &c.TakeOver}, {"ALLOW_UNPUBLISHED_IMAGE", &c.AllowUnpublishedImage}} {
+	}{{"PREFECT_PRUNE", &c.Prune}, {"PREFECT_TAKE_OVER", &c.TakeOver}, {"ALLOW_UNPUBLISHED_IMAGE", &c.AllowUnpublishedImage},
+		{"PREFECT_POOL_ANY_TYPE", &c.PoolAnyType}, {"PREFECT_POOL_UPDATE_TEMPLATE", &c.PoolUpdateTemplate}} {
 		switch v := strings.ToLower(get(b.name)); v {
 		case "", "0", "false":
 		case "1", "true":

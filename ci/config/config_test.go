@@ -58,6 +58,7 @@ func view(c Config) map[string]string {
 		"AllowUnpublishedImage": strconv.FormatBool(c.AllowUnpublishedImage), "GitSHA": c.GitSHA,
 		"Only": strings.Join(c.Only, "|"), "StepSummaryPath": c.StepSummaryPath, "BaseImage": c.BaseImage,
 		"RegistryUsername": c.RegistryUsername, "WorkPoolType": c.WorkPoolType(),
+		"PoolAnyType": strconv.FormatBool(c.PoolAnyType), "PoolUpdateTemplate": strconv.FormatBool(c.PoolUpdateTemplate),
 	}
 }
 

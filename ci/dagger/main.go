@@ -79,6 +79,10 @@ type PrefectFlows struct {
 	DeployTimeout string
 	// +private
 	PoolType string
+	// +private
+	PoolAnyType bool
+	// +private
+	PoolUpdateTemplate bool
 }
 
 // New holds the repository and the environment that every function works on.
@@ -246,15 +250,25 @@ func (m *PrefectFlows) WithDeployTimeout(
 	return m, nil
 }
 
-// WithWorkPools sets the type of the work pools deploy creates for a Prefect 3 file.
+// WithWorkPools sets how deploy treats the work pools a Prefect 3 file names.
 //
-// Only missing pools the file names are created; an existing pool is never changed.
+// A missing pool is created of the type given; an existing pool of another type stops
+// the deploy unless any-type; an existing pool is never changed unless update-template.
 func (m *PrefectFlows) WithWorkPools(
 	// Work pool type (PREFECT_POOL_TYPE), e.g. ecs, process or docker (default ecs; process
 	// on the embedded server).
+	// +optional
 	poolType string,
+	// Accept an existing pool of any type (PREFECT_POOL_ANY_TYPE=1), e.g. pools served by
+	// workers of several or custom types.
+	// +optional
+	anyType bool,
+	// Set the base job template of each existing pool of that type to the worker's
+	// default (PREFECT_POOL_UPDATE_TEMPLATE=1).
+	// +optional
+	updateTemplate bool,
 ) *PrefectFlows {
-	m.PoolType = poolType
+	m.PoolType, m.PoolAnyType, m.PoolUpdateTemplate = poolType, anyType, updateTemplate
 	return m
 }
 
@@ -446,6 +460,7 @@ func (m *PrefectFlows) options(ctx context.Context, s *session) (pipeline.Option
 		},
 		Runner:      m.Runner,
 		PoolType:    m.PoolType,
+		PoolAnyType: m.PoolAnyType, PoolUpdateTemplate: m.PoolUpdateTemplate,
 		Concurrency: m.Concurrency,
 	}
 	if m.DeployTimeout != "" {

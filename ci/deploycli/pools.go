@@ -90,10 +90,15 @@ func (a *App) pools(ctx context.Context, args []string) int {
 	rule := preflight.PoolRule{Type: *typ, AnyType: *anyType, TypeSetting: "--type", AnyTypeSetting: "--any-type"}
 	states, problems := preflight.WorkPools(ctx, api, preflight.PoolUses(f.Deployments), rule)
 	if len(problems) > 0 {
+		// The last line is the one a caller such as the pipeline shows alone.
+		if len(problems) == 1 {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: pools: %s; no work pool was created or changed\n", problems[0])
+			return ExitFailed
+		}
 		for _, p := range problems {
 			fmt.Fprintf(a.Stderr, "prefect-deploy: pools: %s\n", p)
 		}
-		fmt.Fprintln(a.Stderr, "prefect-deploy: no work pool was created or changed")
+		fmt.Fprintf(a.Stderr, "prefect-deploy: pools: %d work pools cannot be used (above); no work pool was created or changed\n", len(problems))
 		return ExitFailed
 	}
 	code := ExitOK

@@ -91,6 +91,9 @@ type State struct {
 	ReadBack string
 	// Verified says the read-back on the real API found no drift.
 	Verified bool
+	// detail is what the running step reports beside "ok" (the pools step: what it
+	// created, updated and left); the run resets it before each step.
+	detail string
 	// tool is the prefect-deploy binary, built once per run when needed.
 	tool *dagger.File
 
@@ -175,13 +178,13 @@ func run(ctx context.Context, client *dagger.Client, opts Options, steps []Step,
 			}
 		}
 		start := time.Now()
-		st.failed = failed
+		st.failed, st.detail = failed, ""
 		err := runStep(ctx, s, st, opts.LogGroups)
 		o := StepOutcome{Name: name, Duration: time.Since(start)}
 		var skip *SkipError
 		switch {
 		case err == nil:
-			o.Status = StepOK
+			o.Status, o.Detail = StepOK, st.detail
 			fmt.Fprintf(out, "    ok (%s)\n", round(o.Duration))
 		case errors.As(err, &skip):
 			o.Status, o.Detail = StepSkipped, skip.Reason

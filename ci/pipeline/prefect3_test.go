@@ -3,7 +3,11 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"path"
+	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,7 +42,7 @@ func handler3(fail map[string]bool) fakedagger.ExecHandler {
 			if fail["template"] {
 				return fakedagger.ExecResult{ExitCode: 1, Stdout: "Unknown work pool type '" + argAfter(a, "--type") + "'. Please choose from process.\n"}
 			}
-			return fakedagger.ExecResult{Files: map[string]string{file: `{"job_configuration": {}, "variables": {"type": "object", "properties": {}}}`}}
+			return fakedagger.ExecResult{Files: map[string]string{file: workerTemplate}}
 		case isCheck(a) && !fail["image-prefect2"]:
 			// A Prefect 3 image: the inspect program reports its Prefect.
 			res := base(ex)
@@ -57,6 +61,10 @@ func handler3(fail map[string]bool) fakedagger.ExecHandler {
 		return base(ex)
 	}
 }
+
+// workerTemplate is the default base job template the fake image's Prefect writes: a
+// small one the real server's validation accepts.
+const workerTemplate = `{"job_configuration": {"command": "{{ command }}"}, "variables": {"type": "object", "properties": {"command": {"type": "string"}}}}`
 
 // p3Options is a Prefect 3 run of p3repo's dev file: embedded, or with vars (mage's
 // environment) against a real API.
@@ -119,7 +127,7 @@ func TestPrefect3Pipeline(t *testing.T) {
 			if want := TemplateArgs(tc.wantType, file); !slices.Equal(tmpl[0].Args, want) {
 				t.Errorf("template argv = %q, want %q", tmpl[0].Args, want)
 			}
-			if want := PoolsArgs(tc.wantType, file, "prefect-deployments-dev.yaml", nil); !slices.Equal(pools[0].Args, want) {
+			if want := []string{"prefect-deploy", "pools", "--type", tc.wantType, "--base-job-template", file, "prefect-deployments-dev.yaml"}; !slices.Equal(pools[0].Args, want) {
 				t.Errorf("pools argv = %q, want %q", pools[0].Args, want)
 			}
 			ap := applies[0].Args
@@ -263,25 +271,38 @@ func TestPrefect3Preflight(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		version string
+		vars    map[string]string
 		want    []string
 		wantErr string
 	}{
-		{"pools shown", "", []string{"runs Prefect 3.8.3", "work pool process-pool: missing, the pools step creates it (type ecs)", "work pool ecs-pool: exists (type ecs), left as it is"}, ""},
-		{"Prefect 2 server", "2.14.21", nil, "runs Prefect 2.14.21; this deployer writes Prefect 3 deployments"},
+		{"pools shown", "", nil, []string{"runs Prefect 3.8.3", "work pool process-pool: missing, the pools step creates it (type ecs)", "work pool ecs-pool: exists (type ecs), left as it is"}, ""},
+		{"Prefect 2 server", "2.14.21", nil, nil, "runs Prefect 2.14.21; this deployer writes Prefect 3 deployments"},
+		{"a pool of another type", "", map[string]string{"PREFECT_POOL_TYPE": "process"}, nil,
+			"prefect-deployments-dev.yaml:18:13: work pool \"ecs-pool\" on 127.0.0.1:PORT has type ecs, but this run expects type process (PREFECT_POOL_TYPE): " +
+				"name a pool of type process in work_pool.name, set PREFECT_POOL_TYPE=ecs if ecs workers serve this file, or PREFECT_POOL_ANY_TYPE=1 to accept each pool's own type\nnothing was built"},
+		{"any type accepted", "", map[string]string{"PREFECT_POOL_TYPE": "process", "PREFECT_POOL_ANY_TYPE": "1"},
+			[]string{"work pool process-pool: missing, the pools step creates it (type process)", "work pool ecs-pool: exists (type ecs, accepted: PREFECT_POOL_ANY_TYPE=1), left as it is"}, ""},
+		{"template update announced", "", map[string]string{"PREFECT_POOL_UPDATE_TEMPLATE": "1"},
+			[]string{"work pool ecs-pool: exists (type ecs), the pools step sets its base job template to the ecs worker's default unless it is already (PREFECT_POOL_UPDATE_TEMPLATE=1)"}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			api := prefect3test.New(t)
 			srv := fakedagger.Start(t, fakedagger.WithHandler(handler3(nil)))
 			var out bytes.Buffer
-			o := p3Options(t, &out, remote3)
+			vars := remote3
+			for k, v := range tc.vars {
+				vars = withVar(vars, k, v)
+			}
+			o := p3Options(t, &out, vars)
 			o.PrefectAPI = preflightClient(api.URL, "")
 			if tc.version != "" {
 				o.PrefectAPI = versionAPI{o.PrefectAPI, tc.version}
 			}
 			_, err := Run(context.Background(), connect(t, srv), o)
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				want := strings.ReplaceAll(tc.wantErr, "127.0.0.1:PORT", strings.TrimSuffix(strings.TrimPrefix(api.URL, "http://"), "/api"))
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("err = %v, want %q", err, want)
 				}
 				if n := len(srv.Execs()); n != 0 {
 					t.Errorf("%d exec(s) after a failed preflight", n)
@@ -339,10 +360,118 @@ func TestPrefect3PoolsOnly(t *testing.T) {
 	if len(pools) != 1 {
 		t.Fatalf("%d pools exec(s)", len(pools))
 	}
-	if want := PoolsArgs("ecs", PoolsDir+"/ecs.json", "prefect-deployments-dev.yaml", []string{"hello-p3-ecs"}); !slices.Equal(pools[0].Args, want) {
+	if want := []string{"prefect-deploy", "pools", "--type", "ecs", "--base-job-template", PoolsDir + "/ecs.json", "--only", "hello-p3-ecs", "prefect-deployments-dev.yaml"}; !slices.Equal(pools[0].Args, want) {
 		t.Errorf("pools argv = %q, want %q", pools[0].Args, want)
 	}
 	if got := argAfter(pools[0].Args, "--only"); got != "hello-p3-ecs" {
 		t.Errorf("pools --only %q", got)
+	}
+}
+
+// poolsOnAPI is handler3 whose pools exec runs prefect-deploy pools itself (deploycli.Main)
+// against api, with the template the image's Prefect wrote and the repository's file:
+// the pools step end to end, minus the engine.
+func poolsOnAPI(t *testing.T, api *prefect3test.Server) fakedagger.ExecHandler {
+	base := handler3(nil)
+	repo := repoDir(t, "p3repo")
+	return func(ex fakedagger.Exec) fakedagger.ExecResult {
+		if !isPools(ex.Args) {
+			return base(ex)
+		}
+		args := slices.Clone(ex.Args[1:])
+		for i, a := range args {
+			if i > 0 && args[i-1] == "--base-job-template" {
+				file := filepath.Join(t.TempDir(), path.Base(a))
+				if err := os.WriteFile(file, []byte(ex.Files[a]), 0o644); err != nil {
+					t.Error(err)
+				}
+				args[i] = file
+			}
+		}
+		args[len(args)-1] = filepath.Join(repo, args[len(args)-1])
+		var stdout, stderr bytes.Buffer
+		code := deploycli.Main(context.Background(), args, &stdout, &stderr, []string{"PREFECT_API_URL=" + api.URL})
+		return fakedagger.ExecResult{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String()}
+	}
+}
+
+// The pools step on the fake Prefect 3 API, as the Dagger module runs it (no preflight in
+// this process): a pool of another type stops the run before the deploy, naming where the
+// file names it and what to do in the pipeline's terms; PREFECT_POOL_ANY_TYPE accepts it;
+// PREFECT_POOL_UPDATE_TEMPLATE sets an existing pool's template to the worker's default;
+// the report says what was created, updated and left.
+func TestPrefect3PoolsStepOnTheAPI(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		vars        map[string]string
+		seedProcess bool // process-pool exists with type process
+		wantErr     []string
+		wantDetail  string
+		wantTmpl    map[string]bool // pools whose template is then the worker's default
+	}{
+		{"missing created, existing left", nil, false, nil,
+			"1 created (process-pool), 0 updated, 1 left as they are (ecs-pool)", map[string]bool{"process-pool": true, "ecs-pool": false}},
+		{"existing template updated", map[string]string{"PREFECT_POOL_UPDATE_TEMPLATE": "1"}, false, nil,
+			"1 created (process-pool), 1 updated (ecs-pool), 0 left as they are", map[string]bool{"process-pool": true, "ecs-pool": true}},
+		{"another type stops the run", nil, true, []string{
+			`step pools: work pools: `, `prefect-deployments-dev.yaml:6:11: work pool "process-pool" on 127.0.0.1:`,
+			"has type process, but this run expects type ecs (--type)", "--type is PREFECT_POOL_TYPE, --any-type is PREFECT_POOL_ANY_TYPE=1"}, "", nil},
+		{"another type accepted", map[string]string{"PREFECT_POOL_ANY_TYPE": "1", "PREFECT_POOL_UPDATE_TEMPLATE": "1"}, true, nil,
+			"0 created, 1 updated (ecs-pool), 1 left as they are (process-pool)", map[string]bool{"process-pool": false, "ecs-pool": true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := prefect3test.New(t)
+			if tc.seedProcess {
+				st, body, err := prefect3test.Call("POST", api.URL+"/work_pools/", map[string]any{"name": "process-pool", "type": "process"})
+				if err != nil || st != 201 {
+					t.Fatalf("seed: %d %s %v", st, body, err)
+				}
+			}
+			srv := fakedagger.Start(t, fakedagger.WithHandler(poolsOnAPI(t, api)))
+			var out bytes.Buffer
+			vars := remote3
+			for k, v := range tc.vars {
+				vars = withVar(vars, k, v)
+			}
+			rep, err := Run(context.Background(), connect(t, srv), p3Options(t, &out, vars))
+			if tc.wantErr != nil {
+				for _, w := range tc.wantErr {
+					if err == nil || !strings.Contains(err.Error(), w) {
+						t.Errorf("err = %v, want %q", err, w)
+					}
+				}
+				if n := len(execsWith(srv, isAPIApply)); n != 0 || stepStatus(rep, "deploy") != StepNotRun {
+					t.Errorf("%d apply exec(s), deploy %s after the pools step failed", n, stepStatus(rep, "deploy"))
+				}
+				if st, _, _ := prefect3test.Call("GET", api.URL+"/work_pools/ecs-pool", nil); st != 200 {
+					t.Errorf("ecs-pool: %d", st)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Run: %v\n%s", err, out.String())
+			}
+			for _, s := range rep.Steps {
+				if s.Name == "pools" && (s.Status != StepOK || s.Detail != tc.wantDetail) {
+					t.Errorf("pools step %s %q, want ok %q", s.Status, s.Detail, tc.wantDetail)
+				}
+			}
+			var want any
+			if err := json.Unmarshal([]byte(workerTemplate), &want); err != nil {
+				t.Fatal(err)
+			}
+			for pool, isDefault := range tc.wantTmpl {
+				st, body, err := prefect3test.Call("GET", api.URL+"/work_pools/"+pool, nil)
+				var p struct {
+					Template any `json:"base_job_template"`
+				}
+				if err != nil || st != 200 || json.Unmarshal(body, &p) != nil {
+					t.Fatalf("GET %s: %d %s %v", pool, st, body, err)
+				}
+				if got := reflect.DeepEqual(p.Template, want); got != isDefault {
+					t.Errorf("%s: template is the worker's default: %v, want %v", pool, got, isDefault)
+				}
+			}
+		})
 	}
 }

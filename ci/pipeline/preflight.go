@@ -2,10 +2,10 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/preflight"
 	"github.com/acme-data/prefect-flows/ci/spec"
@@ -60,48 +60,49 @@ func (preflightStep) Run(ctx context.Context, st *State) error {
 }
 
 // preflight3 is the preflight of a Prefect 3 file: the server runs Prefect 3, and every
-// work pool the due deployments name either exists (its type is shown) or is one the
-// pools step will create. There are no blocks to check.
+// work pool the due deployments name either exists with the type the run expects (any
+// type with PREFECT_POOL_ANY_TYPE) or is one the pools step will create. It says what
+// the pools step will do to each. There are no blocks to check.
 func preflight3(ctx context.Context, st *State, due map[string]bool) error {
 	o := st.Opts
 	rep := preflight.Check(ctx, o.PrefectAPI, preflight.Needs{ServerMajor: int(spec.Prefect3)})
 	if err := rep.Err(); err != nil {
 		return fmt.Errorf("%w\nnothing was built, published or registered", err)
 	}
-	var lines, problems []string
-	for _, pool := range duePools(st.File, due) {
-		p, err := o.PrefectAPI.ReadWorkPool(ctx, pool)
-		switch {
-		case errors.Is(err, prefectapi.ErrNotFound):
-			lines = append(lines, fmt.Sprintf("work pool %s: missing, the pools step creates it (type %s)", pool, o.WorkPoolType()))
-		case err != nil:
-			problems = append(problems, fmt.Sprintf("work pool %s: %v", pool, err))
-		default:
-			lines = append(lines, fmt.Sprintf("work pool %s: exists (type %s), left as it is", pool, p.Type))
+	var deps []spec.Deployment
+	for _, d := range st.File.Deployments {
+		if due[d.Name] {
+			deps = append(deps, d)
 		}
 	}
+	rule := PoolRule(o.Config)
+	states, problems := preflight.WorkPools(ctx, o.PrefectAPI, preflight.PoolUses(deps), rule)
 	if len(problems) > 0 {
 		return fmt.Errorf("%w\nnothing was built, published or registered", &preflight.Error{Problems: problems})
 	}
 	fmt.Fprintf(st.out, "    %s runs Prefect %s (%s)\n", rep.Host, rep.ServerVersion, round(rep.Took))
-	for _, l := range lines {
-		fmt.Fprintf(st.out, "    %s\n", l)
+	for _, s := range states {
+		fmt.Fprintf(st.out, "    work pool %s: %s\n", s.Name, poolPlan(s, rule, o.PoolUpdateTemplate))
 	}
 	return nil
 }
 
-// duePools are the distinct work pools the due deployments of f name, in file order.
-func duePools(f *spec.File, due map[string]bool) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, d := range f.Deployments {
-		if !due[d.Name] || d.WorkPool == nil || d.WorkPool.Name == "" || seen[d.WorkPool.Name] {
-			continue
-		}
-		seen[d.WorkPool.Name] = true
-		out = append(out, d.WorkPool.Name)
+// PoolRule is what the run expects of the work pools, named as the configuration sets it.
+func PoolRule(c config.Config) preflight.PoolRule {
+	return preflight.PoolRule{Type: c.WorkPoolType(), AnyType: c.PoolAnyType, TypeSetting: "PREFECT_POOL_TYPE", AnyTypeSetting: "PREFECT_POOL_ANY_TYPE=1"}
+}
+
+// poolPlan is what the pools step will do to one pool.
+func poolPlan(s preflight.PoolState, rule preflight.PoolRule, update bool) string {
+	switch {
+	case s.Pool == nil:
+		return fmt.Sprintf("missing, the pools step creates it (type %s)", rule.Type)
+	case s.OtherType(rule):
+		return fmt.Sprintf("exists (type %s, accepted: PREFECT_POOL_ANY_TYPE=1), left as it is", s.Pool.Type)
+	case update:
+		return fmt.Sprintf("exists (type %s), the pools step sets its base job template to the %s worker's default unless it is already (PREFECT_POOL_UPDATE_TEMPLATE=1)", s.Pool.Type, rule.Type)
 	}
-	return out
+	return fmt.Sprintf("exists (type %s), left as it is", s.Pool.Type)
 }
 
 // preflightClient is the API as this process reaches it: short timeouts and few
