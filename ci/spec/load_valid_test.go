@@ -74,7 +74,7 @@ func TestSeedSchemaLoadsUnchanged(t *testing.T) {
 	assert.Equal(t, &Schedule{Cron: "0 6 * * *", Timezone: "Europe/Berlin"}, d.Schedule)
 	assert.Equal(t, []string{"dev", "hello"}, d.Tags)
 	assert.Equal(t, "1.2.3", d.Version)
-	assert.Equal(t, &WorkPool{Name: "ecs-pool", WorkQueueName: "dev"}, d.WorkPool)
+	assert.Equal(t, &WorkPool{Name: "ecs-pool", NamePos: Pos{File: "testdata/valid/seed.yaml", Line: 16, Col: 13}, WorkQueueName: "dev"}, d.WorkPool)
 	assert.Equal(t, "ecs-task/dev", d.IBBlock)
 	assert.Empty(t, d.InfraOverrides)
 	assert.Equal(t, 4, d.Pos.Line)
@@ -96,7 +96,7 @@ func TestDefaultsMerge(t *testing.T) {
 	assert.Equal(t, &Schedule{Cron: "0 3 * * *", Timezone: "Europe/Berlin"}, plain.Schedule)
 	assert.Equal(t, []string{"dev", "etl"}, plain.Tags)
 	assert.Equal(t, "2.0", plain.Version)
-	assert.Equal(t, &WorkPool{Name: "ecs-pool", WorkQueueName: "default-queue"}, plain.WorkPool)
+	assert.Equal(t, &WorkPool{Name: "ecs-pool", NamePos: Pos{File: "testdata/valid/defaults.yaml", Line: 13, Col: 11}, WorkQueueName: "default-queue"}, plain.WorkPool)
 	assert.Equal(t, "ecs-task/dev", plain.IBBlock)
 	assert.Equal(t, []Override{{"cpu", "512"}, {"env.LOG_LEVEL", "INFO"}}, plain.InfraOverrides)
 
@@ -105,7 +105,7 @@ func TestDefaultsMerge(t *testing.T) {
 	assert.Equal(t, map[string]any{"region": "eu", "limit": int64(99), "extra": true}, custom.Parameters, "parameters merge key by key")
 	assert.Equal(t, []string{"own"}, custom.Tags, "tags are replaced, not merged")
 	assert.Equal(t, "3", custom.Version)
-	assert.Equal(t, &WorkPool{Name: "ecs-pool", WorkQueueName: "custom-queue"}, custom.WorkPool, "work_pool merges field by field")
+	assert.Equal(t, &WorkPool{Name: "ecs-pool", NamePos: Pos{File: "testdata/valid/defaults.yaml", Line: 13, Col: 11}, WorkQueueName: "custom-queue"}, custom.WorkPool, "work_pool merges field by field; the name is where defaults write it")
 	assert.Equal(t, "ecs-task/prod", custom.IBBlock)
 	assert.Equal(t, []Override{{"cpu", "512"}, {"env.LOG_LEVEL", "DEBUG"}, {"memory", "1024"}}, custom.InfraOverrides)
 
