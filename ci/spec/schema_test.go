@@ -54,13 +54,22 @@ func yamlToJSON(t *testing.T, path string) any {
 	return v
 }
 
-// Both example files carry the schema comment, satisfy the schema and load without errors.
+// The example files carry the schema comment, satisfy the schema and load without
+// errors, their entrypoints resolved against the repository's flows/ (as validate does):
+// the repository's own (Prefect 2) and the Prefect 3 ones beside them in examples/prefect3,
+// which the README's switch to Prefect 3 copies over them.
 func TestExampleFiles(t *testing.T) {
 	root := repoRoot(t)
 	schema := schemaDoc(t)
-	for _, env := range []string{"dev", "prod"} {
-		t.Run(env, func(t *testing.T) {
-			path := filepath.Join(root, EnvFile(env))
+	for _, tc := range []struct {
+		dir, env string
+		major    Major
+	}{
+		{".", "dev", Prefect2}, {".", "prod", Prefect2},
+		{"examples/prefect3", "dev", Prefect3}, {"examples/prefect3", "prod", Prefect3},
+	} {
+		t.Run(tc.dir+"/"+tc.env, func(t *testing.T) {
+			path := filepath.Join(root, tc.dir, EnvFile(tc.env))
 			data, err := os.ReadFile(path)
 			require.NoError(t, err, "the example file must exist")
 			assert.True(t, strings.HasPrefix(string(data), schemaComment+"\n"), "the first line must be %q", schemaComment)
@@ -68,8 +77,32 @@ func TestExampleFiles(t *testing.T) {
 			assert.Empty(t, errs, "schema violations")
 			f, err := Load(path, LoadOptions{RepoRoot: root})
 			require.NoError(t, err)
-			assert.Equal(t, env, f.Env())
+			assert.Equal(t, tc.env, f.Env())
+			assert.Equal(t, tc.major, f.Prefect, f.PrefectFrom)
 			assert.NotEmpty(t, f.Deployments)
+		})
+	}
+}
+
+// The Prefect 3 example lists the same deployments, with the same entrypoints and
+// parameters, as the repository's file it replaces: switching changes how they run,
+// not what runs.
+func TestPrefect3ExampleMatchesTheRepository(t *testing.T) {
+	root := repoRoot(t)
+	for _, env := range []string{"dev", "prod"} {
+		t.Run(env, func(t *testing.T) {
+			p2, err := Load(filepath.Join(root, EnvFile(env)), LoadOptions{RepoRoot: root})
+			require.NoError(t, err)
+			p3, err := Load(filepath.Join(root, "examples", "prefect3", EnvFile(env)), LoadOptions{RepoRoot: root})
+			require.NoError(t, err)
+			require.Len(t, p3.Deployments, len(p2.Deployments))
+			for i, d := range p2.Deployments {
+				e := p3.Deployments[i]
+				assert.Equal(t, d.Name, e.Name)
+				assert.Equal(t, d.Entrypoint, e.Entrypoint, d.Name)
+				assert.Equal(t, d.Parameters, e.Parameters, d.Name)
+				assert.Equal(t, d.Tags, e.Tags, d.Name)
+			}
 		})
 	}
 }
@@ -450,4 +483,30 @@ func TestReadmeShowsPrefect3Example(t *testing.T) {
 	assert.Contains(t, section, "```yaml\n"+string(example)+"```\n")
 	errs := (&jsonSchema{root: schemaDoc(t)}).validate(schemaDoc(t), yamlToJSON(t, filepath.Join("testdata", "valid", "prefect3.yaml")), "")
 	assert.Empty(t, errs)
+}
+
+// The README's switch to Prefect 3 names every file of examples/prefect3, and the base
+// image and pins it gives are the ones examples/prefect3/requirements.txt has.
+func TestReadmeSwitchesToPrefect3(t *testing.T) {
+	root := repoRoot(t)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	require.NoError(t, err)
+	_, section, found := strings.Cut(string(readme), "\n#### Switching this repository to Prefect 3\n")
+	require.True(t, found, "README has no section Switching this repository to Prefect 3")
+	section, _, _ = strings.Cut(section, "\n#")
+	entries, err := os.ReadDir(filepath.Join(root, "examples", "prefect3"))
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.Contains(t, section, "examples/prefect3/"+e.Name(), "the README's steps must name every example file")
+	}
+	reqs, err := os.ReadFile(filepath.Join(root, "examples", "prefect3", "requirements.txt"))
+	require.NoError(t, err)
+	image := regexp.MustCompile(`prefecthq/prefect:[0-9][^ :]*`).FindString(string(reqs))
+	require.NotEmpty(t, image, "requirements.txt names its base image")
+	assert.Contains(t, section, "BASE_IMAGE="+image)
+	for _, pin := range []string{"prefect==", "prefect-aws=="} {
+		line := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(pin) + `\S+`).FindString(string(reqs))
+		require.NotEmpty(t, line, "requirements.txt pins %s", pin)
+		assert.Contains(t, section, "`"+line+"`")
+	}
 }
