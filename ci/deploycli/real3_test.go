@@ -29,15 +29,7 @@ const envReal3 = "PREFECT3_E2E_API_URL"
 // so the test touches nothing but what it made (other tests may share the server, one
 // after another) and deletes its deployments at the end.
 func TestRealPrefect3PlanAndPrune(t *testing.T) {
-	base := strings.TrimRight(os.Getenv(envReal3), "/")
-	if base == "" {
-		t.Skip(envReal3 + " is not set: this test needs a THROWAWAY Prefect 3.8.3 server (`bash ../shared/prefect3/real/server.sh start ROOT 4381`, then " +
-			envReal3 + "=http://127.0.0.1:4381/api); it creates the work pools pool and ecs-pool there when missing, and a flow with deployments it deletes again")
-	}
-	var b [4]byte
-	_, err := rand.Read(b[:])
-	require.NoError(t, err)
-	run := hex.EncodeToString(b[:])
+	base, run := real3(t, "it creates the work pools pool and ecs-pool there when missing, and a flow with deployments it deletes again")
 	const flow = "hello"
 	names := []string{"hello-scheduled-" + run, "hello-paused-" + run}
 	require.NoError(t, prefect3test.EnsureRecordedPools(base))
@@ -83,6 +75,21 @@ func TestRealPrefect3PlanAndPrune(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, st, "pruned")
 	st, _ = get3(t, base+"/deployments/name/"+flow+"/"+url.PathEscape(names[0]))
 	assert.Equal(t, http.StatusOK, st, "still in the file")
+}
+
+// real3 is the API URL of the real Prefect 3 server and a token new for this run, or
+// skips the test (saying that it does) when there is none.
+func real3(t *testing.T, does string) (base, run string) {
+	t.Helper()
+	base = strings.TrimRight(os.Getenv(envReal3), "/")
+	if base == "" {
+		t.Skip(envReal3 + " is not set: this test needs a THROWAWAY Prefect 3.8.3 server (`bash ../shared/prefect3/real/server.sh start ROOT 4381`, then " +
+			envReal3 + "=http://127.0.0.1:4381/api); " + does)
+	}
+	var b [4]byte
+	_, err := rand.Read(b[:])
+	require.NoError(t, err)
+	return base, hex.EncodeToString(b[:])
 }
 
 // deleteDeployments3 deletes the run's deployments (the flow stays: others may use it).

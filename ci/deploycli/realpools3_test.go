@@ -3,8 +3,6 @@ package deploycli_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -24,15 +22,7 @@ import (
 // stores it as sent) and leaves the other type's alone; a second run writes nothing.
 // The pools are named per run and deleted after.
 func TestRealPrefect3Pools(t *testing.T) {
-	base := strings.TrimRight(os.Getenv(envReal3), "/")
-	if base == "" {
-		t.Skip(envReal3 + " is not set: this test needs a THROWAWAY Prefect 3.8.3 server (`bash ../shared/prefect3/real/server.sh start ROOT 4381`, then " +
-			envReal3 + "=http://127.0.0.1:4381/api); it creates three work pools there and deletes them again")
-	}
-	var b [4]byte
-	_, err := rand.Read(b[:])
-	require.NoError(t, err)
-	run := hex.EncodeToString(b[:])
+	base, run := real3(t, "it creates three work pools there and deletes them again")
 	newPool, processPool, ecsPool := "pools-new-"+run, "pools-process-"+run, "pools-ecs-"+run
 	t.Cleanup(func() {
 		for _, p := range []string{newPool, processPool, ecsPool} {
