@@ -20,6 +20,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/internal/fakeprefect"
 	"github.com/acme-data/prefect-flows/ci/prefectcli/batch"
+	"github.com/acme-data/prefect-flows/ci/pyflow"
 	"github.com/acme-data/prefect-flows/ci/spec"
 	"github.com/acme-data/prefect-flows/ci/spec/selecttest"
 )
@@ -261,7 +262,7 @@ func TestValidateNotes(t *testing.T) {
 	h := newHarness(t)
 	code, stdout, _ := h.run(context.Background(), "validate", h.file("reexport.yaml"))
 	assert.Equal(t, deploycli.ExitOK, code, stdout)
-	assert.Equal(t, "note: "+h.file("reexport.yaml")+":4:17: deployments[0].entrypoint: hello2 in flows/reexport.py is imported at the top level (line 2: from flows.hello import hello as hello2): "+spec.NotCheckedStatically+"\n"+
+	assert.Equal(t, "note: "+h.file("reexport.yaml")+":4:17: deployments[0].entrypoint: hello2 in flows/reexport.py is imported at the top level (line 2: from flows.hello import hello as hello2): "+pyflow.NotCheckedStatically+"\n"+
 		h.file("reexport.yaml")+": ok, 1 deployment(s), Prefect 2 (inferred from ib-block at line 1)\n", stdout)
 }
 

@@ -3,6 +3,7 @@ package spec
 import (
 	"testing"
 
+	"github.com/acme-data/prefect-flows/ci/internal/suggest"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -105,11 +106,11 @@ func TestSuggest(t *testing.T) {
 		"colour": "", "x": "", "environment": "",
 	}
 	for in, want := range cases {
-		assert.Equal(t, want, suggest(in, deployKeys), in)
+		assert.Equal(t, want, suggest.Closest(in, deployKeys), in)
 	}
-	assert.Equal(t, "anchor-date", suggest("anchor_date", scheduleKeys))
-	assert.Equal(t, "deployments", suggest("deployment", topKeys))
-	assert.Equal(t, "work_queue_name", suggest("work_queue_nam", workPoolKeys))
+	assert.Equal(t, "anchor-date", suggest.Closest("anchor_date", scheduleKeys))
+	assert.Equal(t, "deployments", suggest.Closest("deployment", topKeys))
+	assert.Equal(t, "work_queue_name", suggest.Closest("work_queue_nam", workPoolKeys))
 }
 
 func TestCheckTimezone(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -49,7 +50,7 @@ func FuzzLoad(f *testing.F) {
 func TestAliasBomb(t *testing.T) {
 	doc := "ib-block: process/dev\ndeployments:\n  - name: a\n    entrypoint: flows/hello.py:hello\n    parameters:\n      l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n"
 	for i := 1; i < 9; i++ {
-		doc += "      l" + itoa(i) + ": &l" + itoa(i) + " [*l" + itoa(i-1) + ", *l" + itoa(i-1) + ", *l" + itoa(i-1) + ", *l" + itoa(i-1) + ", *l" + itoa(i-1) + ", *l" + itoa(i-1) + ", *l" + itoa(i-1) + ", *l" + itoa(i-1) + ", *l" + itoa(i-1) + ", *l" + itoa(i-1) + "]\n"
+		doc += "      l" + strconv.Itoa(i) + ": &l" + strconv.Itoa(i) + " [*l" + strconv.Itoa(i-1) + ", *l" + strconv.Itoa(i-1) + ", *l" + strconv.Itoa(i-1) + ", *l" + strconv.Itoa(i-1) + ", *l" + strconv.Itoa(i-1) + ", *l" + strconv.Itoa(i-1) + ", *l" + strconv.Itoa(i-1) + ", *l" + strconv.Itoa(i-1) + ", *l" + strconv.Itoa(i-1) + ", *l" + strconv.Itoa(i-1) + "]\n"
 	}
 	_, err := parse("bomb.yaml", []byte(doc), testRepo)
 	var ve *ValidationError

@@ -13,6 +13,7 @@ import (
 	"time"
 	_ "time/tzdata" // timezones must validate the same on a bare CI runner as on a laptop
 
+	"github.com/acme-data/prefect-flows/ci/pyflow"
 	"gopkg.in/yaml.v3"
 )
 
@@ -197,7 +198,7 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 		c.add(deploymentsNode, "deployments", "expected a list of deployments, got %s", kindName(dn))
 		return f
 	}
-	files := &pyFiles{root: repoRoot, mods: map[string]*pyModule{}}
+	files := pyflow.NewRepo(repoRoot)
 	firstName := map[string]*yaml.Node{}
 	for i, item := range dn.Content {
 		p := index("deployments", i)
@@ -788,19 +789,17 @@ func checkTimezone(tz string) string {
 	return ""
 }
 
-var pyIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // flowRef is the flow function an entrypoint names.
 type flowRef struct {
 	file, fn string // as in the entrypoint, path cleaned
-	f        pyFunc
+	f        pyflow.Func
 }
 
 // checkEntrypoint checks path/file.py:function against the repository and returns the
 // flow's Prefect name and the function, or ("", nil) after reporting a problem. When
 // only Prefect's loader can decide (an imported or assigned flow, ...) it adds a note
 // and returns the flow name if it could be read ("" if not) and no function.
-func (c *collector) checkEntrypoint(n *yaml.Node, p, ep string, files *pyFiles) (string, *flowRef) {
+func (c *collector) checkEntrypoint(n *yaml.Node, p, ep string, files *pyflow.Repo) (string, *flowRef) {
 	i := strings.LastIndex(ep, ":")
 	if i < 0 {
 		c.add(n, p, "%q is not path/file.py:flow_function (the function name is missing)", ep)
@@ -811,7 +810,7 @@ func (c *collector) checkEntrypoint(n *yaml.Node, p, ep string, files *pyFiles) 
 	case !strings.HasSuffix(file, ".py") || len(file) == len(".py"):
 		c.add(n, p, "%q is not path/file.py:flow_function (the file must end in .py)", ep)
 		return "", nil
-	case !pyIdent.MatchString(fn):
+	case !pyflow.IsIdentifier(fn):
 		c.add(n, p, "%q is not path/file.py:flow_function (%q is not a Python function name)", ep, fn)
 		return "", nil
 	case strings.HasPrefix(file, "/") || filepath.IsAbs(file) || (len(file) > 1 && file[1] == ':') || strings.Contains(file, `\`):
@@ -823,29 +822,27 @@ func (c *collector) checkEntrypoint(n *yaml.Node, p, ep string, files *pyFiles) 
 		c.add(n, p, "%q points outside the repository", ep)
 		return "", nil
 	}
-	mod := files.module(clean)
-	if mod == nil {
-		c.add(n, p, "flow file %s does not exist in the repository (%s)", file, files.root)
-		return "", nil
-	}
-	v := files.judge(clean, fn, mod)
+	v, exists := files.Judge(clean, fn)
 	switch {
-	case v.refuse != "":
-		c.add(n, p, "%s", v.refuse)
+	case !exists:
+		c.add(n, p, "flow file %s does not exist in the repository (%s)", file, files.Root())
 		return "", nil
-	case v.note != "":
-		msg := v.note
-		if v.flowName == "" {
+	case v.Refuse != "":
+		c.add(n, p, "%s", v.Refuse)
+		return "", nil
+	case v.Note != "":
+		msg := v.Note
+		if v.FlowName == "" {
 			msg += "; its flow name is not known statically either"
 		}
 		c.note(n, p, "%s", msg)
-		return v.flowName, nil
+		return v.FlowName, nil
 	}
-	if strings.ContainsAny(v.f.flowName, bannedNameChars) {
-		c.add(n, p, "flow %s in %s is named %q, which Prefect refuses (no %s)", fn, file, v.f.flowName, bannedNameChars)
+	if strings.ContainsAny(v.Func.FlowName, bannedNameChars) {
+		c.add(n, p, "flow %s in %s is named %q, which Prefect refuses (no %s)", fn, file, v.Func.FlowName, bannedNameChars)
 		return "", nil
 	}
-	return v.flowName, &flowRef{file: clean, fn: fn, f: v.f}
+	return v.FlowName, &flowRef{file: clean, fn: fn, f: v.Func}
 }
 
 // merge applies the defaults to one deployment: the deployment's own value wins;

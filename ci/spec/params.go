@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/acme-data/prefect-flows/ci/internal/suggest"
+	"github.com/acme-data/prefect-flows/ci/pyflow"
 	"gopkg.in/yaml.v3"
 )
 
@@ -29,14 +31,14 @@ func (c *collector) entryNodes(v *yaml.Node, p string) (keys, vals map[string]*y
 // which checks the names even when the function takes **kwargs), and a required
 // parameter without a value fails pydantic's validation of the call.
 func (c *collector) checkParams(item *yaml.Node, p string, d Deployment, ref *flowRef, def, own *fields) {
-	sig := ref.f.sig
+	sig := ref.f.Sig
 	if sig == nil || own.paramsBad || (def != nil && def.paramsBad) {
 		return
 	}
 	if def == nil {
 		def = &fields{}
 	}
-	where := fmt.Sprintf("flow function %s (%s:%d)", ref.fn, ref.file, ref.f.line)
+	where := fmt.Sprintf("flow function %s (%s:%d)", ref.fn, ref.file, ref.f.Line)
 	pp := join(p, "parameters")
 
 	names := make([]string, 0, len(d.Parameters))
@@ -45,11 +47,11 @@ func (c *collector) checkParams(item *yaml.Node, p string, d Deployment, ref *fl
 	}
 	sort.Strings(names)
 	var plain []string
-	for _, q := range sig.params {
-		plain = append(plain, q.name)
+	for _, q := range sig.Params {
+		plain = append(plain, q.Name)
 	}
 	for _, k := range names {
-		if q, ok := sig.param(k); ok {
+		if q, ok := sig.Param(k); ok {
 			c.checkParamType(k, pp, d.Parameters[k], q, ref, where, def, own)
 			continue
 		}
@@ -58,18 +60,18 @@ func (c *collector) checkParams(item *yaml.Node, p string, d Deployment, ref *fl
 			node, fromDefaults = def.paramKeys[k], true
 		}
 		msg := fmt.Sprintf("%s takes no parameter %q", where, k)
-		if s := suggest(k, plain); s != "" {
+		if s := suggest.Closest(k, plain); s != "" {
 			msg += fmt.Sprintf(": did you mean %q?", s)
 		} else {
 			msg += "."
 		}
-		if len(sig.params) == 0 {
+		if len(sig.Params) == 0 {
 			msg += " It takes no parameters"
 		} else {
-			msg += " It takes " + strings.Join(sig.names(), ", ")
+			msg += " It takes " + strings.Join(sig.Names(), ", ")
 		}
-		if vk, ok := sig.varKw(); ok {
-			msg += fmt.Sprintf(" (Prefect passes parameters by name only: put extra keyword arguments inside %s, e.g. %s: {%s: ...})", vk.name, vk.name, k)
+		if vk, ok := sig.VarKw(); ok {
+			msg += fmt.Sprintf(" (Prefect passes parameters by name only: put extra keyword arguments inside %s, e.g. %s: {%s: ...})", vk.Name, vk.Name, k)
 		}
 		if fromDefaults {
 			msg += " (set in defaults.parameters)"
@@ -84,7 +86,7 @@ func (c *collector) checkParams(item *yaml.Node, p string, d Deployment, ref *fl
 		return
 	}
 	var missing []string
-	for _, r := range sig.required() {
+	for _, r := range sig.Required() {
 		if _, ok := d.Parameters[r]; !ok {
 			missing = append(missing, r)
 		}
@@ -106,13 +108,13 @@ func (c *collector) checkParams(item *yaml.Node, p string, d Deployment, ref *fl
 	c.add(node, pp, "%s requires %s no value here or in defaults.parameters: every scheduled run would fail", where, what)
 }
 
-// checkParamType reports a value that pydantic would refuse for the parameter's
-// annotation, at the value as written (in the deployment or in defaults).
-func (c *collector) checkParamType(k, pp string, v any, q pyParam, ref *flowRef, where string, def, own *fields) {
-	if ref.f.noValidation || q.kind == paramVarArgs || q.kind == paramVarKw {
+// checkParamType reports a value that the file's Prefect major would refuse for the
+// parameter's annotation, at the value as written (in the deployment or in defaults).
+func (c *collector) checkParamType(k, pp string, v any, q pyflow.Param, ref *flowRef, where string, def, own *fields) {
+	if ref.f.NoValidation {
 		return
 	}
-	msg := checkParamValue(q.ann, q.defaultText == "None", v)
+	msg := pyflow.CheckParam(int(c.major), q, v)
 	if msg == "" {
 		return
 	}
@@ -120,5 +122,5 @@ func (c *collector) checkParamType(k, pp string, v any, q pyParam, ref *flowRef,
 	if node == nil {
 		node, fromDefaults = def.paramVals[k], " (set in defaults.parameters)"
 	}
-	c.add(node, join(pp, k), "%s: %s declares %s: %s, so every run with this value would fail Prefect's parameter validation%s", msg, where, k, q.annotation, fromDefaults)
+	c.add(node, join(pp, k), "%s: %s declares %s: %s, so every run with this value would fail Prefect's parameter validation%s", msg, where, k, q.Annotation, fromDefaults)
 }

@@ -1,29 +1,29 @@
-package spec
+package pyflow
 
 import (
 	"regexp"
 	"strings"
 )
 
-// pyFunc is a top-level function found in a Python file.
-type pyFunc struct {
-	isFlow bool
-	// flowName is the literal `name=` of the flow decorator, "" when absent or not a
+// Func is a top-level function found in a Python file.
+type Func struct {
+	IsFlow bool
+	// FlowName is the literal `name=` of the flow decorator, "" when absent or not a
 	// plain string literal.
-	flowName string
-	// line is where the `def` starts (1-based), for messages that point into the flow file.
-	line int
-	// sig is the parameter list, nil when the signature could not be read with
+	FlowName string
+	// Line is where the `def` starts (1-based), for messages that point into the flow file.
+	Line int
+	// Sig is the parameter list, nil when the signature could not be read with
 	// certainty (then no parameter is checked).
-	sig *signature
-	// noValidation is set by @flow(validate_parameters=...) with anything but True:
+	Sig *Signature
+	// NoValidation is set by @flow(validate_parameters=...) with anything but True:
 	// Prefect then never runs pydantic on the parameters, so their types are not checked.
-	noValidation bool
-	// isTask is set by @task / @prefect.task: a Task, which Prefect's loader refuses.
-	isTask bool
-	// otherDeco is the first decorator that is neither a flow nor a task decorator
+	NoValidation bool
+	// IsTask is set by @task / @prefect.task: a Task, which Prefect's loader refuses.
+	IsTask bool
+	// OtherDeco is the first decorator that is neither a flow nor a task decorator
 	// ("" when none): what it returns is known only when the file runs.
-	otherDeco string
+	OtherDeco string
 }
 
 // logicalLine is a Python statement's text with comments and string contents kept
@@ -37,6 +37,12 @@ type logicalLine struct {
 	strs []string
 }
 
+var pyIdent = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// IsIdentifier reports whether s is an ASCII Python identifier, the only kind the
+// scanner reads (an entrypoint's function name must be one).
+func IsIdentifier(s string) bool { return pyIdent.MatchString(s) }
+
 var (
 	pyDef      = regexp.MustCompile(`^(?:async\s+)?def\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(`)
 	pyFlowDeco = regexp.MustCompile(`^@\s*(?:prefect\s*\.\s*)?flow\s*(\(.*\))?\s*$`)
@@ -47,12 +53,12 @@ var (
 // scanFlows finds the top-level functions of a Python source and which of them carry a
 // flow decorator (@flow, @flow(...), @prefect.flow, @prefect.flow(...)), without running
 // Python. A function defined twice keeps its last definition, as Python would.
-func scanFlows(src string) map[string]pyFunc {
+func scanFlows(src string) map[string]Func {
 	return scanFlowLines(logicalLines(src))
 }
 
-func scanFlowLines(lines []logicalLine) map[string]pyFunc {
-	funcs := map[string]pyFunc{}
+func scanFlowLines(lines []logicalLine) map[string]Func {
+	funcs := map[string]Func{}
 	var decos []logicalLine
 	for _, ll := range lines {
 		if ll.indent > 0 {
@@ -64,30 +70,30 @@ func scanFlowLines(lines []logicalLine) map[string]pyFunc {
 		case pyDef.MatchString(ll.code):
 			m := pyDef.FindStringSubmatchIndex(ll.code)
 			name := ll.code[m[2]:m[3]]
-			f := pyFunc{line: ll.line}
+			f := Func{Line: ll.line}
 			if sig, ok := parseSignature(ll.code[m[1]-1:]); ok {
-				f.sig = sig
+				f.Sig = sig
 			}
 			for _, d := range decos {
 				m := pyFlowDeco.FindStringSubmatch(d.code)
 				if m == nil {
 					switch {
 					case pyTaskDeco.MatchString(d.code):
-						f.isTask = true
-					case f.otherDeco == "":
-						f.otherDeco = shorten(d.code)
+						f.IsTask = true
+					case f.OtherDeco == "":
+						f.OtherDeco = shorten(d.code)
 					}
 					continue
 				}
-				f.isFlow = true
+				f.IsFlow = true
 				if args := m[1]; args != "" {
 					for _, arg := range topLevelArgs(args) {
 						if v := pyValidArg.FindStringSubmatch(arg); v != nil && v[1] != "True" {
-							f.noValidation = true
+							f.NoValidation = true
 						}
 						if nm := pyNameArg.FindStringSubmatch(arg); nm != nil {
 							if i := atoiSafe(nm[1]); i < len(d.strs) && d.strs[i] != "\x00" {
-								f.flowName = d.strs[i]
+								f.FlowName = d.strs[i]
 							}
 						}
 					}
@@ -101,11 +107,11 @@ func scanFlowLines(lines []logicalLine) map[string]pyFunc {
 	}
 	b, star := scanBindings(lines)
 	for _, f := range funcs {
-		if f.sig == nil || star {
+		if f.Sig == nil || star {
 			continue
 		}
-		for i := range f.sig.params {
-			f.sig.params[i].ann = b.classify(f.sig.params[i].annotation)
+		for i := range f.Sig.Params {
+			f.Sig.Params[i].ann = b.classify(f.Sig.Params[i].Annotation)
 		}
 	}
 	return funcs

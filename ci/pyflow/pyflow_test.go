@@ -1,4 +1,4 @@
-package spec
+package pyflow
 
 import (
 	"os"
@@ -111,20 +111,20 @@ func TestScanFlowsCRLF(t *testing.T) {
 	src := "from prefect import flow\r\n\r\n@flow(\r\n    name='crlf',\r\n)\r\n# comment\r\nasync def daily():\r\n    pass\r\n\r\ndef plain():\r\n    pass\r\n"
 	funcs := scanFlows(src)
 	assert.Equal(t, map[string]flowInfo{"daily": {isFlow: true, flowName: "crlf"}, "plain": {}}, flowInfos(funcs))
-	assert.Equal(t, 7, funcs["daily"].line)
-	assert.Equal(t, 10, funcs["plain"].line)
+	assert.Equal(t, 7, funcs["daily"].Line)
+	assert.Equal(t, 10, funcs["plain"].Line)
 }
 
-// flowInfo is the part of a pyFunc TestScanFlows checks: is it a flow, and its name.
+// flowInfo is the part of a Func TestScanFlows checks: is it a flow, and its name.
 type flowInfo struct {
 	isFlow   bool
 	flowName string
 }
 
-func flowInfos(funcs map[string]pyFunc) map[string]flowInfo {
+func flowInfos(funcs map[string]Func) map[string]flowInfo {
 	out := map[string]flowInfo{}
 	for k, f := range funcs {
-		out[k] = flowInfo{isFlow: f.isFlow, flowName: f.flowName}
+		out[k] = flowInfo{isFlow: f.IsFlow, flowName: f.FlowName}
 	}
 	return out
 }
@@ -176,7 +176,7 @@ def bad_star(*, *args): pass
 `
 	type param struct {
 		name, ann, def string
-		kind           paramKind
+		kind           ParamKind
 		hasDef         bool
 	}
 	want := map[string]struct {
@@ -185,28 +185,28 @@ def bad_star(*, *args): pass
 	}{
 		"empty": {4, nil},
 		"multi": {7, []param{
-			{name: "day", ann: "date", kind: paramNormal},
-			{name: "regions", ann: "List[str]", def: "[\x000\x00, \x001\x00]", kind: paramNormal, hasDef: true},
-			{name: "sep", ann: "str", def: "\x002\x00", kind: paramNormal, hasDef: true},
-			{name: "nested", ann: "Dict[str, Tuple[int, int]]", def: "{\x003\x00: (1, 2), \x004\x00: [3, {4: 5}]}", kind: paramNormal, hasDef: true},
-			{name: "cmp", def: "1 == 2", kind: paramNormal, hasDef: true},
-			{name: "text", def: "\x005\x00", kind: paramNormal, hasDef: true},
+			{name: "day", ann: "date", kind: ParamNormal},
+			{name: "regions", ann: "List[str]", def: "[\x000\x00, \x001\x00]", kind: ParamNormal, hasDef: true},
+			{name: "sep", ann: "str", def: "\x002\x00", kind: ParamNormal, hasDef: true},
+			{name: "nested", ann: "Dict[str, Tuple[int, int]]", def: "{\x003\x00: (1, 2), \x004\x00: [3, {4: 5}]}", kind: ParamNormal, hasDef: true},
+			{name: "cmp", def: "1 == 2", kind: ParamNormal, hasDef: true},
+			{name: "text", def: "\x005\x00", kind: ParamNormal, hasDef: true},
 		}},
 		"markers": {19, []param{
-			{name: "a", kind: paramPositionalOnly},
-			{name: "b", ann: "int", kind: paramPositionalOnly},
-			{name: "c", def: "1", kind: paramNormal, hasDef: true},
-			{name: "d", kind: paramKeywordOnly},
-			{name: "e", ann: "\x000\x00", def: "None", kind: paramKeywordOnly, hasDef: true},
-			{name: "kw", kind: paramVarKw},
+			{name: "a", kind: ParamPositionalOnly},
+			{name: "b", ann: "int", kind: ParamPositionalOnly},
+			{name: "c", def: "1", kind: ParamNormal, hasDef: true},
+			{name: "d", kind: ParamKeywordOnly},
+			{name: "e", ann: "\x000\x00", def: "None", kind: ParamKeywordOnly, hasDef: true},
+			{name: "kw", kind: ParamVarKw},
 		}},
 		"varargs": {22, []param{
-			{name: "items", ann: "str", kind: paramVarArgs},
-			{name: "limit", def: "3", kind: paramKeywordOnly, hasDef: true},
-			{name: "opts", kind: paramVarKw},
+			{name: "items", ann: "str", kind: ParamVarArgs},
+			{name: "limit", def: "3", kind: ParamKeywordOnly, hasDef: true},
+			{name: "opts", kind: ParamVarKw},
 		}},
-		"one_line":  {25, []param{{name: "x", def: "(1, 2)", hasDef: true, kind: paramNormal}, {name: "y", def: "[3]", hasDef: true, kind: paramNormal}}},
-		"continued": {28, []param{{name: "a", kind: paramNormal}, {name: "b", def: "2", hasDef: true, kind: paramNormal}}},
+		"one_line":  {25, []param{{name: "x", def: "(1, 2)", hasDef: true, kind: ParamNormal}, {name: "y", def: "[3]", hasDef: true, kind: ParamNormal}}},
+		"continued": {28, []param{{name: "a", kind: ParamNormal}, {name: "b", def: "2", hasDef: true, kind: ParamNormal}}},
 	}
 	unreadable := []string{"with_lambda", "kw_after_varkw", "duplicate", "bad_star"}
 
@@ -216,33 +216,33 @@ def bad_star(*, *args): pass
 		if !assert.True(t, ok, name) {
 			continue
 		}
-		assert.Equal(t, w.line, f.line, name)
-		if !assert.NotNil(t, f.sig, name) {
+		assert.Equal(t, w.line, f.Line, name)
+		if !assert.NotNil(t, f.Sig, name) {
 			continue
 		}
 		var got []param
-		for _, p := range f.sig.params {
-			got = append(got, param{name: p.name, ann: p.annotation, def: p.defaultText, kind: p.kind, hasDef: p.hasDefault})
+		for _, p := range f.Sig.Params {
+			got = append(got, param{name: p.Name, ann: p.Annotation, def: p.DefaultText, kind: p.Kind, hasDef: p.HasDefault})
 		}
 		assert.Equal(t, w.params, got, name)
 	}
 	for _, name := range unreadable {
-		assert.True(t, funcs[name].isFlow, name)
-		assert.Nil(t, funcs[name].sig, "%s: a signature that cannot be read with certainty is not checked", name)
+		assert.True(t, funcs[name].IsFlow, name)
+		assert.Nil(t, funcs[name].Sig, "%s: a Signature that cannot be read with certainty is not checked", name)
 	}
 
-	assert.Equal(t, []string{"a", "b", "d"}, funcs["markers"].sig.required())
-	assert.Equal(t, []string{"a", "b", "c", "d", "e", "**kw"}, funcs["markers"].sig.names())
-	assert.Equal(t, []string{"*items", "limit", "**opts"}, funcs["varargs"].sig.names())
-	assert.Empty(t, funcs["varargs"].sig.required(), "*args and **kwargs are never required")
-	assert.Equal(t, []string{"day"}, funcs["multi"].sig.required())
+	assert.Equal(t, []string{"a", "b", "d"}, funcs["markers"].Sig.Required())
+	assert.Equal(t, []string{"a", "b", "c", "d", "e", "**kw"}, funcs["markers"].Sig.Names())
+	assert.Equal(t, []string{"*items", "limit", "**opts"}, funcs["varargs"].Sig.Names())
+	assert.Empty(t, funcs["varargs"].Sig.Required(), "*args and **kwargs are never required")
+	assert.Equal(t, []string{"day"}, funcs["multi"].Sig.Required())
 }
 
 // FuzzScanFlows: whatever the Python source, scanning never panics, every name it
-// finds bound is an identifier, and every signature it reads has unique, valid names.
+// finds bound is an identifier, and every Signature it reads has unique, valid names.
 func FuzzScanFlows(f *testing.F) {
-	for _, name := range []string{"etl.py", "params.py", "typed.py", "hello.py"} {
-		data, err := os.ReadFile(filepath.Join(testRepo, "flows", name))
+	for _, name := range []string{"loader/flows/static.py", "loader/flows/assigned.py", "loader/flows/decorated.py", "loader/flows/conditional.py", "bindings/module.py"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -253,20 +253,20 @@ func FuzzScanFlows(f *testing.F) {
 	f.Fuzz(func(t *testing.T, src string) {
 		m := scanModule(src)
 		for name := range m.binds {
-			if !pyIdent.MatchString(name) {
+			if !IsIdentifier(name) {
 				t.Fatalf("bound name %q is not an identifier", name)
 			}
 		}
 		for name, fn := range scanFlows(src) {
-			if fn.sig == nil {
+			if fn.Sig == nil {
 				continue
 			}
 			seen := map[string]bool{}
-			for _, p := range fn.sig.params {
-				if !pyIdent.MatchString(p.name) || seen[p.name] {
-					t.Fatalf("%s: bad or repeated parameter name %q", name, p.name)
+			for _, p := range fn.Sig.Params {
+				if !IsIdentifier(p.Name) || seen[p.Name] {
+					t.Fatalf("%s: bad or repeated parameter name %q", name, p.Name)
 				}
-				seen[p.name] = true
+				seen[p.Name] = true
 			}
 		}
 	})
@@ -306,6 +306,6 @@ func TestScanModuleBindings(t *testing.T) {
 	}
 	assert.Equal(t, want, got)
 	assert.Equal(t, 53, m.dynamicLine, "a module __getattr__ may serve any name")
-	assert.Equal(t, "@decorated", m.funcs["deco"].otherDeco)
+	assert.Equal(t, "@decorated", m.funcs["deco"].OtherDeco)
 	assert.Len(t, m.binds["maybe"], 2, "an import in try and an assignment in except")
 }

@@ -1,8 +1,9 @@
-package spec
+package pyflow
 
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// specValue turns a decoded JSON value into the form Load gives parameters
-// (int64 for integers, float64 for numbers with a fraction or exponent).
+// specValue turns a decoded JSON value into the form the deployments file gives
+// parameters (int64 for integers, float64 for numbers with a fraction or exponent).
 func specValue(t *testing.T, v any) any {
 	switch x := v.(type) {
 	case json.Number:
@@ -37,43 +38,65 @@ func specValue(t *testing.T, v any) any {
 	return v
 }
 
-// The type checks agree with pydantic 1.10 on every recorded case: a value pydantic
-// accepts is never refused, and every refusal is predicted except the few marked
-// lenient. testdata/paramtypes/gen_cases.py records pydantic's answers.
-func TestParamValuesAgreeWithPydantic(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "paramtypes", "cases.json"))
-	require.NoError(t, err)
-	var file struct {
-		Pydantic string
-		Cases    []struct {
-			Annotation  string
-			NoneDefault bool `json:"none_default"`
-			Value       any
-			Pydantic    string
-			Lenient     bool
-		}
+// paramRecord is testdata/paramtypes/prefect<major>.json: what that Prefect's
+// Flow.validate_parameters said about each case of inputs.json (gen_cases.py).
+type paramRecord struct {
+	Prefect  string
+	Pydantic string
+	Cases    []struct {
+		Annotation  string
+		NoneDefault bool `json:"none_default"`
+		Value       any
+		Verdict     string
+		Lenient     bool
 	}
+}
+
+func readParamRecord(t *testing.T, data []byte) paramRecord {
+	t.Helper()
+	var rec paramRecord
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	require.NoError(t, dec.Decode(&file))
-	require.True(t, strings.HasPrefix(file.Pydantic, "1.10."), "cases must come from pydantic 1.10, got %s", file.Pydantic)
-	require.Greater(t, len(file.Cases), 100)
+	require.NoError(t, dec.Decode(&rec))
+	require.Greater(t, len(rec.Cases), 100)
+	return rec
+}
 
+// paramMajors are the Prefect versions whose records the checks are held to.
+var paramMajors = []struct {
+	major   int
+	version string // the record's Prefect version must start with it
+}{{2, "2.14."}, {3, "3.8."}}
+
+// The type checks agree with each major's Prefect on every recorded case: a value it
+// accepts is never refused, and every refusal is predicted except the few marked lenient.
+func TestParamValuesAgreeWithPrefect(t *testing.T) {
 	b, star := scanBindings(logicalLines("from datetime import date, datetime\nfrom typing import List, Optional\n"))
 	require.False(t, star)
-	for _, c := range file.Cases {
-		ann := b.classify(c.Annotation)
-		require.NotEqual(t, annUnknown, ann.kind, c.Annotation)
-		v := specValue(t, c.Value)
-		msg := checkParamValue(ann, c.NoneDefault, v)
-		switch {
-		case c.Pydantic == "ok":
-			assert.Empty(t, msg, "%s = %#v: pydantic accepts it", c.Annotation, v)
-		case c.Lenient:
-			assert.Empty(t, msg, "%s = %#v: deliberately not predicted", c.Annotation, v)
-		default:
-			assert.NotEmpty(t, msg, "%s = %#v: pydantic refuses it", c.Annotation, v)
-		}
+	for _, m := range paramMajors {
+		t.Run(fmt.Sprint("prefect", m.major), func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", "paramtypes", fmt.Sprintf("prefect%d.json", m.major)))
+			require.NoError(t, err)
+			rec := readParamRecord(t, data)
+			require.True(t, strings.HasPrefix(rec.Prefect, m.version), "the record must come from Prefect %s*, got %s", m.version, rec.Prefect)
+			for _, c := range rec.Cases {
+				p := Param{Annotation: c.Annotation, ann: b.classify(c.Annotation), HasDefault: true, DefaultText: "0"}
+				require.NotEqual(t, annUnknown, p.ann.kind, c.Annotation)
+				if c.NoneDefault {
+					p.DefaultText = "None"
+				}
+				v := specValue(t, c.Value)
+				msg := CheckParam(m.major, p, v)
+				switch {
+				case c.Verdict == "ok":
+					assert.Empty(t, msg, "%s = %#v (default %s): Prefect %s accepts it", c.Annotation, v, p.DefaultText, rec.Prefect)
+				case c.Lenient:
+					assert.Empty(t, msg, "%s = %#v (default %s): deliberately not predicted", c.Annotation, v, p.DefaultText)
+				default:
+					assert.NotEmpty(t, msg, "%s = %#v (default %s): Prefect %s refuses it", c.Annotation, v, p.DefaultText, rec.Prefect)
+				}
+			}
+		})
 	}
 }
 

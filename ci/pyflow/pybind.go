@@ -1,4 +1,4 @@
-package spec
+package pyflow
 
 import (
 	"regexp"
@@ -46,7 +46,7 @@ type pyBinding struct {
 // pyModule is what the scanner knows about a flow file's module-level names.
 type pyModule struct {
 	// funcs are the unconditional top-level defs (the last one of each name).
-	funcs map[string]pyFunc
+	funcs map[string]Func
 	// binds lists every module-level binding of each name, in file order.
 	binds map[string][]pyBinding
 	// dynamicLine and dynamicWhat say where the file may bind names no statement
@@ -159,7 +159,7 @@ func scanModule(src string) *pyModule {
 }
 
 func (m *pyModule) bind(name string, b pyBinding) {
-	if !pyIdent.MatchString(name) {
+	if !IsIdentifier(name) {
 		return
 	}
 	m.binds[name] = append(m.binds[name], b)
@@ -290,7 +290,7 @@ func targetNames(target string) []string {
 				continue
 			}
 		}
-		if pyIdent.MatchString(p) && !pyKeywordsIn[p] {
+		if IsIdentifier(p) && !pyKeywordsIn[p] {
 			out = append(out, p)
 		}
 	}
@@ -307,7 +307,7 @@ func (m *pyModule) flowCallName(value string, strs []string) string {
 		args, fn = topLevelArgs(c[1]), c[2]
 	} else if c := pyFlowCall.FindStringSubmatch(value); c != nil && closingBracket(value[strings.IndexByte(value, '('):]) == len(value)-strings.IndexByte(value, '(')-1 {
 		args = topLevelArgs("(" + c[1] + ")")
-		if len(args) > 0 && pyIdent.MatchString(strings.TrimSpace(args[0])) {
+		if len(args) > 0 && IsIdentifier(strings.TrimSpace(args[0])) {
 			fn = strings.TrimSpace(args[0])
 		}
 	} else {
@@ -324,7 +324,7 @@ func (m *pyModule) flowCallName(value string, strs []string) string {
 			return "" // name= something that is not a plain literal
 		}
 	}
-	if f, ok := m.funcs[fn]; ok && fn != "" && f.line > 0 {
+	if f, ok := m.funcs[fn]; ok && fn != "" && f.Line > 0 {
 		return strings.ReplaceAll(fn, "_", "-")
 	}
 	return ""

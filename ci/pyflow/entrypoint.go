@@ -1,4 +1,4 @@
-package spec
+package pyflow
 
 import (
 	"fmt"
@@ -7,19 +7,29 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/acme-data/prefect-flows/ci/internal/suggest"
 )
 
 // NotCheckedStatically ends every note about an entrypoint the scanner leaves to
 // Prefect's loader.
 const NotCheckedStatically = "not checked statically, nor are its parameters; Prefect's loader checks it at the check step"
 
-// pyFiles scans each flow file of a repository once.
-type pyFiles struct {
+// Repo reads the flow files of one repository, each file once.
+type Repo struct {
 	root string
 	mods map[string]*pyModule // by cleaned relative path; nil when the file does not exist
 }
 
-func (p *pyFiles) module(rel string) *pyModule {
+// NewRepo reads flow files below root (the repository root entrypoints are relative to).
+func NewRepo(root string) *Repo {
+	return &Repo{root: root, mods: map[string]*pyModule{}}
+}
+
+// Root is the folder the entrypoints are relative to.
+func (p *Repo) Root() string { return p.root }
+
+func (p *Repo) module(rel string) *pyModule {
 	if m, seen := p.mods[rel]; seen {
 		return m
 	}
@@ -31,22 +41,31 @@ func (p *pyFiles) module(rel string) *pyModule {
 	return m
 }
 
-// entrypointVerdict is what the scanner can say about the object an entrypoint names.
-type entrypointVerdict struct {
-	// static is set when fn is a @flow def read for certain: f holds it.
-	static bool
-	f      pyFunc
-	// refuse is the error when Prefect's loader would refuse the entrypoint for certain.
-	refuse string
-	// note says why the name is left to the loader (neither static nor refused).
-	note string
-	// flowName is the flow's Prefect name when it could be read without running the
+// Verdict is what the scanner can say about the object an entrypoint names.
+type Verdict struct {
+	// Static is set when the name is a @flow def read for certain: Func holds it.
+	Static bool
+	Func   Func
+	// Refuse is the error when Prefect's loader would refuse the entrypoint for certain.
+	Refuse string
+	// Note says why the name is left to the loader (neither static nor refused).
+	Note string
+	// FlowName is the flow's Prefect name when it could be read without running the
 	// file, "" when not.
-	flowName string
+	FlowName string
 }
 
-// judge decides about function fn of the module in file (relative to the root).
-func (p *pyFiles) judge(file, fn string, m *pyModule) entrypointVerdict {
+// Judge decides about function fn of file (a cleaned path relative to the root, with
+// '/' separators). exists is false when the file cannot be read.
+func (p *Repo) Judge(file, fn string) (v Verdict, exists bool) {
+	m := p.module(file)
+	if m == nil {
+		return Verdict{}, false
+	}
+	return p.judge(file, fn, m), true
+}
+
+func (p *Repo) judge(file, fn string, m *pyModule) Verdict {
 	bs := m.binds[fn]
 	dynamic := ""
 	if m.dynamicLine > 0 {
@@ -54,36 +73,36 @@ func (p *pyFiles) judge(file, fn string, m *pyModule) entrypointVerdict {
 	}
 	if len(bs) == 0 {
 		if dynamic != "" {
-			return entrypointVerdict{note: fmt.Sprintf("%s is bound by no statement of %s, but %s may bind it: %s", fn, file, dynamic, NotCheckedStatically)}
+			return Verdict{Note: fmt.Sprintf("%s is bound by no statement of %s, but %s may bind it: %s", fn, file, dynamic, NotCheckedStatically)}
 		}
 		msg := fmt.Sprintf("function %s is not defined at the top level of %s", fn, file)
-		if s := suggest(fn, m.flowNames()); s != "" {
+		if s := suggest.Closest(fn, m.flowNames()); s != "" {
 			msg += fmt.Sprintf(": did you mean %s?", s)
 		} else if names := m.flowNames(); len(names) > 0 && len(names) <= 8 {
 			msg += fmt.Sprintf(" (its flows: %s)", strings.Join(names, ", "))
 		}
-		return entrypointVerdict{refuse: msg}
+		return Verdict{Refuse: msg}
 	}
 	last := bs[len(bs)-1]
-	refuse := func(msg string) entrypointVerdict {
+	refuse := func(msg string) Verdict {
 		if dynamic != "" {
-			return entrypointVerdict{note: fmt.Sprintf("%s; but %s may rebind it: %s", msg, dynamic, NotCheckedStatically)}
+			return Verdict{Note: fmt.Sprintf("%s; but %s may rebind it: %s", msg, dynamic, NotCheckedStatically)}
 		}
-		return entrypointVerdict{refuse: msg}
+		return Verdict{Refuse: msg}
 	}
 	if !last.conditional {
 		switch last.kind {
 		case bindDef:
 			f := m.funcs[fn]
 			switch {
-			case f.isFlow:
-				name := f.flowName
+			case f.IsFlow:
+				name := f.FlowName
 				if name == "" {
 					name = strings.ReplaceAll(fn, "_", "-")
 				}
-				return entrypointVerdict{static: true, f: f, flowName: name}
-			case f.otherDeco != "":
-				return entrypointVerdict{note: fmt.Sprintf("%s in %s is decorated with %s (line %d), which may make a flow: %s", fn, file, f.otherDeco, f.line, NotCheckedStatically)}
+				return Verdict{Static: true, Func: f, FlowName: name}
+			case f.OtherDeco != "":
+				return Verdict{Note: fmt.Sprintf("%s in %s is decorated with %s (line %d), which may make a flow: %s", fn, file, f.OtherDeco, f.Line, NotCheckedStatically)}
 			default:
 				return refuse(fmt.Sprintf("function %s in %s is not a flow: decorate it with @flow", fn, file))
 			}
@@ -98,12 +117,12 @@ func (p *pyFiles) judge(file, fn string, m *pyModule) entrypointVerdict {
 	if last.conditional {
 		where += ", inside a block that may or may not run"
 	}
-	v := entrypointVerdict{note: fmt.Sprintf("%s in %s is %s at the top level (%s): %s", fn, file, how, where, NotCheckedStatically)}
+	v := Verdict{Note: fmt.Sprintf("%s in %s is %s at the top level (%s): %s", fn, file, how, where, NotCheckedStatically)}
 	switch last.kind {
 	case bindAssign:
-		v.flowName = last.flowName
+		v.FlowName = last.flowName
 	case bindImport:
-		v.flowName = p.importedFlowName(path.Dir(file), file, last.module, last.name, 0)
+		v.FlowName = p.importedFlowName(path.Dir(file), file, last.module, last.name, 0)
 	}
 	return v
 }
@@ -112,7 +131,7 @@ func (p *pyFiles) judge(file, fn string, m *pyModule) entrypointVerdict {
 func (m *pyModule) flowNames() []string {
 	var out []string
 	for name, f := range m.funcs {
-		if f.isFlow {
+		if f.IsFlow {
 			out = append(out, name)
 		}
 	}
@@ -125,7 +144,7 @@ func (m *pyModule) flowNames() []string {
 // working directory, which is the repository root) and returns the flow name when
 // name is a @flow there (or is imported or made with flow(...) there, a few levels
 // deep). "" when it cannot tell.
-func (p *pyFiles) importedFlowName(entryDir, fromFile, module, name string, depth int) string {
+func (p *Repo) importedFlowName(entryDir, fromFile, module, name string, depth int) string {
 	if module == "" || name == "" || depth > 4 {
 		return ""
 	}
@@ -160,9 +179,9 @@ func (p *pyFiles) importedFlowName(entryDir, fromFile, module, name string, dept
 			}
 			switch last.kind {
 			case bindDef:
-				if f := m.funcs[name]; f.isFlow {
-					if f.flowName != "" {
-						return f.flowName
+				if f := m.funcs[name]; f.IsFlow {
+					if f.FlowName != "" {
+						return f.FlowName
 					}
 					return strings.ReplaceAll(name, "_", "-")
 				}

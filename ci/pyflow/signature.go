@@ -1,81 +1,82 @@
-package spec
+package pyflow
 
 import (
 	"strings"
 )
 
-// paramKind is how a Python parameter can be passed.
-type paramKind int
+// ParamKind is how a Python parameter can be passed.
+type ParamKind int
 
 const (
-	paramPositionalOnly paramKind = iota // before a `/`
-	paramNormal                          // positional or keyword
-	paramKeywordOnly                     // after `*` or `*args`
-	paramVarArgs                         // *args
-	paramVarKw                           // **kwargs
+	ParamPositionalOnly ParamKind = iota // before a `/`
+	ParamNormal                          // positional or keyword
+	ParamKeywordOnly                     // after `*` or `*args`
+	ParamVarArgs                         // *args
+	ParamVarKw                           // **kwargs
 )
 
-// pyParam is one parameter of a flow function's signature.
-type pyParam struct {
-	name string
-	kind paramKind
-	// hasDefault is true when the parameter is written with `= value`.
-	hasDefault bool
-	// defaultText is the default's code, with string literals as \x00N\x00 placeholders.
-	defaultText string
-	// annotation is the annotation's code ("" when there is none), with string literals
+// Param is one parameter of a flow function's signature.
+type Param struct {
+	Name string
+	Kind ParamKind
+	// HasDefault is true when the parameter is written with `= value`.
+	HasDefault bool
+	// DefaultText is the default's code, with string literals as \x00N\x00 placeholders.
+	DefaultText string
+	// Annotation is the annotation's code ("" when there is none), with string literals
 	// as \x00N\x00 placeholders.
-	annotation string
+	Annotation string
 	// ann is the annotation resolved against the file's imports, when it is simple.
 	ann annType
 }
 
-// signature is a flow function's parameter list in source order.
-type signature struct {
-	params []pyParam
+// Signature is a flow function's parameter list in source order.
+type Signature struct {
+	Params []Param
 }
 
-// names lists the parameters as a reader writes them: *args and **kwargs with stars.
-func (s *signature) names() []string {
-	out := make([]string, 0, len(s.params))
-	for _, p := range s.params {
-		switch p.kind {
-		case paramVarArgs:
-			out = append(out, "*"+p.name)
-		case paramVarKw:
-			out = append(out, "**"+p.name)
+// Names lists the parameters as a reader writes them: *args and **kwargs with stars.
+func (s *Signature) Names() []string {
+	out := make([]string, 0, len(s.Params))
+	for _, p := range s.Params {
+		switch p.Kind {
+		case ParamVarArgs:
+			out = append(out, "*"+p.Name)
+		case ParamVarKw:
+			out = append(out, "**"+p.Name)
 		default:
-			out = append(out, p.name)
+			out = append(out, p.Name)
 		}
 	}
 	return out
 }
 
-func (s *signature) param(name string) (pyParam, bool) {
-	for _, p := range s.params {
-		if p.name == name {
+// Param is the parameter called name, if any.
+func (s *Signature) Param(name string) (Param, bool) {
+	for _, p := range s.Params {
+		if p.Name == name {
 			return p, true
 		}
 	}
-	return pyParam{}, false
+	return Param{}, false
 }
 
-// varKw is the **kwargs parameter, if any.
-func (s *signature) varKw() (pyParam, bool) {
-	for _, p := range s.params {
-		if p.kind == paramVarKw {
+// VarKw is the **kwargs parameter, if any.
+func (s *Signature) VarKw() (Param, bool) {
+	for _, p := range s.Params {
+		if p.Kind == ParamVarKw {
 			return p, true
 		}
 	}
-	return pyParam{}, false
+	return Param{}, false
 }
 
-// required lists the parameters a call must give: no default and not variadic.
-func (s *signature) required() []string {
+// Required lists the parameters a call must give: no default and not variadic.
+func (s *Signature) Required() []string {
 	var out []string
-	for _, p := range s.params {
-		if !p.hasDefault && p.kind != paramVarArgs && p.kind != paramVarKw {
-			out = append(out, p.name)
+	for _, p := range s.Params {
+		if !p.HasDefault && p.Kind != ParamVarArgs && p.Kind != ParamVarKw {
+			out = append(out, p.Name)
 		}
 	}
 	return out
@@ -86,7 +87,7 @@ func (s *signature) required() []string {
 // placeholders, so brackets and commas inside strings cannot confuse it). Anything it
 // cannot read with certainty, such as a lambda default whose commas would split it
 // wrongly, makes it give up: false means "unknown", never "no parameters".
-func parseSignature(code string) (*signature, bool) {
+func parseSignature(code string) (*Signature, bool) {
 	if !strings.HasPrefix(code, "(") {
 		return nil, false
 	}
@@ -103,8 +104,8 @@ func parseSignature(code string) (*signature, bool) {
 	if n := len(parts); n > 0 && strings.TrimSpace(parts[n-1]) == "" {
 		parts = parts[:n-1]
 	}
-	sig := &signature{}
-	kind := paramNormal
+	sig := &Signature{}
+	kind := ParamNormal
 	seen := map[string]bool{}
 	for _, part := range parts {
 		part = strings.TrimSpace(part)
@@ -112,57 +113,57 @@ func parseSignature(code string) (*signature, bool) {
 		case part == "":
 			return nil, false
 		case part == "/":
-			if kind != paramNormal {
+			if kind != ParamNormal {
 				return nil, false
 			}
-			for i := range sig.params {
-				sig.params[i].kind = paramPositionalOnly
+			for i := range sig.Params {
+				sig.Params[i].Kind = ParamPositionalOnly
 			}
 			continue
 		case part == "*":
-			if kind != paramNormal {
+			if kind != ParamNormal {
 				return nil, false
 			}
-			kind = paramKeywordOnly
+			kind = ParamKeywordOnly
 			continue
 		}
-		if n := len(sig.params); n > 0 && sig.params[n-1].kind == paramVarKw {
+		if n := len(sig.Params); n > 0 && sig.Params[n-1].Kind == ParamVarKw {
 			return nil, false // nothing may follow **kwargs
 		}
-		p := pyParam{kind: kind}
+		p := Param{Kind: kind}
 		switch {
 		case strings.HasPrefix(part, "**"):
-			p.kind = paramVarKw
+			p.Kind = ParamVarKw
 			part = strings.TrimSpace(part[2:])
 		case strings.HasPrefix(part, "*"):
-			if kind != paramNormal {
+			if kind != ParamNormal {
 				return nil, false
 			}
-			p.kind = paramVarArgs
-			kind = paramKeywordOnly
+			p.Kind = ParamVarArgs
+			kind = ParamKeywordOnly
 			part = strings.TrimSpace(part[1:])
 		}
 		if eq := topLevelIndex(part, '='); eq >= 0 {
-			p.hasDefault = true
-			p.defaultText = strings.TrimSpace(part[eq+1:])
+			p.HasDefault = true
+			p.DefaultText = strings.TrimSpace(part[eq+1:])
 			part = strings.TrimSpace(part[:eq])
-			if p.kind == paramVarArgs || p.kind == paramVarKw || p.defaultText == "" {
+			if p.Kind == ParamVarArgs || p.Kind == ParamVarKw || p.DefaultText == "" {
 				return nil, false
 			}
 		}
 		if colon := topLevelIndex(part, ':'); colon >= 0 {
-			p.annotation = strings.TrimSpace(part[colon+1:])
+			p.Annotation = strings.TrimSpace(part[colon+1:])
 			part = strings.TrimSpace(part[:colon])
-			if p.annotation == "" {
+			if p.Annotation == "" {
 				return nil, false
 			}
 		}
-		if !pyIdent.MatchString(part) || seen[part] {
+		if !IsIdentifier(part) || seen[part] {
 			return nil, false
 		}
 		seen[part] = true
-		p.name = part
-		sig.params = append(sig.params, p)
+		p.Name = part
+		sig.Params = append(sig.Params, p)
 	}
 	return sig, true
 }

@@ -1,0 +1,139 @@
+package pyflow
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// loaderRepo is a small repository whose flow files really import under Prefect 2.14:
+// re-exports, assignments, decorators, conditional and dynamic bindings.
+var loaderRepo = filepath.Join("testdata", "loader")
+
+// loaderCase is one entrypoint of testdata/loader/cases.json: what the static scanner
+// says about it, and what Prefect's own loader said (recorded with Prefect 2.14.21;
+// TestRealLoaderAgrees checks the record against a real Prefect).
+type loaderCase struct {
+	Entrypoint string `json:"entrypoint"`
+	// Scanner is "static" (checked here), "note" (left to the loader) or "error".
+	Scanner  string `json:"scanner"`
+	FlowName string `json:"flow_name"`
+	// Message is a part of the note or error.
+	Message        string `json:"message"`
+	LoaderOK       bool   `json:"loader_ok"`
+	LoaderFlowName string `json:"loader_flow_name"`
+}
+
+func loaderCases(t *testing.T) []loaderCase {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(loaderRepo, "cases.json"))
+	require.NoError(t, err)
+	var cases []loaderCase
+	require.NoError(t, json.Unmarshal(data, &cases))
+	require.NotEmpty(t, cases)
+	return cases
+}
+
+// judgeEntrypoint runs the same decision as the deployments file's loader does for
+// one entrypoint.
+func judgeEntrypoint(files *Repo, ep string) Verdict {
+	file, fn, _ := strings.Cut(ep, ":")
+	v, exists := files.Judge(file, fn)
+	if !exists {
+		return Verdict{Refuse: "no such file " + file}
+	}
+	return v
+}
+
+func TestEntrypointVerdicts(t *testing.T) {
+	files := NewRepo(loaderRepo)
+	for _, c := range loaderCases(t) {
+		t.Run(c.Entrypoint, func(t *testing.T) {
+			v := judgeEntrypoint(files, c.Entrypoint)
+			got, msg := "static", ""
+			switch {
+			case v.Refuse != "":
+				got, msg = "error", v.Refuse
+			case v.Note != "":
+				got, msg = "note", v.Note
+				assert.Contains(t, msg, NotCheckedStatically)
+			}
+			assert.Equal(t, c.Scanner, got, msg)
+			assert.Contains(t, msg, c.Message)
+			assert.Equal(t, c.FlowName, v.FlowName)
+			// The rule this table exists for: what the loader accepts is never refused,
+			// and a flow name read statically is the loader's.
+			if c.LoaderOK {
+				assert.NotEqual(t, "error", got, "Prefect's loader accepts %s", c.Entrypoint)
+			}
+			if v.FlowName != "" {
+				assert.Equal(t, c.LoaderFlowName, v.FlowName)
+			}
+		})
+	}
+}
+
+// envRealPython names a Python with Prefect 2.14 installed (the same variable the
+// deploycli end-to-end tests use for the batch runner).
+const envRealPython = "PREFECT_E2E_PYTHON"
+
+// TestRealLoaderAgrees loads every entrypoint of testdata/loader/cases.json with the
+// real Prefect loader and checks the recorded verdicts and flow names against it, so
+// TestEntrypointVerdicts's "never refuse what the loader accepts" holds for real.
+func TestRealLoaderAgrees(t *testing.T) {
+	python := os.Getenv(envRealPython)
+	if python == "" {
+		t.Skipf("%s is not set: it names a Python with Prefect 2.14 installed (e.g. a venv's bin/python); this test runs Prefect's load_flow_from_entrypoint on testdata/loader", envRealPython)
+	}
+	cases := loaderCases(t)
+	args := []string{"load_entrypoints.py"}
+	for _, c := range cases {
+		args = append(args, c.Entrypoint)
+	}
+	cmd := exec.Command(python, args...)
+	cmd.Dir = loaderRepo
+	cmd.Env = append(os.Environ(), "PREFECT_HOME="+t.TempDir(), "PYTHONDONTWRITEBYTECODE=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "%s: %s", python, stderr.String())
+
+	type result struct {
+		Entrypoint string `json:"entrypoint"`
+		OK         bool   `json:"ok"`
+		FlowName   string `json:"flow_name"`
+		Error      string `json:"error"`
+	}
+	got := map[string]result{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var r result
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Entrypoint != "" {
+			got[r.Entrypoint] = r
+		}
+	}
+	files := NewRepo(loaderRepo)
+	for _, c := range cases {
+		r, ok := got[c.Entrypoint]
+		if !assert.True(t, ok, "%s: no answer from the loader; stderr: %s", c.Entrypoint, stderr.String()) {
+			continue
+		}
+		assert.Equal(t, c.LoaderOK, r.OK, "%s: cases.json records the loader wrongly (%s)", c.Entrypoint, r.Error)
+		assert.Equal(t, c.LoaderFlowName, r.FlowName, c.Entrypoint)
+		v := judgeEntrypoint(files, c.Entrypoint)
+		if r.OK {
+			assert.Empty(t, v.Refuse, "%s: the scanner refuses what Prefect's loader accepts", c.Entrypoint)
+		}
+		if v.FlowName != "" || v.Static {
+			assert.Equal(t, r.FlowName, v.FlowName, "%s: the flow name read statically differs from Prefect's", c.Entrypoint)
+		}
+	}
+}
