@@ -1,11 +1,8 @@
 package pyflow
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -78,62 +75,5 @@ func TestEntrypointVerdicts(t *testing.T) {
 				assert.Equal(t, c.LoaderFlowName, v.FlowName)
 			}
 		})
-	}
-}
-
-// envRealPython names a Python with Prefect 2.14 installed (the same variable the
-// deploycli end-to-end tests use for the batch runner).
-const envRealPython = "PREFECT_E2E_PYTHON"
-
-// TestRealLoaderAgrees loads every entrypoint of testdata/loader/cases.json with the
-// real Prefect loader and checks the recorded verdicts and flow names against it, so
-// TestEntrypointVerdicts's "never refuse what the loader accepts" holds for real.
-func TestRealLoaderAgrees(t *testing.T) {
-	python := os.Getenv(envRealPython)
-	if python == "" {
-		t.Skipf("%s is not set: it names a Python with Prefect 2.14 installed (e.g. a venv's bin/python); this test runs Prefect's load_flow_from_entrypoint on testdata/loader", envRealPython)
-	}
-	cases := loaderCases(t)
-	args := []string{"load_entrypoints.py"}
-	for _, c := range cases {
-		args = append(args, c.Entrypoint)
-	}
-	cmd := exec.Command(python, args...)
-	cmd.Dir = loaderRepo
-	cmd.Env = append(os.Environ(), "PREFECT_HOME="+t.TempDir(), "PYTHONDONTWRITEBYTECODE=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "%s: %s", python, stderr.String())
-
-	type result struct {
-		Entrypoint string `json:"entrypoint"`
-		OK         bool   `json:"ok"`
-		FlowName   string `json:"flow_name"`
-		Error      string `json:"error"`
-	}
-	got := map[string]result{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var r result
-		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Entrypoint != "" {
-			got[r.Entrypoint] = r
-		}
-	}
-	files := NewRepo(loaderRepo)
-	for _, c := range cases {
-		r, ok := got[c.Entrypoint]
-		if !assert.True(t, ok, "%s: no answer from the loader; stderr: %s", c.Entrypoint, stderr.String()) {
-			continue
-		}
-		assert.Equal(t, c.LoaderOK, r.OK, "%s: cases.json records the loader wrongly (%s)", c.Entrypoint, r.Error)
-		assert.Equal(t, c.LoaderFlowName, r.FlowName, c.Entrypoint)
-		v := judgeEntrypoint(files, c.Entrypoint)
-		if r.OK {
-			assert.Empty(t, v.Refuse, "%s: the scanner refuses what Prefect's loader accepts", c.Entrypoint)
-		}
-		if v.FlowName != "" || v.Static {
-			assert.Equal(t, r.FlowName, v.FlowName, "%s: the flow name read statically differs from Prefect's", c.Entrypoint)
-		}
 	}
 }

@@ -307,6 +307,16 @@ var invalidCases = []struct {
 		{7, 5, "deployments[1].work_pool.name", "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults"},
 		{12, 23, "deployments[2].work_pool.name", "expected a non-empty work pool name: Prefect 3 deploys into a work pool"},
 	}},
+	{"prefect3_bad_parameter_types.yaml", []want{
+		{11, 12, "deployments[0].parameters.day", "\"2024-1-5\" is not a date YYYY-MM-DD: flow function typed (flows/typed.py:9) declares day: date, so every run with this value would fail Prefect's parameter validation"},
+		{12, 11, "deployments[0].parameters.at", "null is not allowed (the annotation is not Optional; pydantic 2 does not make a default of None Optional): flow function typed (flows/typed.py:9) declares at: datetime, so every run with this value would fail Prefect's parameter validation"},
+		{13, 14, "deployments[0].parameters.limit", "2.5 is not an integer (pydantic 2 refuses a number with a fraction): flow function typed (flows/typed.py:9) declares limit: int, so every run with this value would fail Prefect's parameter validation"},
+		{14, 14, "deployments[0].parameters.label", "42 is not a string (pydantic 2 turns no number or boolean into text: quote it): flow function typed (flows/typed.py:9) declares label: str, so every run with this value would fail Prefect's parameter validation"},
+		{19, 12, "deployments[1].parameters.day", "\"2024-01-01T09:00:00\" is not a date (pydantic 2 takes a date-time here only at midnight, 00:00:00): flow function typed (flows/typed.py:9) declares day: date, so every run with this value would fail Prefect's parameter validation"},
+		{20, 11, "deployments[1].parameters.at", "a boolean is not a date-time: flow function typed (flows/typed.py:9) declares at: datetime, so every run with this value would fail Prefect's parameter validation"},
+		{22, 14, "deployments[1].parameters.label", "false is not a string (pydantic 2 turns no number or boolean into text: quote it): flow function typed (flows/typed.py:9) declares label: str, so every run with this value would fail Prefect's parameter validation"},
+		{23, 14, "deployments[1].parameters.since", "20240131 is not a date (pydantic 2 reads a number as Unix time and takes it for a date only at midnight UTC): flow function typed (flows/typed.py:9) declares since: Optional[date], so every run with this value would fail Prefect's parameter validation"},
+	}},
 	{"prefect3_bad_values.yaml", []want{
 		{8, 13, "deployments[0].paused", "expected true or false (true pauses the deployment, false resumes it; leave it out to keep what the server has), got a string"},
 		{9, 24, "deployments[0].concurrency_limit", "concurrency_limit 0: expected a positive whole number of concurrent runs (leave it out for no limit)"},
