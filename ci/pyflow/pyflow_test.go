@@ -6,84 +6,20 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
+// readScanInput reads a Python source of testdata/scan.
+func readScanInput(t *testing.T, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "scan", name))
+	require.NoError(t, err)
+	return string(data)
+}
+
+// testdata/scan/flows.py: which top-level functions are flows, and their names.
 func TestScanFlows(t *testing.T) {
-	src := `'''Module docstring.
-@flow
-def in_docstring():
-    pass
-'''
-from prefect import flow
-import prefect as p
-
-x = """
-def in_string(): pass
-"""
-
-@flow
-def plain(): pass
-
-@flow()
-async def empty_call(): pass
-
-@flow(
-    name="multi \"quoted\" line",  # comment with ) and "
-    retries=2,
-)
-def multi(): pass
-
-@flow(name=f"formatted-{x}")
-def formatted(): pass
-
-@flow(name="a" "b")
-def concatenated(): pass
-
-@flow(name = 'single', description="name='nope'")
-def single(): pass
-
-@flow(description="x", name=r"raw\n")
-def raw(): pass
-
-@prefect.flow(name="dotted")
-@other
-def dotted(): pass
-
-@other
-@prefect . flow
-def spaced(): pass
-
-@p.flow
-def aliased_module(): pass
-
-@flows
-def flows_deco(): pass
-
-@flow.with_options(name="x")
-def with_options(): pass
-
-@flow
-def redefined(): pass
-
-def redefined(): pass
-
-@flow
-class Klass: pass
-
-def after_class(): pass
-
-if True:
-    @flow
-    def indented(): pass
-
-@flow(name="x",
-      retries=1) ; pass
-def not_after_statement(): pass
-
-@flow(name="cont", \
-      retries=1)
-def continued(): pass
-`
+	src := readScanInput(t, "flows.py")
 	got := flowInfos(scanFlows(src))
 	want := map[string]flowInfo{
 		"plain":               {isFlow: true},
@@ -129,51 +65,10 @@ func flowInfos(funcs map[string]Func) map[string]flowInfo {
 	return out
 }
 
-// Signatures are read from the source text: multi-line, with comments, brackets and
+// Signatures are read from the source text (testdata/scan/signatures.py): multi-line, with comments, brackets and
 // strings in defaults, trailing commas and the / and * markers.
 func TestScanSignatures(t *testing.T) {
-	src := `from prefect import flow
-
-@flow
-def empty(): pass
-
-@flow
-async def multi(
-    day: date,  # required ) ,
-    regions: List[str] = ["eu", "a,b)"],
-    sep: str = "a,b)",   # a comment with "quotes" and (
-    nested: Dict[str, Tuple[int, int]] = {"a": (1, 2), "b": [3, {4: 5}]},
-    cmp=1 == 2,
-    text='''multi
-line ) string''',
-) -> Dict[str, int]:
-    pass
-
-@flow
-def markers(a, b: int, /, c=1, *, d, e: "Forward" = None, **kw,): pass
-
-@flow
-def varargs(*items: str, limit=3, **opts): pass
-
-@flow
-def one_line(x=(1, 2), y=[3]) -> None: return None
-
-@flow
-def continued(a, \
-              b=2): pass
-
-@flow
-def with_lambda(key=lambda a, b: a): pass
-
-@flow
-def kw_after_varkw(**kw, a): pass
-
-@flow
-def duplicate(a, a): pass
-
-@flow
-def bad_star(*, *args): pass
-`
+	src := readScanInput(t, "signatures.py")
 	type param struct {
 		name, ann, def string
 		kind           ParamKind
