@@ -211,12 +211,11 @@ type options struct {
 	inspected   string
 	results     string
 	image       string
-	// deploys says that the command writes deployments: a Prefect 3 file is then
-	// allowed with the api runner (the only Prefect 3 writer).
+	imageRepo   string
+	poolType    string
+	// deploys says that the command writes deployments: a Prefect 3 file then needs
+	// the api runner (the only Prefect 3 writer).
 	deploys bool
-	// reads3 says that the command reads Prefect 3 deployments as well as Prefect 2
-	// ones (the live plan).
-	reads3 bool
 }
 
 // imageCompareHelp is --image of the commands that compare (plan, read-back, prune).
@@ -248,10 +247,15 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 		fs.Var(&o.only, "only", "not for plan (the live plan compares the whole file): see script")
 		fs.StringVar(&o.prefectPath, "prefect", "", "not for plan (it runs no prefect): see script")
 		fs.StringVar(&o.image, "image", "", imageCompareHelp)
+		fs.StringVar(&o.imageRepo, "image-repository", "", "Prefect 3 file, instead of --image when the deploy pushes the image first (the pipeline): the repository it is pushed to (registry/repo); a server job_variables.image of that repository by digest counts as the deploy's, any other image is a change")
 		return fs
 	}
 	fs.Var(&o.only, "only", "deploy only these deployments: "+spec.SelectHelp+" (repeatable)")
 	fs.StringVar(&o.prefectPath, "prefect", "prefect", "prefect executable (looked up in PATH)")
+	if name == "script" {
+		fs.StringVar(&o.image, "image", "", "Prefect 3 file: the image the printed apply passes as --image (job_variables.image); default none")
+		fs.StringVar(&o.poolType, "type", DefaultPoolType, "Prefect 3 file: the work pool type of the printed pools commands")
+	}
 	if !apply {
 		return fs
 	}
@@ -333,7 +337,7 @@ func (a *App) validate(args []string) int {
 		spec.WriteNotes(a.Stdout, loaded.Notes)
 		fmt.Fprintf(a.Stdout, "%s: ok, %d deployment(s), %s (%s)\n", f, len(loaded.Deployments), loaded.Prefect, loaded.PrefectFrom)
 		if loaded.Prefect == spec.Prefect3 {
-			fmt.Fprintf(a.Stdout, "note: %s targets Prefect 3: apply deploys it (--runner api) and plan, read-back and prune compare it with the server; script does not handle Prefect 3 files\n", f)
+			fmt.Fprintf(a.Stdout, "note: %s targets Prefect 3: apply deploys it (--runner api only), pools creates its work pools, and script prints both\n", f)
 		}
 	}
 	return code
@@ -379,18 +383,16 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
 		return nil, "", ExitFailed
 	}
-	// Every command but validate and apply (with the api runner, Prefect 3's only
-	// writer) writes or compares Prefect 2 shapes.
-	if f.Prefect == spec.Prefect3 && o.deploys {
-		if o.runner != RunnerAPI {
-			fmt.Fprintf(a.Stderr, "prefect-deploy: %s targets Prefect 3 (%s): it deploys with --runner api only (the batch and cli runners drive Prefect 2's `prefect deployment build`)\n", f.Path, f.PrefectFrom)
-			return nil, "", ExitFailed
-		}
-	} else if f.Prefect == spec.Prefect3 && o.reads3 {
-		// The live plan compares either major's deployments.
-	} else if err := f.CheckDeployable(); err != nil {
-		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+	// The api runner is Prefect 3's only writer.
+	if f.Prefect == spec.Prefect3 && o.deploys && o.runner != RunnerAPI {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %s targets Prefect 3 (%s): it deploys with --runner api only (the batch and cli runners drive Prefect 2's `prefect deployment build`)\n", f.Path, f.PrefectFrom)
 		return nil, "", ExitFailed
+	}
+	if o.image != "" && o.imageRepo != "" {
+		return nil, "", a.usageError(fs, "--image and --image-repository exclude each other: give the image when it is known")
+	}
+	if o.imageRepo != "" && f.Prefect != spec.Prefect3 {
+		return nil, "", a.usageError(fs, "--image-repository goes with a Prefect 3 file (its deployments name their image in job_variables.image); %s targets %s (%s), whose image is the infrastructure block's", f.Path, f.Prefect, f.PrefectFrom)
 	}
 	if o.image != "" && f.Prefect != spec.Prefect3 {
 		return nil, "", a.usageError(fs, "--image goes with a Prefect 3 file (it becomes job_variables.image); %s targets %s (%s), whose image is the infrastructure block's", f.Path, f.Prefect, f.PrefectFrom)
@@ -414,7 +416,7 @@ func exitForFlagErr(err error) int {
 
 // plan is the live plan: what apply would change on the server (Terraform's meaning).
 func (a *App) plan(ctx context.Context, args []string) int {
-	o := options{reads3: true}
+	var o options
 	fs := a.flags("plan", &o, false)
 	f, workdir, code := a.load(fs, &o, args)
 	if f == nil {
@@ -444,6 +446,16 @@ func (a *App) script(args []string) int {
 	own, code := a.marker(fs, f, &o, workdir)
 	if code != ExitOK {
 		return code
+	}
+	if f.Prefect == spec.Prefect3 {
+		if o.poolType == "" {
+			return a.usageError(fs, "--type must not be empty")
+		}
+		if err := script3(f, workdir, &o, own).Write(a.Stdout); err != nil {
+			fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+			return ExitFailed
+		}
+		return ExitOK
 	}
 	outDir := filepath.Join(os.TempDir(), "prefect-deploy-plan")
 	jobs, err := prefectcli.Jobs(ownership.Mark(f, own.tag), outDir)
@@ -709,6 +721,10 @@ func appendMarkdown(file string, results []prefectcli.Result, wall time.Duration
 	}
 	return nil
 }
+
+// LookupEnv is name's value in env as the commands read it (the last one wins; ""
+// when absent).
+func LookupEnv(env []string, name string) string { return lookupEnv(env, name) }
 
 func lookupEnv(env []string, name string) string {
 	v := ""

@@ -266,28 +266,19 @@ func TestValidateNotes(t *testing.T) {
 		h.file("reexport.yaml")+": ok, 1 deployment(s), Prefect 2 (inferred from ib-block at line 1)\n", stdout)
 }
 
-// A Prefect 3 file validates and says its major; every command that deploys or compares
-// with a server stops with one line before it runs prefect or asks the API anything.
+// A Prefect 3 file validates and says its major; apply with a runner that drives
+// Prefect 2's CLI stops with one line before it runs prefect or asks the API anything.
 func TestPrefect3FileValidatesButOnlyApplyDeploys(t *testing.T) {
 	h := newHarness(t, "PREFECT_API_URL=http://127.0.0.1:1/api")
 	file := h.file("prefect3.yaml")
 	code, stdout, _ := h.run(context.Background(), "validate", file)
 	assert.Equal(t, deploycli.ExitOK, code, stdout)
 	assert.Equal(t, file+": ok, 1 deployment(s), Prefect 3 (prefect: 3 at line 1)\n"+
-		"note: "+file+" targets Prefect 3: apply deploys it (--runner api) and plan, read-back and prune compare it with the server; script does not handle Prefect 3 files\n", stdout)
-	refused := "prefect-deploy: " + file + " targets Prefect 3 (prefect: 3 at line 1): "
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"apply"}, refused + "it deploys with --runner api only (the batch and cli runners drive Prefect 2's `prefect deployment build`)\n"},
-		{[]string{"script"}, refused + spec.ErrPrefect3Deploy.Error() + "\n"},
-	} {
-		code, stdout, stderr := h.run(context.Background(), append(tc.args, file)...)
-		assert.Equal(t, deploycli.ExitFailed, code, "%q", tc.args)
-		assert.Equal(t, tc.want, stderr, "%q", tc.args)
-		assert.Empty(t, stdout, "%q", tc.args)
-	}
+		"note: "+file+" targets Prefect 3: apply deploys it (--runner api only), pools creates its work pools, and script prints both\n", stdout)
+	code, stdout, stderr := h.run(context.Background(), "apply", file)
+	assert.Equal(t, deploycli.ExitFailed, code)
+	assert.Equal(t, "prefect-deploy: "+file+" targets Prefect 3 (prefect: 3 at line 1): it deploys with --runner api only (the batch and cli runners drive Prefect 2's `prefect deployment build`)\n", stderr)
+	assert.Empty(t, stdout)
 	assert.NoFileExists(t, h.log, "prefect must not have been called")
 }
 

@@ -37,10 +37,12 @@ type runOwner struct {
 	// image is --image: what a Prefect 3 apply sends as job_variables.image, which the
 	// plan and the read-back compare ("" when not given).
 	image string
+	// imageRepo is --image-repository: where the deploy pushes the image it sends.
+	imageRepo string
 }
 
 func (w runOwner) options(pruneLegacy bool) liveplan.Options {
-	return liveplan.Options{Env: w.env, Owner: w.owner.Name, OwnerSource: w.owner.Source, PruneLegacy: pruneLegacy, Image: w.image}
+	return liveplan.Options{Env: w.env, Owner: w.owner.Name, OwnerSource: w.owner.Source, PruneLegacy: pruneLegacy, Image: w.image, ImageRepository: w.imageRepo}
 }
 
 // marker resolves the environment (--env, else the file name), the owner (liveplan's
@@ -65,7 +67,7 @@ func (a *App) marker(fs *flag.FlagSet, f *spec.File, o *options, workdir string)
 	if err != nil {
 		return runOwner{}, a.usageError(fs, "%v", err)
 	}
-	return runOwner{env: env, tag: tag, owner: owner, image: o.image}, ExitOK
+	return runOwner{env: env, tag: tag, owner: owner, image: o.image, imageRepo: o.imageRepo}, ExitOK
 }
 
 func (a *App) planLive(ctx context.Context, f *spec.File, own runOwner, detailed bool) int {
@@ -197,7 +199,7 @@ func appendTo(file string, write func(*os.File) error) error {
 // readBack is the read-back of apply on its own: the pipeline runs it inside the image
 // after its deploy step, with the API URL and key as Dagger secrets.
 func (a *App) readBack(ctx context.Context, args []string) int {
-	o := options{reads3: true}
+	var o options
 	f, own, api, code := a.onAPI("read-back", &o, args)
 	if f == nil {
 		return code
@@ -248,7 +250,7 @@ func (a *App) readBackAll(ctx context.Context, f *spec.File, api *prefectapi.Cli
 // the file must be there and match it, which a failed or partial deploy cannot give.
 func (a *App) pruneCmd(ctx context.Context, args []string) int {
 	// Pruning is what this command is for; the flag checks of --prune apply.
-	o := options{prune: true, reads3: true}
+	o := options{prune: true}
 	f, own, api, code := a.onAPI("prune", &o, args)
 	if f == nil {
 		return code

@@ -60,6 +60,9 @@ type target struct {
 	major  spec.Major
 	marker string
 	image  string
+	// imageRepo is where the deploy pushes the image it then sends, digest not known
+	// yet (Options.ImageRepository).
+	imageRepo string
 }
 
 // compare lists how server differs from what d, applied with the marker, leads to.

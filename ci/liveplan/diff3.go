@@ -13,6 +13,10 @@ import (
 // that names no DTSTART; the server stores it so.
 const rruleStart = "DTSTART:20200101T000000\n"
 
+// PendingDigest ends the image a plan shows for a deployment whose image the next push
+// sets (Options.ImageRepository).
+const PendingDigest = "@sha256:(digest of the deploy's push)"
+
 // compare3 compares the fields only Prefect 3 has, as the Prefect 3 writer
 // (ci/deployer/prefect3.go) writes them: the whole schedules list (a schedule removed
 // from the file is removed), paused only when the file says it, job_variables (with
@@ -44,6 +48,15 @@ func compare3(d spec.Deployment, s *prefectapi.Deployment, t target) []Change {
 	switch _, fileImage := wantJV["image"]; {
 	case t.image != "":
 		wantJV["image"] = t.image
+	case t.imageRepo != "":
+		// The deploy pushes first, so the digest is not known yet: an image of that
+		// repository by digest is the pipeline's, and a deploy only moves it to the next
+		// push; anything else (a tag, another repository, none) is replaced.
+		if got, _ := gotJV["image"].(string); strings.HasPrefix(got, t.imageRepo+"@sha256:") {
+			wantJV["image"] = got
+		} else {
+			wantJV["image"] = t.imageRepo + PendingDigest
+		}
 	case !fileImage:
 		// The image comes with apply (--image, the published digest); a plan that is not
 		// told it cannot compare it.

@@ -26,6 +26,10 @@ type Options struct {
 	// when not known: the server's job_variables.image is then compared only with a
 	// job_variables.image the file itself writes.
 	Image string
+	// ImageRepository is, when Image is not known, the repository the deploy pushes
+	// the image to before it sends it by digest (registry/repo): a server image of
+	// that repository by digest counts as the deploy's, any other as a change.
+	ImageRepository string
 }
 
 // tags returns the ownership tag and the legacy tag ("" with ManagedTag).

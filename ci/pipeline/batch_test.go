@@ -118,7 +118,7 @@ func deployNames(t *testing.T, srv *fakedagger.Server) []string {
 // as batch.RunShares deals them.
 func devShares(t *testing.T, n int) [][]prefectcli.Job {
 	t.Helper()
-	_, jobs, err := loadJobs(repoDir(t, "repo"), "dev", testOwner)
+	_, jobs, err := loadFile(repoDir(t, "repo"), "dev", testOwner)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,36 +66,40 @@ const ResultsPath = CheckDir + "/results.json"
 // image, with the check step's inspect output (no second Prefect import), no read-back
 // (the verify step does it) and the results as JSON for the report.
 func APIArgs(file, owner string, takeOver bool, concurrency int, timeout time.Duration, only []string) []string {
-	args := []string{"prefect-deploy", "apply", "--runner", "api", "--owner", owner, "--inspected", InspectedPath, "--results", ResultsPath,
-		"--no-read-back", "--concurrency", strconv.Itoa(concurrency), "--timeout", timeout.String()}
-	if takeOver {
-		args = append(args, "--take-over")
-	}
-	return append(append(args, onlyArgs(only)...), file)
+	return apiApply(file, owner, takeOver, concurrency, timeout, only).Args()
 }
 
-// deployArgs is APIArgs for this run; a Prefect 3 file adds --image: the published
-// digest reference (PREFECT_IMAGE), or on the embedded server the local image name,
-// written exactly into each deployment's job_variables.image. The pull steps' working
-// directory is the exec's, the image's WORKDIR.
-func deployArgs(st *State, owner string) []string {
-	o := st.Opts
-	args := APIArgs(filepath.Base(st.File.Path), owner, o.TakeOver, st.apiConcurrency(), o.DeployTimeout(), o.Only)
-	if !st.prefect3() {
-		return args
+func apiApply(file, owner string, takeOver bool, concurrency int, timeout time.Duration, only []string) deploycli.APIApply {
+	return deploycli.APIApply{Owner: owner, Inspected: InspectedPath, Results: ResultsPath, NoReadBack: true,
+		Concurrency: concurrency, Timeout: timeout, TakeOver: takeOver, Only: only, File: file}
+}
+
+// applyArgs is APIArgs with this run's settings for file; a Prefect 3 file adds
+// --image: the image each deployment's job_variables.image is written with, exactly.
+// The deploy step and the script (ScriptAll) both build the exec here.
+func (o *Options) applyArgs(file, owner, image string, prefect3 bool) []string {
+	c := apiApply(file, owner, o.TakeOver, o.apiConcurrency(prefect3), o.DeployTimeout(), o.Only)
+	if prefect3 {
+		c.Image = image
 	}
-	file := args[len(args)-1]
-	return append(append(args[:len(args)-1:len(args)-1], "--image", st.ImageRef), file)
+	return c.Args()
+}
+
+// deployArgs is the deploy step's exec: the image is the published digest reference
+// (PREFECT_IMAGE), or on the embedded server the local image name. The pull steps'
+// working directory is the exec's, the image's WORKDIR.
+func deployArgs(st *State, owner string) []string {
+	return st.Opts.applyArgs(filepath.Base(st.File.Path), owner, st.ImageRef, st.prefect3())
 }
 
 // apiConcurrency is the api runner's writes in flight: DEPLOY_CONCURRENCY, else the
 // default of the file's major (prefect-deploy's: one at a time on Prefect 3, whose
 // SQLite server answers concurrent writes with 503).
-func (st *State) apiConcurrency() int {
-	if st.prefect3() && st.Opts.Concurrency == 0 {
+func (o *Options) apiConcurrency(prefect3 bool) int {
+	if prefect3 && o.Concurrency == 0 {
 		return deploycli.DefaultAPIConcurrency3
 	}
-	return st.Opts.DeployConcurrency()
+	return o.DeployConcurrency()
 }
 
 // deployAPI runs `prefect-deploy apply --runner api` once inside the registered image:
@@ -115,7 +118,7 @@ func deployAPI(ctx context.Context, st *State) error {
 		return err
 	}
 	start := time.Now()
-	fmt.Fprintf(st.out, "    %d deployment(s), runner api: prefect-deploy in the image, %d write(s) at once\n", len(st.Jobs), st.apiConcurrency())
+	fmt.Fprintf(st.out, "    %d deployment(s), runner api: prefect-deploy in the image, %d write(s) at once\n", len(st.Jobs), st.Opts.apiConcurrency(st.prefect3()))
 	ctr := inImage(st).
 		WithWorkdir(Workdir).
 		WithNewFile(InspectedPath, st.Inspected).

@@ -40,7 +40,7 @@ func (publishStep) String() string {
 func (publishStep) Run(ctx context.Context, st *State) error {
 	o := st.Opts
 	if o.Registry == "" {
-		st.ImageRef = o.Repository() + ":" + o.Env
+		st.ImageRef = o.unpublishedRef()
 		st.Report.ImageRef = st.ImageRef
 		return Skip("REGISTRY is not set: the image was NOT published; PREFECT_IMAGE=%s names a local image only", st.ImageRef)
 	}
@@ -70,7 +70,15 @@ func publishable(st *State) (*dagger.Container, string) {
 	if o.RegistryPassword.Set() {
 		ctr = ctr.WithRegistryAuth(o.Registry, o.RegistryUsername, o.RegistryPassword.Dagger())
 	}
-	return ctr, strings.TrimSuffix(o.Registry, "/") + "/" + strings.TrimPrefix(o.Repository(), "/")
+	return ctr, o.publishedRepo()
+}
+
+// unpublishedRef is the image's name when it is not published (no REGISTRY).
+func (o *Options) unpublishedRef() string { return o.Repository() + ":" + o.Env }
+
+// publishedRepo is the address the image is pushed to, without a tag.
+func (o *Options) publishedRepo() string {
+	return strings.TrimSuffix(o.Registry, "/") + "/" + strings.TrimPrefix(o.Repository(), "/")
 }
 
 type promoteStep struct{}

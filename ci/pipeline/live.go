@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"dagger.io/dagger"
 
+	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/prune"
+	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
 // The live plan, the read-back and prune talk to the Prefect API with the URL and key,
@@ -146,9 +149,11 @@ func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string,
 	if err != nil {
 		return "", err
 	}
-	if _, _, err := loadJobs(opts.SourceDir, opts.Env, owner); err != nil {
+	f, _, err := loadFile(opts.SourceDir, opts.Env, owner)
+	if err != nil {
 		return "", err
 	}
+	args := append([]string{"prefect-deploy", "plan", "--owner", owner}, opts.planImageArgs(f)...)
 	opts.Config = opts.Bind(client)
 	runID := newRunID()
 	if opts.RunID != nil {
@@ -165,7 +170,7 @@ func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string,
 	}
 	out, err := ctr.
 		WithEnvVariable("CACHEBUSTER", runID).
-		WithExec([]string{"prefect-deploy", "plan", "--owner", owner, filepath.Base(DeploymentsFile(opts.SourceDir, opts.Env))}).
+		WithExec(append(args, filepath.Base(f.Path))).
 		Stdout(ctx)
 	if err != nil {
 		return "", fmt.Errorf("live plan: %w", execDetail(err))
@@ -174,13 +179,37 @@ func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string,
 }
 
 // PlanLiveLocal is mage's live plan: the same CLI in this process, reading
-// PREFECT_API_URL and PREFECT_API_KEY from environ. No Docker and no engine are needed:
-// it is a few HTTPS reads, and the values are already in this process's environment.
+// PREFECT_API_URL and PREFECT_API_KEY from environ, and for a Prefect 3 file REGISTRY and
+// IMAGE_REPOSITORY (the image the deploy would send). No Docker and no engine are
+// needed: it is a few HTTPS reads, and the values are already in this process's
+// environment.
 func PlanLiveLocal(ctx context.Context, root, env string, environ []string, stdout, stderr io.Writer) error {
 	app := &deploycli.App{Stdout: stdout, Stderr: stderr, Env: environ}
+	args := []string{"plan", "--workdir", root}
+	// A file that does not load gets no image: the CLI reports its problems.
+	if f, err := spec.Load(DeploymentsFile(root, env), spec.LoadOptions{RepoRoot: root}); err == nil {
+		get := func(k string) string { return strings.TrimSpace(deploycli.LookupEnv(environ, k)) }
+		o := Options{Config: config.Config{Env: env, Registry: get("REGISTRY"), ImageRepository: get("IMAGE_REPOSITORY")}}
+		args = append(args, o.planImageArgs(f)...)
+	}
 	// The CLI has printed why on stderr.
-	if code := app.Run(ctx, []string{"plan", "--workdir", root, DeploymentsFile(root, env)}); code != deploycli.ExitOK {
+	if code := app.Run(ctx, append(args, DeploymentsFile(root, env))); code != deploycli.ExitOK {
 		return fmt.Errorf("live plan of %s failed (exit %d)", env, code)
 	}
 	return nil
+}
+
+// planImageArgs tells the live plan of a Prefect 3 file which image the deploy would
+// write into job_variables.image: without REGISTRY the local image name, exactly; with
+// it the repository the image is pushed to, since its digest is known only after the
+// push (prefect-deploy plan --image-repository). A Prefect 2 file's image is the
+// infrastructure block's: none.
+func (o *Options) planImageArgs(f *spec.File) []string {
+	switch {
+	case f.Prefect != spec.Prefect3:
+		return nil
+	case o.Registry == "":
+		return []string{"--image", o.unpublishedRef()}
+	}
+	return []string{"--image-repository", o.publishedRepo()}
 }

@@ -3,7 +3,11 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +17,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
+	"github.com/acme-data/prefect-flows/ci/prefectapi/prefect3test"
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
 )
 
@@ -263,7 +268,6 @@ func TestPlanLiveChecksBeforeTheEngine(t *testing.T) {
 		{"no API URL", Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "repo")}}, "PREFECT_API_URL is not set"},
 		{"invalid file", Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "badrepo"), PrefectAPIURL: config.FromDagger(&dagger.Secret{})}}, "deployments[1].entrypoint"},
 		{"no file", Options{Config: config.Config{Env: "staging", SourceDir: repoDir(t, "repo"), PrefectAPIURL: config.FromDagger(&dagger.Secret{})}}, "has no deployments file"},
-		{"Prefect 3 file", Options{Config: config.Config{Env: "dev", SourceDir: repoDir(t, "p3repo"), PrefectAPIURL: config.FromDagger(&dagger.Secret{})}}, "this command does not handle Prefect 3 files yet"},
 	} {
 		if _, err := PlanLive(context.Background(), c, tc.opts); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
@@ -333,5 +337,92 @@ func TestEmbeddedReadBackListsEveryDeployment(t *testing.T) {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q", want)
 		}
+	}
+}
+
+// deployed3 is a fake Prefect 3 API holding p3repo's dev deployments as prefect-deploy
+// wrote them with image (owner testOwner), after creating the pool the fake lacks.
+func deployed3(t *testing.T, image string) (*prefect3test.Server, string) {
+	t.Helper()
+	api := prefect3test.New(t)
+	file := filepath.Join(repoDir(t, "p3repo"), "prefect-deployments-dev.yaml")
+	inspected, err := filepath.Abs("testdata/planlive3/inspected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"pools", "--type", "process", "--any-type", file},
+		{"apply", "--runner", "api", "--owner", testOwner, "--inspected", inspected, "--image", image, file},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := deploycli.Main(context.Background(), args, &stdout, &stderr, []string{"PREFECT_API_URL=" + api.URL}); code != deploycli.ExitOK {
+			t.Fatalf("prefect-deploy %s: exit %d\n%s\n%s", args[0], code, stdout.String(), stderr.String())
+		}
+	}
+	return api, file
+}
+
+// TestPlanLivePrefect3: the live plan of a Prefect 3 file, from the Dagger module
+// (PlanLive) and from mage (PlanLiveLocal), compares job_variables.image with the image
+// the deploy would send: without REGISTRY the local name, exactly; with it the
+// repository pushed to, whose digest only the push gives (testdata/planlive3).
+func TestPlanLivePrefect3(t *testing.T) {
+	raw, err := os.ReadFile("testdata/planlive3/cases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Name, Applied  string
+		Vars           map[string]string
+		WantArgs, Want []string
+	}
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			api, file := deployed3(t, tc.Applied)
+			var planArgs []string
+			play := handler3(nil)
+			srv := fakedagger.Start(t, fakedagger.WithHandler(func(ex fakedagger.Exec) fakedagger.ExecResult {
+				if !isTool("plan")(ex.Args) {
+					return play(ex)
+				}
+				planArgs = ex.Args
+				args := slices.Clone(ex.Args[1:])
+				args[len(args)-1] = file
+				var stdout, stderr bytes.Buffer
+				code := deploycli.Main(context.Background(), args, &stdout, &stderr, []string{"PREFECT_API_URL=" + api.URL})
+				return fakedagger.ExecResult{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String()}
+			}))
+			vars := maps.Clone(remote3)
+			delete(vars, "REGISTRY")
+			delete(vars, "IMAGE_REPOSITORY")
+			environ := []string{"PREFECT_API_URL=" + api.URL, "PREFECT_OWNER=" + testOwner}
+			for k, v := range tc.Vars {
+				vars[k] = v
+				environ = append(environ, k+"="+v)
+			}
+			got, err := PlanLive(context.Background(), connect(t, srv), p3Options(t, &bytes.Buffer{}, vars))
+			if err != nil {
+				t.Fatalf("PlanLive: %v", err)
+			}
+			want := append(append([]string{"prefect-deploy", "plan", "--owner", testOwner}, tc.WantArgs...), "prefect-deployments-dev.yaml")
+			if !slices.Equal(planArgs, want) {
+				t.Errorf("plan exec %q, want %q", planArgs, want)
+			}
+			var local, stderr bytes.Buffer
+			if err := PlanLiveLocal(context.Background(), repoDir(t, "p3repo"), "dev", environ, &local, &stderr); err != nil {
+				t.Fatalf("PlanLiveLocal: %v\n%s", err, stderr.String())
+			}
+			for _, w := range tc.Want {
+				if !strings.Contains(got, w) {
+					t.Errorf("dagger plan lacks %q:\n%s", w, got)
+				}
+				if !strings.Contains(local.String(), w) {
+					t.Errorf("mage plan lacks %q:\n%s", w, local.String())
+				}
+			}
+		})
 	}
 }

@@ -60,8 +60,8 @@ func localRun(ctx context.Context, c config.Config, out io.Writer, do func(conte
 	if err != nil {
 		return fmt.Errorf("step plan: %w", err)
 	}
-	// The plan step's own checks, before any engine: the pipeline deploys Prefect 3 too.
-	if f, jobs, err := loadFile(c.SourceDir, c.Env, owner, true); err != nil {
+	// The plan step's own checks, before any engine.
+	if f, jobs, err := loadFile(c.SourceDir, c.Env, owner); err != nil {
 		return fmt.Errorf("step plan: %w", err)
 	} else if err := o.checkRunner(f); err != nil {
 		return fmt.Errorf("step plan: %w", err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/config"
 	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/inspect"
 	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/spec"
@@ -36,7 +37,7 @@ func (planStep) Run(_ context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	f, jobs, err := loadFile(o.SourceDir, o.Env, owner, true)
+	f, jobs, err := loadFile(o.SourceDir, o.Env, owner)
 	if err != nil {
 		return err
 	}
@@ -100,16 +101,10 @@ func (o *Options) owner() (string, error) {
 	return own.Name, err
 }
 
-// loadJobs loads environment env's file for the commands that write or compare Prefect 2
-// shapes only (script, the live plan): a Prefect 3 file is refused.
-func loadJobs(root, env, owner string) (*spec.File, []prefectcli.Job, error) {
-	return loadFile(root, env, owner, false)
-}
-
-// loadFile loads and validates environment env's file. With prefect3 a Prefect 3 file
-// is accepted (the pipeline deploys it with the api runner): its jobs carry only the
-// deployment names, which the report and DEPLOY_ONLY use.
-func loadFile(root, env, owner string, prefect3 bool) (*spec.File, []prefectcli.Job, error) {
+// loadFile loads and validates environment env's file. A Prefect 3 file's jobs carry
+// only the deployment names, which the report and DEPLOY_ONLY use: the api runner
+// writes it.
+func loadFile(root, env, owner string) (*spec.File, []prefectcli.Job, error) {
 	path := DeploymentsFile(root, env)
 	if _, err := os.Stat(path); err != nil {
 		return nil, nil, fmt.Errorf("environment %q has no deployments file: %w", env, err)
@@ -117,12 +112,6 @@ func loadFile(root, env, owner string, prefect3 bool) (*spec.File, []prefectcli.
 	f, err := spec.Load(path, spec.LoadOptions{RepoRoot: root})
 	if err != nil {
 		return nil, nil, err
-	}
-	// Only the pipeline's api runner writes Prefect 3: elsewhere such a file stops here.
-	if f.Prefect != spec.Prefect3 || !prefect3 {
-		if err := f.CheckDeployable(); err != nil {
-			return nil, nil, err
-		}
 	}
 	// Every deploy marks what it builds with the environment's ownership tag, so that
 	// the read-back and prune know which deployments are this repository's.
@@ -193,7 +182,9 @@ func Environments(root string) ([]string, error) {
 // ScriptAll validates the deployments file of every environment under root and prints,
 // per environment, the script the pipeline runs inside the agent image: the same
 // rendering as `prefect-deploy script`, with the image's WORKDIR and output directory and
-// the block registration first. It needs no Docker and no Prefect. Every file is checked
+// the block registration first; for a Prefect 3 file the check, pools and deploy steps'
+// execs, built by the functions those steps use (work pools of the type a real API
+// gets, the image as $PREFECT_IMAGE: it is published first). It needs no Docker and no Prefect. Every file is checked
 // even when an earlier one fails; the error lists them all. owner "" means liveplan's rule.
 func ScriptAll(root, owner string, out io.Writer) error {
 	o := Options{Config: config.Config{SourceDir: root, Owner: owner}}
@@ -213,12 +204,7 @@ func ScriptAll(root, owner string, out io.Writer) error {
 		if i > 0 {
 			fmt.Fprintln(out)
 		}
-		f, jobs, err := loadJobs(root, env, owner)
-		if errors.Is(err, spec.ErrPrefect3Deploy) {
-			fmt.Fprintf(out, "# %s: Prefect 3, no deploy commands yet\n", relTo(root, DeploymentsFile(root, env)))
-			errs = append(errs, err)
-			continue
-		}
+		f, jobs, err := loadFile(root, env, owner)
 		if err != nil {
 			fmt.Fprintf(out, "# %s: INVALID\n", relTo(root, DeploymentsFile(root, env)))
 			errs = append(errs, err)
@@ -227,6 +213,12 @@ func ScriptAll(root, owner string, out io.Writer) error {
 		fmt.Fprintf(out, "# environment %s, inside the agent image (PREFECT_IMAGE, the API and the ECS settings come from the pipeline)\n", env)
 		for _, n := range f.Notes {
 			fmt.Fprintf(out, "# %s\n", n.Note())
+		}
+		if f.Prefect == spec.Prefect3 {
+			if err := o.script3(f, owner, config.DefaultPoolType).Write(out); err != nil {
+				return err
+			}
+			continue
 		}
 		p := deploycli.Plan{
 			File:    relTo(root, f.Path),
@@ -251,4 +243,29 @@ func relTo(root, path string) string {
 		return r
 	}
 	return path
+}
+
+// script3 is what the pipeline runs inside the image for Prefect 3 file f, with work
+// pools of type typ: the check step's inspect (its output is the deploy's --inspected),
+// the pools step and the deploy step.
+func (o *Options) script3(f *spec.File, owner, typ string) deploycli.Script3 {
+	file := filepath.Base(f.Path)
+	pools := o.Config
+	pools.PoolType = typ
+	eps := make([]string, len(f.Deployments))
+	for i, d := range f.Deployments {
+		eps[i] = d.Entrypoint
+	}
+	return deploycli.Script3{
+		Header: fmt.Sprintf("%s: %d deployment(s), %s (%s): work pools of type %s (PREFECT_POOL_TYPE), then one apply through the API; entrypoints are relative to the cd below",
+			file, len(f.Deployments), f.Prefect, f.PrefectFrom, typ),
+		Workdir: Workdir,
+		Dirs:    []string{CheckDir, PoolsDir},
+		Steps: []deploycli.Step{
+			{Comment: "check: the pipeline writes ci/inspect's program to " + inspect.Program.ContainerPath(), Args: CheckArgs(inspect.Distinct(eps)), Stdout: InspectedPath},
+			{Args: TemplateArgs(typ, PoolsTemplate(typ))},
+			{Args: PoolsArgs(pools, file)},
+			{Args: o.applyArgs(file, owner, deploycli.ImageFromEnv, true)},
+		},
+	}
 }

@@ -2,12 +2,15 @@ package pipeline
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/internal/fakedagger"
 )
 
 func TestScriptAll(t *testing.T) {
@@ -20,7 +23,7 @@ func TestScriptAll(t *testing.T) {
 	// Each environment is the script `prefect-deploy plan` prints, with the image's paths:
 	// from the WORKDIR, registration first, and the -o directory made before any build.
 	for _, env := range []string{"dev", "prod"} {
-		_, jobs, err := loadJobs(repoDir(t, "repo"), env, testOwner)
+		_, jobs, err := loadFile(repoDir(t, "repo"), env, testOwner)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -64,16 +67,40 @@ func TestScriptAllReportsEveryBadFile(t *testing.T) {
 	}
 }
 
-// A Prefect 3 file gets no Prefect 2 commands: the script says so and the error is
-// the one line every deploying command prints.
+// A Prefect 3 file's script is the check, pools and deploy steps' execs
+// (testdata/golden/script-p3.txt). The pipeline's own run on a real API (with its
+// defaults, as the script assumes) must exec exactly those lines, the image aside,
+// which the script leaves to $PREFECT_IMAGE: the script cannot drift from the steps.
 func TestScriptAllPrefect3(t *testing.T) {
 	var out bytes.Buffer
-	err := ScriptAll(repoDir(t, "p3repo"), testOwner, &out)
-	if err == nil || !strings.Contains(err.Error(), "targets Prefect 3 (prefect: 3 at line 3): this command does not handle Prefect 3 files yet") {
-		t.Fatalf("err = %v", err)
+	if err := ScriptAll(repoDir(t, "p3repo"), testOwner, &out); err != nil {
+		t.Fatalf("ScriptAll: %v", err)
 	}
-	if want := "# prefect-deployments-dev.yaml: Prefect 3, no deploy commands yet\n"; out.String() != want {
-		t.Errorf("output = %q, want %q", out.String(), want)
+	golden(t, "script-p3.txt", out.Bytes())
+
+	srv := fakedagger.Start(t, fakedagger.WithHandler(handler3(nil)))
+	var log bytes.Buffer
+	rep, err := Run(context.Background(), connect(t, srv), p3Options(t, &log, remote3))
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, log.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	execs := execsWith(srv, func(a []string) bool { return isCheck(a) || isTemplate(a) || isPools(a) || isAPIApply(a) })
+	if len(execs) != 4 {
+		t.Fatalf("%d check/template/pools/apply execs, want 4", len(execs))
+	}
+	for _, ex := range execs {
+		argv := slices.Clone(ex.Args)
+		if i := slices.Index(argv, rep.ImageRef); i >= 0 {
+			argv[i] = deploycli.ImageFromEnv
+		}
+		line := deploycli.ScriptLine(argv)
+		if isCheck(argv) {
+			line += " > " + InspectedPath
+		}
+		if !slices.Contains(lines, line) || ex.Workdir != Workdir {
+			t.Errorf("the pipeline ran %q in %s; the script lacks it:\n%s", line, ex.Workdir, out.String())
+		}
 	}
 }
 

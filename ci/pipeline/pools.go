@@ -71,7 +71,7 @@ func PoolsTemplate(typ string) string { return PoolsDir + "/" + typ + ".json" }
 // TemplateArgs is the exec that writes work pool type typ's default base job template
 // to file, from the worker class the image has installed.
 func TemplateArgs(typ, file string) []string {
-	return []string{"prefect", "work-pool", "get-default-base-job-template", "--type", typ, "--file", file}
+	return deploycli.TemplateArgs("prefect", typ, file)
 }
 
 // PoolsArgs is the exec that checks the pools of the deployments file (the file name
@@ -80,12 +80,6 @@ func TemplateArgs(typ, file string) []string {
 // c.Only (DEPLOY_ONLY), only the pools of the deployments named.
 func PoolsArgs(c config.Config, file string) []string {
 	typ := c.WorkPoolType()
-	args := []string{"prefect-deploy", "pools", "--type", typ, "--base-job-template", PoolsTemplate(typ)}
-	if c.PoolAnyType {
-		args = append(args, "--any-type")
-	}
-	if c.PoolUpdateTemplate {
-		args = append(args, "--update-template")
-	}
-	return append(append(args, onlyArgs(c.Only)...), file)
+	return deploycli.PoolsCommand{Type: typ, Template: PoolsTemplate(typ), AnyType: c.PoolAnyType,
+		UpdateTemplate: c.PoolUpdateTemplate, Only: c.Only, File: file}.Args()
 }

@@ -239,11 +239,6 @@ func TestPrefectMajor(t *testing.T) {
 			f := loadValid(t, tc.file)
 			assert.Equal(t, tc.major, f.Prefect)
 			assert.Equal(t, tc.from, f.PrefectFrom)
-			if tc.major == Prefect3 {
-				assert.ErrorIs(t, f.CheckDeployable(), ErrPrefect3Deploy)
-			} else {
-				assert.NoError(t, f.CheckDeployable())
-			}
 		})
 	}
 }

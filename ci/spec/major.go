@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"errors"
 	"fmt"
 
 	"gopkg.in/yaml.v3"
@@ -19,20 +18,6 @@ const (
 )
 
 func (m Major) String() string { return fmt.Sprintf("Prefect %d", int(m)) }
-
-// ErrPrefect3Deploy is what the commands that do not handle Prefect 3 yet say about a
-// Prefect 3 file: validate, `prefect-deploy apply --runner api`, plan, read-back, prune
-// and the pipeline's deploy do; the printed script and the pipeline's live plan do not yet.
-var ErrPrefect3Deploy = errors.New("this command does not handle Prefect 3 files yet (validate, `prefect-deploy apply`, plan, read-back, prune and the pipeline's deploy do; script and the pipeline's live plan are in progress)")
-
-// CheckDeployable refuses a file whose major no writer deploys to yet, with one line
-// that names the file and how its major was decided.
-func (f *File) CheckDeployable() error {
-	if f.Prefect == Prefect3 {
-		return fmt.Errorf("%s targets Prefect 3 (%s): %w", f.Path, f.PrefectFrom, ErrPrefect3Deploy)
-	}
-	return nil
-}
 
 // onlyMajor names the keys that exist for one major only, per place in the file ("top";
 // "deployment", which covers defaults too; "work_pool"), with what the other major uses
