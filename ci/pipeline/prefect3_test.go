@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -91,7 +92,8 @@ var remote3 = map[string]string{
 // registered, the pools step creates the missing pools (process on the embedded server,
 // PREFECT_POOL_TYPE or ecs on a real API) with the worker's default template, and the
 // api runner deploys with --image (the local name, or the published digest) one write at
-// a time; verify reads back with --image; the embedded read-back and restore are skipped, each saying why.
+// a time; verify reads back with --image on a real API, the embedded server's deployments
+// are listed; restore is skipped, saying why.
 func TestPrefect3Pipeline(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -159,13 +161,17 @@ func TestPrefect3Pipeline(t *testing.T) {
 				t.Errorf("report has %d deployments, want 3", len(rep.Deployments))
 			}
 			skipped := map[string]string{
-				"register":  "Prefect 3: there are no infrastructure blocks",
-				"prune":     "not asked for",
-				"restore":   "a deployment this run did not deploy keeps its previous image",
-				"read-back": "Prefect 3: prefect-deploy list is not checked against Prefect 3 deployments yet",
+				"register": "Prefect 3: there are no infrastructure blocks",
+				"prune":    "not asked for",
+				"restore":  "a deployment this run did not deploy keeps its previous image",
 			}
 			if !tc.embedded {
 				skipped["read-back"] = "deployed to the real Prefect API"
+			}
+			if n := len(execsWith(srv, isTool("list"))); tc.embedded != (n == 1) || stepStatus(rep, "read-back") != map[bool]StepStatus{true: StepOK, false: StepSkipped}[tc.embedded] {
+				t.Errorf("%d list exec(s), read-back %s; want one on the embedded server only", n, stepStatus(rep, "read-back"))
+			}
+			if !tc.embedded {
 				// The read-back compares job_variables.image with the image deployed.
 				rb := execsWith(srv, func(a []string) bool { return len(a) > 1 && a[0] == "prefect-deploy" && a[1] == "read-back" })
 				if len(rb) != 1 || argAfter(rb[0].Args, "--image") != rep.ImageRef || stepStatus(rep, "verify") != StepOK {
@@ -474,4 +480,61 @@ func TestPrefect3PoolsStepOnTheAPI(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The embedded read-back on Prefect 3 is the same `prefect-deploy list` as on Prefect 2:
+// here the fake engine runs the real command against a fake Prefect 3 API that holds the
+// file's deployments as prefect-deploy wrote them and more than one page besides.
+func TestEmbeddedReadBackPrefect3(t *testing.T) {
+	api, _ := deployed3(t, "prefect-flows:dev")
+	for i := range 250 {
+		body := map[string]any{"name": fmt.Sprintf("d-%03d", i), "flow_id": flowID3(t, api.URL, "other"), "work_pool_name": "pool", "tags": []string{"dev"}}
+		if code, out, err := prefect3test.Call("POST", api.URL+"/deployments/", body); err != nil || code != 201 {
+			t.Fatalf("POST /deployments/: %d %s %v", code, out, err)
+		}
+	}
+	play := handler3(nil)
+	srv := fakedagger.Start(t, fakedagger.WithHandler(func(ex fakedagger.Exec) fakedagger.ExecResult {
+		if !isTool("list")(ex.Args) {
+			return play(ex)
+		}
+		var stdout, stderr bytes.Buffer
+		code := deploycli.Main(context.Background(), ex.Args[1:], &stdout, &stderr, []string{"PREFECT_API_URL=" + api.URL})
+		return fakedagger.ExecResult{ExitCode: code, Stdout: stdout.String(), Stderr: stderr.String()}
+	}))
+	var out bytes.Buffer
+	rep, err := Run(context.Background(), connect(t, srv), p3Options(t, &out, nil))
+	if err != nil {
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	if got := stepStatus(rep, "read-back"); got != StepOK {
+		t.Fatalf("read-back %s, want ok:\n%s", got, out.String())
+	}
+	for _, want := range []string{
+		"hello/hello-p3  flows/hello.py:hello  no schedule  queue=default  tags=" + marker3,
+		"hello/hello-p3-daily  flows/hello.py:hello  0 6 * * *  queue=default  tags=" + marker3,
+		"other/d-000  None  no schedule  queue=default  tags=dev", "other/d-249  ",
+		"253 deployment(s) on the embedded server", "NOTE: embedded mode",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// marker3 is the ownership tag deployed3 writes.
+const marker3 = "managed-by:prefect-flows:" + testOwner + ":dev"
+
+// flowID3 is the id of flow name on a Prefect 3 API (created when new).
+func flowID3(t *testing.T, apiURL, name string) string {
+	t.Helper()
+	code, out, err := prefect3test.Call("POST", apiURL+"/flows/", map[string]any{"name": name})
+	if err != nil || (code != 200 && code != 201) {
+		t.Fatalf("POST /flows/: %d %s %v", code, out, err)
+	}
+	var f struct{ ID string }
+	if err := json.Unmarshal(out, &f); err != nil {
+		t.Fatal(err)
+	}
+	return f.ID
 }

@@ -18,14 +18,11 @@ func (readBackStep) String() string {
 func (readBackStep) always() {}
 
 // Run lists the server's deployments with `prefect-deploy list`, the same API client
-// (paging, either schedule shape) as the verify and prune steps, in the registered
-// image, which reaches the server through its service binding.
+// (paging, every schedule shape of Prefect 2 and 3) as the verify and prune steps, in
+// the registered image, which reaches the server through its service binding.
 func (readBackStep) Run(ctx context.Context, st *State) error {
 	if !st.Opts.Embedded() {
 		return Skip("deployed to the real Prefect API")
-	}
-	if st.prefect3() {
-		return Skip("Prefect 3: prefect-deploy list is not checked against Prefect 3 deployments yet")
 	}
 	if st.Registered == nil {
 		return Skip("nothing was registered")
