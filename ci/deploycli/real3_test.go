@@ -24,8 +24,9 @@ import (
 const envReal3 = "PREFECT3_E2E_API_URL"
 
 // apply, plan and prune of a Prefect 3 file against a REAL Prefect 3 server: right after
-// the apply the plan has no changes, and a deployment removed from the file is the only
-// one apply --prune deletes. The deployment names and the owner are new for every run,
+// the apply the plan has no changes (with the image, without it, and with only its
+// repository), a deployment removed from the file is the only one apply --prune deletes,
+// and list shows what is left. The deployment names and the owner are new for every run,
 // so the test touches nothing but what it made (other tests may share the server, one
 // after another) and deletes its deployments at the end.
 func TestRealPrefect3PlanAndPrune(t *testing.T) {
@@ -54,6 +55,8 @@ func TestRealPrefect3PlanAndPrune(t *testing.T) {
 		{"apply", "testdata/api3/prefect-deployments-dev.yaml", apply, []string{"Read back 2 deployment(s): 0 patched, 0 drifted."}},
 		{"plan", "", []string{"plan", "--detailed-exitcode", "--image", digest3}, []string{"No changes: the server matches the file."}},
 		{"plan without the image", "", []string{"plan", "--detailed-exitcode"}, []string{"No changes: the server matches the file."}},
+		// The pipeline's live plan before its push knows only the repository.
+		{"plan with the image's repository", "", []string{"plan", "--detailed-exitcode", "--image-repository", strings.Split(digest3, "@")[0]}, []string{"No changes: the server matches the file."}},
 		{"apply --prune", "testdata/api3/prune/prefect-deployments-dev.yaml", append(append([]string(nil), apply...), "--prune", "--yes"),
 			[]string{"Read back 1 deployment(s): 0 patched, 0 drifted.", "  - deleted  " + flow + "/" + names[1] + "\n"}},
 		{"plan after the prune", "", []string{"plan", "--detailed-exitcode", "--image", digest3}, []string{"No changes: the server matches the file."}},
@@ -71,6 +74,12 @@ func TestRealPrefect3PlanAndPrune(t *testing.T) {
 		}
 		assert.Equal(t, strings.Count(stdout, "- deleted "), strings.Count(strings.Join(step.want, "\n"), "- deleted "), "%s: deletes exactly what the file dropped:\n%s", step.name, stdout)
 	}
+	// The embedded read-back's listing reads the same deployments on Prefect 3.
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, deploycli.ExitOK, deploycli.Main(context.Background(), []string{"list"}, &stdout, &stderr, h.env), stderr.String())
+	assert.Contains(t, stdout.String(), flow+"/"+names[0]+"  flows/hello.py:hello  ")
+	assert.Contains(t, stdout.String(), " (+1 more)  queue=dev  tags=managed-by:prefect-flows:real3-"+run+":dev\n")
+	assert.NotContains(t, stdout.String(), flow+"/"+names[1]+"  ")
 	st, _ := get3(t, base+"/deployments/name/"+flow+"/"+url.PathEscape(names[1]))
 	assert.Equal(t, http.StatusNotFound, st, "pruned")
 	st, _ = get3(t, base+"/deployments/name/"+flow+"/"+url.PathEscape(names[0]))
