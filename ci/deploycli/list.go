@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 )
 
 // list prints every deployment on PREFECT_API_URL, one line each, whoever made it: the
@@ -93,11 +94,11 @@ func scheduleText(d prefectapi.Deployment) string {
 	}
 	var text string
 	switch s.Kind {
-	case prefectapi.Cron:
+	case schedule.Cron:
 		text = s.Cron
-	case prefectapi.RRule:
+	case schedule.RRule:
 		text = s.RRule
-	case prefectapi.Interval:
+	case schedule.Interval:
 		text = fmt.Sprintf("every %ds", s.IntervalSeconds)
 	default:
 		text = "no schedule"

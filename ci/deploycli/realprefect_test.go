@@ -23,6 +23,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 )
 
 // The opt-in end-to-end tests against a REAL Prefect server and CLI. They run only when
@@ -282,7 +283,7 @@ func TestRealPrefect(t *testing.T) {
 		// The server holds what the file says, checked here without liveplan.
 		cron := r.read(t, "hello", cliSet.prefix+"cron")
 		if assert.NotNil(t, cron.Schedule) {
-			assert.Equal(t, prefectapi.Cron, cron.Schedule.Kind)
+			assert.Equal(t, schedule.Cron, cron.Schedule.Kind)
 			assert.Equal(t, "0 6 * * 1-5", cron.Schedule.Cron)
 			assert.Equal(t, "Europe/Berlin", cron.Schedule.Timezone)
 		}
@@ -294,13 +295,13 @@ func TestRealPrefect(t *testing.T) {
 
 		interval := r.read(t, "hello", cliSet.prefix+"interval")
 		if assert.NotNil(t, interval.Schedule) {
-			assert.Equal(t, prefectapi.Interval, interval.Schedule.Kind)
+			assert.Equal(t, schedule.Interval, interval.Schedule.Kind)
 			assert.Equal(t, int64(5400), interval.Schedule.IntervalSeconds)
-			assert.True(t, interval.Schedule.AnchorDate.Equal(time.Date(2040, 2, 2, 0, 0, 0, 0, time.UTC)), "anchor %s", interval.Schedule.AnchorText)
+			assert.True(t, interval.Schedule.Anchor.Time.Equal(time.Date(2040, 2, 2, 0, 0, 0, 0, time.UTC)), "anchor %s", interval.Schedule.Anchor.Text)
 		}
 		rrule := r.read(t, "hello", cliSet.prefix+"rrule")
 		if assert.NotNil(t, rrule.Schedule) {
-			assert.Equal(t, prefectapi.RRule, rrule.Schedule.Kind)
+			assert.Equal(t, schedule.RRule, rrule.Schedule.Kind)
 			assert.Contains(t, rrule.Schedule.RRule, "FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9")
 			assert.Equal(t, "Europe/Berlin", rrule.Schedule.Timezone)
 		}
@@ -651,12 +652,11 @@ func TestRealAPIRunner22(t *testing.T) {
 		t.Run(base, func(t *testing.T) {
 			flow := map[bool]string{true: "load-model", false: "echo"}[strings.HasPrefix(base, "model")]
 			c, a := r.read(t, flow, cliSet.prefix+base), r.read(t, flow, apiSet.prefix+base)
-			if c.Schedule != nil && c.Schedule.Kind == prefectapi.Interval {
+			if c.Schedule != nil && c.Schedule.Kind == schedule.Interval {
 				// Without an anchor each build anchors at its own time.
 				require.NotNil(t, a.Schedule)
-				assert.False(t, a.Schedule.AnchorDate.IsZero())
-				c.Schedule.AnchorDate, c.Schedule.AnchorText = time.Time{}, ""
-				a.Schedule.AnchorDate, a.Schedule.AnchorText = time.Time{}, ""
+				assert.False(t, a.Schedule.Anchor.IsZero())
+				c.Schedule.Anchor, a.Schedule.Anchor = schedule.Anchor{}, schedule.Anchor{}
 			}
 			assert.Equal(t, c.Schedule, a.Schedule, "schedule")
 			assert.Equal(t, c.Parameters, a.Parameters, "parameters")

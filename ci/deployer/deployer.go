@@ -25,6 +25,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -276,7 +277,7 @@ func Body(dep desired.Deployment, flowID string, blk Block, workdir string, now 
 	o = append(o,
 		member{"storage_document_id", nil},
 		member{"infrastructure_document_id", orNil(blk.ID)},
-		member{"schedule", schedule(dep.Schedule, now)},
+		member{"schedule", scheduleBody(dep.Schedule, now)},
 		member{"description", strOrNil(dep.Description)},
 		member{"path", path},
 		member{"version", strOrNil(dep.Version)},
@@ -310,25 +311,17 @@ func parameters(p map[string]any) (any, error) {
 // schedule is the schedule object the CLI's client schemas produce: cron {cron,
 // timezone, day_or}, interval {interval (float seconds), anchor_date, timezone}, rrule
 // {rrule, timezone}; null for none.
-func schedule(s *desired.Schedule, now time.Time) any {
+func scheduleBody(s *schedule.Schedule, now time.Time) any {
 	if s == nil {
 		return nil
 	}
 	switch s.Kind {
-	case desired.Cron:
+	case schedule.Cron:
 		return object{{"cron", s.Cron}, {"timezone", orNil(s.Timezone)}, {"day_or", true}}
-	case desired.Interval:
-		anchor := now.UTC()
-		if s.Anchor != nil {
-			anchor = *s.Anchor
-		}
+	case schedule.Interval:
 		// Without a timezone Prefect infers one from the anchor: an ISO text only has an
 		// offset, which is not an IANA name, so it is always "UTC".
-		tz := s.Timezone
-		if tz == "" {
-			tz = "UTC"
-		}
-		return object{{"interval", s.Every.Seconds()}, {"anchor_date", pyISO(anchor)}, {"timezone", tz}}
+		return object{{"interval", float64(s.IntervalSeconds)}, {"anchor_date", pyISO(s.AnchorAt(now))}, {"timezone", s.Zone()}}
 	default:
 		return object{{"rrule", s.RRule}, {"timezone", orNil(s.Timezone)}}
 	}

@@ -40,6 +40,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 )
 
 // Prefect 3 rules the body relies on.
@@ -50,8 +51,6 @@ const (
 	// NoDescription is what Prefect 3's client sends as description for a flow without
 	// a docstring: Python's str(None).
 	NoDescription = "None"
-	// rruleStart is what Prefect 3's client puts before an rrule that has no DTSTART.
-	rruleStart = "DTSTART:20200101T000000\n"
 )
 
 // API3 is what the Prefect 3 writer needs; *prefectapi.Client implements it.
@@ -278,39 +277,21 @@ func jsonValue(v any) (any, error) {
 // anchor_date, timezone ("UTC" when none)}, rrule {rrule with DTSTART, timezone ("UTC"
 // when none)}), active,
 // max_scheduled_runs, parameters, slug, replaces.
-func schedule3(s desired.Schedule, now time.Time) (object, error) {
+func schedule3(s schedule.Schedule, now time.Time) (object, error) {
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
 	var sch object
 	switch s.Kind {
-	case desired.Cron:
+	case schedule.Cron:
 		sch = object{{"cron", s.Cron}, {"timezone", orNil(s.Timezone)}, {"day_or", true}}
-	case desired.Interval:
-		if s.Every <= 0 {
-			return nil, fmt.Errorf("interval schedule of %s: expected a positive interval", s.Every)
-		}
-		anchor := now.UTC()
-		if s.Anchor != nil {
-			anchor = *s.Anchor
-		}
-		tz := s.Timezone
-		if tz == "" {
-			tz = "UTC"
-		}
-		sch = object{{"interval", s.Every.Seconds()}, {"anchor_date", pydanticTime(anchor)}, {"timezone", tz}}
-	case desired.RRule:
-		rule := s.RRule
-		if !strings.Contains(strings.ToUpper(rule), "DTSTART") {
-			rule = rruleStart + rule
-		}
+	case schedule.Interval:
+		sch = object{{"interval", float64(s.IntervalSeconds)}, {"anchor_date", pydanticTime(s.AnchorAt(now))}, {"timezone", s.Zone()}}
+	case schedule.RRule:
 		// Not null: the server stores an rrule with timezone null, then its scheduler
 		// fails on it every cycle (ZoneInfo(None), seen on 3.8.3) and no run is ever
 		// scheduled. `prefect deploy` sends "UTC" for an rrule without a timezone.
-		tz := s.Timezone
-		if tz == "" {
-			tz = "UTC"
-		}
-		sch = object{{"rrule", rule}, {"timezone", tz}}
-	default:
-		return nil, fmt.Errorf("schedule kind %q: expected cron, interval or rrule", s.Kind)
+		sch = object{{"rrule", schedule.WithDTStart(s.RRule)}, {"timezone", s.Zone()}}
 	}
 	return object{
 		{"schedule", sch}, {"active", !s.Inactive}, {"max_scheduled_runs", nil},

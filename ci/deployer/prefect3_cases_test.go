@@ -18,6 +18,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefect3test"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 )
 
 // cases3 is testdata/prefect3/cases.json: desired states applied in order by the Prefect
@@ -145,19 +146,19 @@ func (cs cases3) desiredOf(t testing.TB, c *depCase3, suffix string) desired.Dep
 		d.Description = c.Description
 	}
 	for _, s := range c.Schedules {
-		sch := desired.Schedule{Timezone: s.Timezone, Inactive: s.Inactive}
+		sch := schedule.Schedule{Timezone: s.Timezone, Inactive: s.Inactive}
 		switch {
 		case s.Cron != "":
-			sch.Kind, sch.Cron = desired.Cron, s.Cron
+			sch.Kind, sch.Cron = schedule.Cron, s.Cron
 		case s.Interval > 0:
-			sch.Kind, sch.Every = desired.Interval, time.Duration(s.Interval)*time.Second
+			sch.Kind, sch.IntervalSeconds = schedule.Interval, int64(s.Interval)
 			if s.Anchor != "" {
-				a, err := time.Parse(time.RFC3339, s.Anchor)
+				a, err := schedule.ParseAnchor(s.Anchor)
 				require.NoError(t, err)
-				sch.Anchor = &a
+				sch.Anchor = a
 			}
 		default:
-			sch.Kind, sch.RRule = desired.RRule, s.RRule
+			sch.Kind, sch.RRule = schedule.RRule, s.RRule
 		}
 		d.Schedules = append(d.Schedules, sch)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefect3test"
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 )
 
 // The Prefect 3 writer against the fake 3.8.3 API: every case of cases.json (create,
@@ -109,19 +110,19 @@ func fromRecordedBody(t *testing.T, b map[string]any) desired.Deployment {
 	for _, s := range b["schedules"].([]any) {
 		item := s.(map[string]any)
 		sch := item["schedule"].(map[string]any)
-		ds := desired.Schedule{Timezone: str(sch["timezone"]), Inactive: item["active"] == false}
+		ds := schedule.Schedule{Timezone: str(sch["timezone"]), Inactive: item["active"] == false}
 		switch {
 		case sch["cron"] != nil:
-			ds.Kind, ds.Cron = desired.Cron, sch["cron"].(string)
+			ds.Kind, ds.Cron = schedule.Cron, sch["cron"].(string)
 		case sch["interval"] != nil:
-			ds.Kind, ds.Every = desired.Interval, time.Duration(sch["interval"].(float64))*time.Second
-			a, err := time.Parse(time.RFC3339, sch["anchor_date"].(string))
+			ds.Kind, ds.IntervalSeconds = schedule.Interval, int64(sch["interval"].(float64))
+			a, err := schedule.ParseAnchor(sch["anchor_date"].(string))
 			require.NoError(t, err)
-			ds.Anchor = &a
+			ds.Anchor = a
 		default:
 			rule := sch["rrule"].(string)
 			require.Contains(t, rule, "DTSTART:20200101T000000\n")
-			ds.Kind, ds.RRule = desired.RRule, rule[len("DTSTART:20200101T000000\n"):]
+			ds.Kind, ds.RRule = schedule.RRule, rule[len("DTSTART:20200101T000000\n"):]
 		}
 		dep.Schedules = append(dep.Schedules, ds)
 	}

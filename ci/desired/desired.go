@@ -9,38 +9,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/acme-data/prefect-flows/ci/inspect"
-	"github.com/acme-data/prefect-flows/ci/isodate"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
-
-// ScheduleKind names the one schedule type a deployment has.
-type ScheduleKind string
-
-const (
-	Cron     ScheduleKind = "cron"
-	Interval ScheduleKind = "interval"
-	RRule    ScheduleKind = "rrule"
-)
-
-// Schedule is one schedule, typed.
-type Schedule struct {
-	Kind ScheduleKind
-	Cron string
-	// Every is the interval (whole seconds).
-	Every time.Duration
-	// Anchor is the interval's anchor; nil when the file names none (a writer then
-	// anchors at the time of writing, as Prefect's own tools do).
-	Anchor *time.Time
-	RRule  string
-	// Timezone is the IANA name written in the file; "" when none.
-	Timezone string
-	// Inactive is a Prefect 3 schedule's own switch turned off (`active: false`); the
-	// zero value is an active schedule, Prefect's default. Prefect 2 has no such switch.
-	Inactive bool
-}
 
 // Override is one infrastructure override (Prefect 2 infra_overrides, dotted key).
 type Override struct {
@@ -60,7 +33,9 @@ type Deployment struct {
 	// ParameterSchema is the flow's parameter schema as Prefect computed it (raw JSON).
 	ParameterSchema json.RawMessage
 	// Schedule is nil for no schedule: a writer clears any schedule the server holds.
-	Schedule *Schedule
+	// An interval without an anchor is anchored by the writer at the time of the write,
+	// as Prefect's own tools do.
+	Schedule *schedule.Schedule
 	// Tags are the file's tags and then the ownership marker, once; never nil.
 	Tags []string
 	// Version is the file's version, else the flow's (md5 of its file unless the flow
@@ -83,8 +58,8 @@ type Deployment struct {
 
 	// Schedules is the complete list of schedules (`schedules:`); when it is empty,
 	// Schedule, if any, is the one schedule. No schedule at all means a writer removes
-	// every schedule the server holds.
-	Schedules []Schedule
+	// every schedule the server holds. Each has its own switch (Inactive).
+	Schedules []schedule.Schedule
 	// JobVariables are work_pool.job_variables, typed as in the file (string, bool,
 	// int64, float64, nil, []any, map[string]any); nil or empty means none: a writer
 	// removes the job variables the server holds.
@@ -108,14 +83,14 @@ type Deployment struct {
 
 // ScheduleList is every schedule of the deployment: Schedules, else Schedule as a
 // one-item list, else none (never nil).
-func (d Deployment) ScheduleList() []Schedule {
+func (d Deployment) ScheduleList() []schedule.Schedule {
 	switch {
 	case len(d.Schedules) > 0:
 		return d.Schedules
 	case d.Schedule != nil:
-		return []Schedule{*d.Schedule}
+		return []schedule.Schedule{*d.Schedule}
 	}
-	return []Schedule{}
+	return []schedule.Schedule{}
 }
 
 // Key is "flow/name", the deployment's identity on a Prefect server.
@@ -176,52 +151,24 @@ func Resolve(d spec.Deployment, flow *inspect.Flow, marker string) (Deployment, 
 		out.InfraOverrides = append(out.InfraOverrides, Override{Key: o.Key, Value: o.Value})
 	}
 	if d.Schedule != nil {
-		sch, err := schedule(*d.Schedule, where, "schedule")
-		if err != nil {
-			return Deployment{}, err
+		sch := *d.Schedule
+		if err := sch.Check(); err != nil {
+			return Deployment{}, fmt.Errorf("%s: schedule: %w", where, err)
 		}
 		out.Schedule = &sch
 	}
 	// Prefect 3: every schedule, each with its own switch; the pool's job variables.
 	for i, item := range d.Schedules {
-		sch, err := schedule(item.Schedule, where, fmt.Sprintf("schedules[%d]", i))
-		if err != nil {
-			return Deployment{}, err
+		if err := item.Check(); err != nil {
+			return Deployment{}, fmt.Errorf("%s: schedules[%d]: %w", where, i, err)
 		}
-		sch.Inactive = !item.Active
-		out.Schedules = append(out.Schedules, sch)
+		out.Schedules = append(out.Schedules, item.Schedule)
 	}
 	if d.WorkPool != nil {
 		out.JobVariables = d.WorkPool.JobVariableValues()
 	}
 	out.Paused, out.ConcurrencyLimit, out.EnforceParameterSchema = d.Paused, d.ConcurrencyLimit, d.EnforceParameterSchema
 	return out, nil
-}
-
-// schedule types one schedule of the file; key names it in a message.
-func schedule(s spec.Schedule, where, key string) (Schedule, error) {
-	sch := Schedule{Timezone: s.Timezone}
-	switch {
-	case s.Cron != "":
-		sch.Kind, sch.Cron = Cron, s.Cron
-	case s.IntervalSeconds > 0:
-		sch.Kind, sch.Every = Interval, time.Duration(s.IntervalSeconds)*time.Second
-		if s.AnchorDate != "" {
-			// pendulum's rules, as the CLI reads --anchor-date; a relative one (a time
-			// alone, "now") is read now, as a build now would.
-			v, err := isodate.Parse(s.AnchorDate, time.Now())
-			if err != nil {
-				return Schedule{}, fmt.Errorf("%s: %s.anchor-date: %w", where, key, err)
-			}
-			t := v.Time
-			sch.Anchor = &t
-		}
-	case s.RRule != "":
-		sch.Kind, sch.RRule = RRule, s.RRule
-	default:
-		return Schedule{}, fmt.Errorf("%s: %s has none of cron, interval, rrule", where, key)
-	}
-	return sch, nil
 }
 
 // ResolveAll resolves every deployment of f against the inspect result, collecting every

@@ -3,13 +3,13 @@ package desired_test
 import (
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/inspect"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -27,7 +27,9 @@ var loaded = inspect.Flow{
 
 func TestResolve(t *testing.T) {
 	pos := spec.Pos{File: "prefect-deployments-dev.yaml", Line: 4, Col: 5}
-	anchor := time.Date(2026, 1, 31, 9, 0, 0, 500_000_000, time.FixedZone("+01:00", 3600))
+	anchor, err := schedule.ParseAnchor("2026-01-31T09:00:00.5+01:00")
+	require.NoError(t, err)
+	every := schedule.Schedule{Kind: schedule.Interval, IntervalSeconds: 5400, Anchor: anchor, Timezone: "Europe/Berlin"}
 	tests := []struct {
 		name string
 		in   spec.Deployment
@@ -44,16 +46,16 @@ func TestResolve(t *testing.T) {
 				Version: ptr("md5ofthefile"), Description: ptr("Docstring."), InfraBlock: "ecs-task/dev", Pos: pos},
 		},
 		{
-			name: "the file's values win; schedule typed",
+			name: "the file's values win; the schedule as loaded",
 			in: spec.Deployment{Name: "n", Entrypoint: "./flows/etl.py:daily_etl", Version: "1.0", Description: "Mine",
 				Parameters: map[string]any{"x": int64(1)}, WorkPool: &spec.WorkPool{Name: "p", WorkQueueName: "q"},
-				Schedule:       &spec.Schedule{IntervalSeconds: 5400, AnchorDate: "2026-01-31T09:00:00.5+01:00", Timezone: "Europe/Berlin"},
+				Schedule:       &every,
 				InfraOverrides: []spec.Override{{Key: "cpu", Value: "1024"}}, Pos: pos},
 			flow: &loaded,
 			want: desired.Deployment{Name: "n", FlowName: "daily-etl", Entrypoint: "flows/etl.py:daily_etl", SourceEntrypoint: "./flows/etl.py:daily_etl",
 				Parameters: map[string]any{"x": int64(1)}, ParameterSchema: loaded.ParameterSchema, Tags: []string{marker},
 				Version: ptr("1.0"), Description: ptr("Mine"), WorkPool: "p", WorkQueue: "q",
-				Schedule:       &desired.Schedule{Kind: desired.Interval, Every: 90 * time.Minute, Anchor: &anchor, Timezone: "Europe/Berlin"},
+				Schedule:       &every,
 				InfraOverrides: []desired.Override{{Key: "cpu", Value: "1024"}}, Pos: pos},
 		},
 		{
@@ -62,18 +64,18 @@ func TestResolve(t *testing.T) {
 				WorkPool: &spec.WorkPool{Name: "ecs-pool", WorkQueueName: "q", JobVariables: map[string]spec.JobVariable{
 					"cpu": {Value: int64(1024)}, "env": {Value: map[string]any{"A": "1"}}}},
 				Schedules: []spec.ScheduleItem{
-					{Schedule: spec.Schedule{Cron: "0 6 * * *", Timezone: "Europe/Berlin"}, Active: true},
-					{Schedule: spec.Schedule{IntervalSeconds: 5400, AnchorDate: "2026-01-31T09:00:00.5+01:00"}, Active: false},
-					{Schedule: spec.Schedule{RRule: "FREQ=DAILY"}, Active: true}},
+					{Schedule: schedule.Schedule{Kind: schedule.Cron, Cron: "0 6 * * *", Timezone: "Europe/Berlin"}},
+					{Schedule: schedule.Schedule{Kind: schedule.Interval, IntervalSeconds: 5400, Anchor: anchor, Inactive: true}},
+					{Schedule: schedule.Schedule{Kind: schedule.RRule, RRule: "FREQ=DAILY"}}},
 				Paused: ptrB(true), ConcurrencyLimit: ptrI(2), EnforceParameterSchema: ptrB(false), Pos: pos},
 			flow: &loaded,
 			want: desired.Deployment{Name: "n", FlowName: "daily-etl", Entrypoint: "flows/etl.py:daily_etl", SourceEntrypoint: "./flows/etl.py:daily_etl",
 				Parameters: map[string]any{}, ParameterSchema: loaded.ParameterSchema, Tags: []string{marker},
 				Version: ptr("md5ofthefile"), Description: ptr("Docstring."), WorkPool: "ecs-pool", WorkQueue: "q",
-				Schedules: []desired.Schedule{
-					{Kind: desired.Cron, Cron: "0 6 * * *", Timezone: "Europe/Berlin"},
-					{Kind: desired.Interval, Every: 90 * time.Minute, Anchor: &anchor, Inactive: true},
-					{Kind: desired.RRule, RRule: "FREQ=DAILY"}},
+				Schedules: []schedule.Schedule{
+					{Kind: schedule.Cron, Cron: "0 6 * * *", Timezone: "Europe/Berlin"},
+					{Kind: schedule.Interval, IntervalSeconds: 5400, Anchor: anchor, Inactive: true},
+					{Kind: schedule.RRule, RRule: "FREQ=DAILY"}},
 				JobVariables: map[string]any{"cpu": int64(1024), "env": map[string]any{"A": "1"}},
 				Paused:       ptrB(true), ConcurrencyLimit: ptrI(2), EnforceParameterSchema: ptrB(false), Pos: pos},
 		},
@@ -81,6 +83,12 @@ func TestResolve(t *testing.T) {
 			name: "not inspected",
 			in:   spec.Deployment{Name: "n", Entrypoint: "flows/x.py:f", Pos: pos},
 			err:  `prefect-deployments-dev.yaml:4:5: deployment "n": entrypoint flows/x.py:f was not inspected (is the inspect output from this file?)`,
+		},
+		{
+			name: "a schedule put together by hand without a value",
+			in:   spec.Deployment{Name: "n", Entrypoint: "flows/x.py:f", Schedule: &schedule.Schedule{Kind: schedule.Cron, Timezone: "UTC"}, Pos: pos},
+			flow: &loaded,
+			err:  `prefect-deployments-dev.yaml:4:5: deployment "n": schedule: schedule has none of cron, interval, rrule`,
 		},
 		{
 			name: "does not load",
@@ -97,11 +105,6 @@ func TestResolve(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			if tt.want.Schedule != nil && tt.want.Schedule.Anchor != nil {
-				require.NotNil(t, got.Schedule.Anchor)
-				assert.True(t, tt.want.Schedule.Anchor.Equal(*got.Schedule.Anchor))
-				got.Schedule.Anchor = tt.want.Schedule.Anchor
-			}
 			assert.Equal(t, tt.want, got)
 		})
 	}

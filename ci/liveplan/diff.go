@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -160,36 +161,19 @@ func compare(d spec.Deployment, s *prefectapi.Deployment, infraRef string, t tar
 	return out
 }
 
-func compareSchedule(want *spec.Schedule, s *prefectapi.Deployment) []Change {
-	got := s.Schedule
-	var out []Change
+// compareSchedule compares the file's one schedule with the server's (schedule.Compare);
+// a server holding more than one schedule (2.16+) differs whatever they are.
+func compareSchedule(want *schedule.Schedule, s *prefectapi.Deployment) []Change {
 	if s.ScheduleCount > 1 {
-		out = append(out, Change{Field: FieldSchedule, Old: fmt.Sprintf("%d schedules", s.ScheduleCount), New: describeSpec(want)})
-		return out
+		return []Change{{Field: FieldSchedule, Old: fmt.Sprintf("%d schedules", s.ScheduleCount), New: schedule.Describe(want)}}
 	}
-	if want == nil || got == nil {
-		if want != nil || got != nil {
-			out = append(out, Change{Field: FieldSchedule, Old: describeServer(got), New: describeSpec(want)})
+	var out []Change
+	for _, d := range schedule.Compare(want, s.Schedule) {
+		field := FieldSchedule
+		if d.Part != schedule.PartSchedule {
+			field += "." + d.Part
 		}
-		return out
-	}
-	if describeServer(got) != describeSpec(want) {
-		out = append(out, Change{Field: FieldSchedule, Old: describeServer(got), New: describeSpec(want)})
-	}
-	// A schedule without a timezone runs in UTC, whichever side left it out.
-	if a, b := orUTC(got.Timezone), orUTC(want.Timezone); a != b {
-		out = append(out, Change{Field: FieldTimezone, Old: quote(a), New: quote(b)})
-	}
-	// Without --anchor-date Prefect anchors at the time of the build: only a written
-	// anchor is compared, as an instant (the server stores it with an offset).
-	if want.IntervalSeconds > 0 && want.AnchorDate != "" {
-		wt, err := prefectapi.ParseAnchor(want.AnchorDate)
-		if err != nil || got.AnchorDate.IsZero() || !got.AnchorDate.Equal(wt) {
-			out = append(out, Change{Field: FieldAnchorDate, Old: orNone(got.AnchorText), New: want.AnchorDate})
-		}
-	}
-	if got.Kind == prefectapi.Cron && !got.DayOr {
-		out = append(out, Change{Field: FieldDayOr, Old: "false", New: "true"})
+		out = append(out, Change{Field: field, Old: d.Observed, New: d.Desired})
 	}
 	return out
 }
@@ -215,7 +199,7 @@ func notes(d spec.Deployment, s *prefectapi.Deployment, major spec.Major) []stri
 		// Declared: compare says what differs.
 	case !s.ScheduleActive:
 		out = append(out, "schedule paused on the server: apply leaves it paused (the file does not declare is_schedule_active)")
-	case s.Schedule != nil && !s.Schedule.Active:
+	case s.Schedule != nil && s.Schedule.Inactive:
 		out = append(out, "schedule switched off on the server: apply leaves it off (the file does not declare it)")
 	}
 	return out
@@ -227,35 +211,6 @@ func activeText(active bool) string {
 	}
 	return "paused"
 }
-
-func describeServer(s *prefectapi.Schedule) string {
-	if s == nil {
-		return "none"
-	}
-	switch s.Kind {
-	case prefectapi.Cron:
-		return "cron " + strconv.Quote(s.Cron)
-	case prefectapi.Interval:
-		return "interval " + seconds(s.IntervalSeconds)
-	default:
-		return "rrule " + strconv.Quote(s.RRule)
-	}
-}
-
-func describeSpec(s *spec.Schedule) string {
-	switch {
-	case s == nil:
-		return "none"
-	case s.Cron != "":
-		return "cron " + strconv.Quote(s.Cron)
-	case s.IntervalSeconds > 0:
-		return "interval " + seconds(s.IntervalSeconds)
-	default:
-		return "rrule " + strconv.Quote(s.RRule)
-	}
-}
-
-func seconds(n int64) string { return strconv.FormatInt(n, 10) + "s" }
 
 func orUTC(tz string) string {
 	if tz == "" {

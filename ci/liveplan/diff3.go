@@ -1,17 +1,13 @@
 package liveplan
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
-
-// rruleStart is what the Prefect 3 writer (and Prefect 3's client) puts before an rrule
-// that names no DTSTART; the server stores it so.
-const rruleStart = "DTSTART:20200101T000000\n"
 
 // PendingDigest ends the image a plan shows for a deployment whose image the next push
 // sets (Options.ImageRepository).
@@ -26,8 +22,15 @@ func compare3(d spec.Deployment, s *prefectapi.Deployment, t target) []Change {
 	var out []Change
 	add := func(c Change) { out = append(out, c) }
 
-	if c, ok := compareSchedules(d.Schedules, s.Schedules); !ok {
-		add(c)
+	// As the writer sends them: an rrule with the DTSTART Prefect 3's client adds.
+	want := d.ScheduleValues()
+	for i := range want {
+		if want[i].Kind == schedule.RRule {
+			want[i].RRule = schedule.WithDTStart(want[i].RRule)
+		}
+	}
+	if same, wantText, gotText := schedule.CompareSets(want, s.Schedules); !same {
+		add(Change{Field: FieldSchedules, Old: listText(gotText), New: listText(wantText)})
 	}
 
 	if d.Paused != nil {
@@ -76,83 +79,6 @@ func compare3(d spec.Deployment, s *prefectapi.Deployment, t target) []Change {
 		add(Change{Field: FieldEnforceSchema, Old: strconv.FormatBool(gotEnforce), New: strconv.FormatBool(wantEnforce)})
 	}
 	return out
-}
-
-// describeItem is one schedule of the file as text: kind and value (an rrule with the
-// DTSTART the writer adds when it has none), timezone (UTC when none), a written
-// anchor, and "inactive" when switched off.
-func describeItem(item spec.ScheduleItem) string {
-	sc := item.Schedule
-	if sc.RRule != "" && !strings.Contains(strings.ToUpper(sc.RRule), "DTSTART") {
-		// As the writer sends it.
-		sc.RRule = rruleStart + sc.RRule
-	}
-	text := describeSpec(&sc) + " tz " + orUTC(sc.Timezone)
-	if sc.IntervalSeconds > 0 && sc.AnchorDate != "" {
-		if a, err := prefectapi.ParseAnchor(sc.AnchorDate); err == nil {
-			text += " anchor " + a.UTC().Format("2006-01-02T15:04:05Z")
-		} else {
-			text += " anchor " + sc.AnchorDate
-		}
-	}
-	if !item.Active {
-		text += " inactive"
-	}
-	return text
-}
-
-// compareSchedules compares the file's schedules with the server's as sets: Prefect 3
-// keeps no order that the file could predict (it lists them by their last update).
-// An anchor the file does not write is Prefect's time of the deploy and not compared.
-func compareSchedules(want []spec.ScheduleItem, got []prefectapi.Schedule) (Change, bool) {
-	remaining := map[string]int{}
-	wantText := make([]string, 0, len(want))
-	for _, item := range want {
-		text := describeItem(item)
-		remaining[text]++
-		wantText = append(wantText, text)
-	}
-	gotText := make([]string, 0, len(got))
-	ok := len(want) == len(got)
-	for _, sch := range got {
-		full, bare := describeObserved(sch, true), describeObserved(sch, false)
-		gotText = append(gotText, full)
-		switch {
-		case remaining[full] > 0:
-			remaining[full]--
-		case remaining[bare] > 0:
-			remaining[bare]--
-		default:
-			ok = false
-		}
-	}
-	if ok {
-		return Change{}, true
-	}
-	sort.Strings(wantText)
-	sort.Strings(gotText)
-	return Change{Field: FieldSchedules, Old: listText(gotText), New: listText(wantText)}, false
-}
-
-// describeObserved is one server schedule as describeItem writes the file's, with the
-// interval's anchor or without it.
-func describeObserved(s prefectapi.Schedule, anchor bool) string {
-	cp := s
-	text := describeServer(&cp) + " tz " + orUTC(s.Timezone)
-	if s.Kind == prefectapi.Interval && anchor {
-		if s.AnchorDate.IsZero() {
-			text += " anchor none"
-		} else {
-			text += " anchor " + s.AnchorDate.UTC().Format("2006-01-02T15:04:05Z")
-		}
-	}
-	if s.Kind == prefectapi.Cron && !s.DayOr {
-		text += " day_or false"
-	}
-	if !s.Active {
-		text += " inactive"
-	}
-	return text
 }
 
 func listText(items []string) string {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/acme-data/prefect-flows/ci/ownership"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 )
 
 // Render writes the plan as text in the manner of `terraform plan`.
@@ -102,11 +103,11 @@ func createFields(e Entry, marker string) [][2]string {
 	if d == nil {
 		return nil
 	}
-	sched := describeSpec(d.Schedule)
+	sched := schedule.Describe(d.Schedule)
 	if d.Schedule != nil {
-		sched += " in " + orUTC(d.Schedule.Timezone)
-		if d.Schedule.AnchorDate != "" {
-			sched += " from " + d.Schedule.AnchorDate
+		sched += " in " + d.Schedule.Zone()
+		if !d.Schedule.Anchor.IsZero() {
+			sched += " from " + d.Schedule.Anchor.Text
 		}
 	}
 	pool, queue := DefaultPool, DefaultQueue

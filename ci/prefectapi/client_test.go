@@ -83,15 +83,15 @@ func TestScheduleShapes(t *testing.T) {
 				if s == nil {
 					t.Fatal("schedule missing")
 				}
-				got := want{Kind: string(s.Kind), Cron: s.Cron, Interval: s.IntervalSeconds, RRule: s.RRule, Timezone: s.Timezone, DayOr: s.DayOr}
-				if !s.AnchorDate.IsZero() {
-					got.Anchor = s.AnchorDate.UTC().Format(time.RFC3339)
+				got := want{Kind: string(s.Kind), Cron: s.Cron, Interval: s.IntervalSeconds, RRule: s.RRule, Timezone: s.Timezone, DayOr: s.CronDayOr()}
+				if !s.Anchor.IsZero() {
+					got.Anchor = s.Anchor.Time.UTC().Format(time.RFC3339)
 				}
 				if got != *w {
 					t.Errorf("got %+v, want %+v", got, *w)
 				}
-				if !d.ScheduleActive || !s.Active || d.ScheduleCount != 1 {
-					t.Errorf("active=%v schedule.active=%v count=%d", d.ScheduleActive, s.Active, d.ScheduleCount)
+				if !d.ScheduleActive || s.Inactive || d.ScheduleCount != 1 {
+					t.Errorf("active=%v schedule.inactive=%v count=%d", d.ScheduleActive, s.Inactive, d.ScheduleCount)
 				}
 			})
 		}
@@ -395,27 +395,6 @@ func TestNewRejectsBadURL(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "secret") {
 			t.Errorf("error echoes the URL: %v", err)
-		}
-	}
-}
-
-func TestParseAnchor(t *testing.T) {
-	var table map[string]string
-	readJSON(t, "testdata/anchors.json", &table)
-	for in, want := range table {
-		got, err := prefectapi.ParseAnchor(in)
-		if want == "" {
-			if err == nil {
-				t.Errorf("%q: accepted as %v", in, got)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%q: %v", in, err)
-			continue
-		}
-		if s := got.UTC().Format(time.RFC3339Nano); s != want {
-			t.Errorf("%q: got %s, want %s", in, s, want)
 		}
 	}
 }

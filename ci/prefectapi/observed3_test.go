@@ -46,7 +46,7 @@ func TestDeploymentReadsPrefect3(t *testing.T) {
 			if tc.Want.First != "" {
 				s := d.Schedules[0]
 				active := "active"
-				if !s.Active {
+				if s.Inactive {
 					active = "inactive"
 				}
 				assert.Equal(t, tc.Want.First, fmt.Sprintf("%s %s %s %s", s.Kind, s.Cron, s.Timezone, active))

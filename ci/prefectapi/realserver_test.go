@@ -1,8 +1,8 @@
 package prefectapi
 
-// This file is an internal test so that it can read the JSON names wireDeployment and
-// wireSchedule decode: a field added to them is checked against the real server
-// without anyone editing a list here.
+// This file is an internal test so that it can read the JSON names wireDeployment
+// decodes: a field added to it is checked against the real server without anyone
+// editing a list here.
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefectapitest"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 )
 
 // envE2EURL names a THROWAWAY Prefect server for the opt-in tests against a real one
@@ -331,7 +332,7 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 // sameSchedule compares two decoded schedules; anchors as instants.
-func sameSchedule(a, b *Schedule) string {
+func sameSchedule(a, b *schedule.Schedule) string {
 	if a == nil || b == nil {
 		if a != b {
 			return fmt.Sprintf("real %+v, recorded %+v", a, b)
@@ -339,11 +340,11 @@ func sameSchedule(a, b *Schedule) string {
 		return ""
 	}
 	x, y := *a, *b
-	if !x.AnchorDate.Equal(y.AnchorDate) {
-		return fmt.Sprintf("anchor real %s, recorded %s", x.AnchorText, y.AnchorText)
+	if !x.Anchor.Time.Equal(y.Anchor.Time) {
+		return fmt.Sprintf("anchor real %s, recorded %s", x.Anchor.Text, y.Anchor.Text)
 	}
-	x.AnchorDate, y.AnchorDate, x.AnchorText, y.AnchorText = time.Time{}, time.Time{}, "", ""
-	if x != y {
+	x.Anchor, y.Anchor = schedule.Anchor{}, schedule.Anchor{}
+	if !reflect.DeepEqual(x, y) {
 		return fmt.Sprintf("real %+v, recorded %+v", x, y)
 	}
 	return ""

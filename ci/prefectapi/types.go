@@ -4,39 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"time"
 
-	"github.com/acme-data/prefect-flows/ci/isodate"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 )
-
-// ScheduleKind names the one schedule type a deployment has.
-type ScheduleKind string
-
-const (
-	Cron     ScheduleKind = "cron"
-	Interval ScheduleKind = "interval"
-	RRule    ScheduleKind = "rrule"
-)
-
-// Schedule is a deployment schedule in one form, whichever server shape it came from.
-type Schedule struct {
-	Kind ScheduleKind
-	Cron string
-	// IntervalSeconds is the server's float seconds rounded to whole seconds: `build`
-	// only accepts whole seconds, so nothing is lost for deployments it made.
-	IntervalSeconds int64
-	RRule           string
-	// Timezone is as stored; empty when the server holds null.
-	Timezone string
-	// AnchorDate is the interval's anchor (zero when none); AnchorText is the server's text.
-	AnchorDate time.Time
-	AnchorText string
-	// DayOr is cron's day_or; true when the server omits it (Prefect's default).
-	DayOr bool
-	// Active is this schedule's own switch (2.16+), combined with the deployment's
-	// is_schedule_active/paused.
-	Active bool
-}
 
 // Deployment is a deployment as read from the API, normalised over the 2.14 shape
 // (`schedule` + `is_schedule_active`) and the 2.16+ shape (`schedules` list + `paused`).
@@ -47,7 +17,7 @@ type Deployment struct {
 	Version     string // "" when null
 	Description string // "" when null
 	// Schedule is the first (primary) schedule, nil when there is none.
-	Schedule *Schedule
+	Schedule *schedule.Schedule
 	// ScheduleCount is how many schedules the server holds (2.16+ may hold several).
 	ScheduleCount int
 	// ScheduleActive is false when the deployment's schedule is paused.
@@ -65,9 +35,9 @@ type Deployment struct {
 
 	// Prefect 2.16+ and 3 (the `schedules` list and the deployment's own fields).
 
-	// Schedules is every schedule, in the server's order, each with its own Active
-	// switch; the 2.14 `schedule` is a one-item list. Never nil.
-	Schedules []Schedule
+	// Schedules is every schedule, in the server's order, each with its own switch
+	// (schedule.Observed); the 2.14 `schedule` is a one-item list. Never nil.
+	Schedules []schedule.Schedule
 	// Paused is the deployment's `paused` (3.x, 2.16+); nil when the server has no such field.
 	Paused *bool
 	// JobVariables are the deployment's job_variables (3.x); never nil.
@@ -90,41 +60,27 @@ func (d *Deployment) HasTag(tag string) bool {
 	return false
 }
 
-type wireSchedule struct {
-	Cron       *string  `json:"cron"`
-	Interval   *float64 `json:"interval"`
-	RRule      *string  `json:"rrule"`
-	Timezone   *string  `json:"timezone"`
-	AnchorDate *string  `json:"anchor_date"`
-	DayOr      *bool    `json:"day_or"`
-}
-
-type wireDeploymentSchedule struct {
-	Schedule wireSchedule `json:"schedule"`
-	Active   *bool        `json:"active"`
-}
-
 type wireDeployment struct {
-	ID                       string                    `json:"id"`
-	Name                     string                    `json:"name"`
-	FlowID                   string                    `json:"flow_id"`
-	Version                  *string                   `json:"version"`
-	Description              *string                   `json:"description"`
-	Schedule                 *wireSchedule             `json:"schedule"`
-	IsScheduleActive         *bool                     `json:"is_schedule_active"`
-	Paused                   *bool                     `json:"paused"`
-	Schedules                *[]wireDeploymentSchedule `json:"schedules"`
-	Parameters               map[string]any            `json:"parameters"`
-	Tags                     []string                  `json:"tags"`
-	WorkPoolName             *string                   `json:"work_pool_name"`
-	WorkQueueName            *string                   `json:"work_queue_name"`
-	InfraOverrides           map[string]any            `json:"infra_overrides"`
-	InfrastructureDocumentID *string                   `json:"infrastructure_document_id"`
-	Entrypoint               *string                   `json:"entrypoint"`
-	Path                     *string                   `json:"path"`
-	Updated                  string                    `json:"updated"`
-	JobVariables             map[string]any            `json:"job_variables"`
-	ConcurrencyLimit         *float64                  `json:"concurrency_limit"`
+	ID                       string               `json:"id"`
+	Name                     string               `json:"name"`
+	FlowID                   string               `json:"flow_id"`
+	Version                  *string              `json:"version"`
+	Description              *string              `json:"description"`
+	Schedule                 *schedule.Wire       `json:"schedule"`
+	IsScheduleActive         *bool                `json:"is_schedule_active"`
+	Paused                   *bool                `json:"paused"`
+	Schedules                *[]schedule.WireItem `json:"schedules"`
+	Parameters               map[string]any       `json:"parameters"`
+	Tags                     []string             `json:"tags"`
+	WorkPoolName             *string              `json:"work_pool_name"`
+	WorkQueueName            *string              `json:"work_queue_name"`
+	InfraOverrides           map[string]any       `json:"infra_overrides"`
+	InfrastructureDocumentID *string              `json:"infrastructure_document_id"`
+	Entrypoint               *string              `json:"entrypoint"`
+	Path                     *string              `json:"path"`
+	Updated                  string               `json:"updated"`
+	JobVariables             map[string]any       `json:"job_variables"`
+	ConcurrencyLimit         *float64             `json:"concurrency_limit"`
 	GlobalConcurrencyLimit   *struct {
 		Limit *float64 `json:"limit"`
 	} `json:"global_concurrency_limit"`
@@ -168,79 +124,22 @@ func (d *Deployment) UnmarshalJSON(b []byte) error {
 		n := int64(math.Round(*w.ConcurrencyLimit))
 		d.ConcurrencyLimit = &n
 	}
-	d.Schedules = []Schedule{}
 	d.ScheduleActive = true
 	if w.IsScheduleActive != nil {
 		d.ScheduleActive = *w.IsScheduleActive
 	} else if w.Paused != nil {
 		d.ScheduleActive = !*w.Paused
 	}
-	switch {
-	case w.Schedules != nil:
-		d.ScheduleCount = len(*w.Schedules)
-		for i, item := range *w.Schedules {
-			s, err := item.Schedule.normalise()
-			if err != nil {
-				return fmt.Errorf("deployment %s: schedules[%d]: %w", w.Name, i, err)
-			}
-			s.Active = item.Active == nil || *item.Active
-			d.Schedules = append(d.Schedules, *s)
-		}
-		if d.ScheduleCount > 0 {
-			first := d.Schedules[0]
-			d.Schedule = &first
-		}
-	case w.Schedule != nil:
-		s, err := w.Schedule.normalise()
-		if err != nil {
-			return fmt.Errorf("deployment %s: schedule: %w", w.Name, err)
-		}
-		s.Active = true
-		d.Schedule = s
-		d.ScheduleCount = 1
-		d.Schedules = []Schedule{*s}
+	scheds, err := schedule.Observed(w.Schedule, w.Schedules)
+	if err != nil {
+		return fmt.Errorf("deployment %s: %w", w.Name, err)
+	}
+	d.Schedules, d.ScheduleCount = scheds, len(scheds)
+	if len(scheds) > 0 {
+		first := scheds[0]
+		d.Schedule = &first
 	}
 	return nil
-}
-
-func (w wireSchedule) normalise() (*Schedule, error) {
-	s := &Schedule{Timezone: str(w.Timezone), DayOr: true}
-	if w.DayOr != nil {
-		s.DayOr = *w.DayOr
-	}
-	switch {
-	case w.Cron != nil:
-		s.Kind, s.Cron = Cron, *w.Cron
-	case w.Interval != nil:
-		s.Kind, s.IntervalSeconds = Interval, int64(math.Round(*w.Interval))
-		if w.AnchorDate != nil && *w.AnchorDate != "" {
-			s.AnchorText = *w.AnchorDate
-			t, err := ParseAnchor(*w.AnchorDate)
-			if err != nil {
-				return nil, err
-			}
-			s.AnchorDate = t
-		}
-	case w.RRule != nil:
-		s.Kind, s.RRule = RRule, *w.RRule
-	default:
-		return nil, fmt.Errorf("unknown schedule type (none of cron, interval, rrule)")
-	}
-	return s, nil
-}
-
-// ParseAnchor reads an anchor date with pendulum's rules (ci/isodate), as Prefect does.
-// Without a zone it is UTC, as `build` reads it. A value read relative to the time of
-// parsing ("now", a time alone) is refused: it names no fixed instant to compare.
-func ParseAnchor(s string) (time.Time, error) {
-	v, err := isodate.Parse(s, time.Now())
-	if err != nil {
-		return time.Time{}, fmt.Errorf("anchor date: %w", err)
-	}
-	if v.Relative() {
-		return time.Time{}, fmt.Errorf("anchor date %q is read at the time of parsing, not a fixed instant", s)
-	}
-	return v.Time, nil
 }
 
 func str(p *string) string {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/acme-data/prefect-flows/ci/schedule"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -81,39 +82,24 @@ func BuildArgs(d spec.Deployment, outputPath string) ([]string, error) {
 
 // scheduleArgs renders a schedule, or --no-schedule: the YAML is the source of truth
 // and without it Prefect keeps a schedule that was removed from the file.
-func scheduleArgs(s *spec.Schedule) ([]string, error) {
+func scheduleArgs(s *schedule.Schedule) ([]string, error) {
 	if s == nil {
 		return []string{"--no-schedule"}, nil
 	}
+	if err := s.Check(); err != nil {
+		return nil, err
+	}
 	var args []string
-	kinds := 0
-	if s.Cron != "" {
-		kinds++
+	switch s.Kind {
+	case schedule.Cron:
 		args = append(args, "--cron", s.Cron)
-	}
-	if s.IntervalSeconds != 0 {
-		kinds++
-		// Python's `elif interval:` reads 0 as "no schedule"; negative fails in pydantic.
-		if s.IntervalSeconds < 0 {
-			return nil, fmt.Errorf("interval %d is not a positive number of seconds", s.IntervalSeconds)
-		}
+	case schedule.Interval:
 		args = append(args, "--interval", strconv.FormatInt(s.IntervalSeconds, 10))
-	}
-	if s.RRule != "" {
-		kinds++
-		args = append(args, "--rrule", s.RRule)
-	}
-	switch {
-	case kinds == 0:
-		return nil, fmt.Errorf("schedule has none of cron, interval, rrule")
-	case kinds > 1:
-		return nil, fmt.Errorf("schedule has more than one of cron, interval, rrule")
-	}
-	if s.AnchorDate != "" {
-		if s.IntervalSeconds == 0 {
-			return nil, fmt.Errorf("anchor-date %q given without interval", s.AnchorDate)
+		if !s.Anchor.IsZero() {
+			args = append(args, "--anchor-date", s.Anchor.Text)
 		}
-		args = append(args, "--anchor-date", s.AnchorDate)
+	case schedule.RRule:
+		args = append(args, "--rrule", s.RRule)
 	}
 	if s.Timezone != "" {
 		args = append(args, "--timezone", s.Timezone)

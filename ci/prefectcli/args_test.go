@@ -16,6 +16,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/internal/fakeprefect"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/prefectcli/clispec"
+	"github.com/acme-data/prefect-flows/ci/schedule"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
@@ -37,7 +38,7 @@ var argvCases = []struct {
 		d.Entrypoint = "flows/etl.py:daily_sales_etl"
 		d.Description = "Daily sales ETL"
 		d.Parameters = map[string]any{"region": "eu", "days": int64(3), "dry_run": false, "tables": []any{"a", "b"}}
-		d.Schedule = &spec.Schedule{Cron: "0 6 * * 1-5", Timezone: "Europe/Berlin"}
+		d.Schedule = &schedule.Schedule{Kind: schedule.Cron, Cron: "0 6 * * 1-5", Timezone: "Europe/Berlin"}
 		d.Tags = []string{"etl", "team data"}
 		d.Version = "1.10"
 		d.WorkPool = &spec.WorkPool{Name: "ecs-pool", WorkQueueName: "etl"}
@@ -46,12 +47,12 @@ var argvCases = []struct {
 	}()},
 	{"interval_anchor", func() spec.Deployment {
 		d := dep("every-90m")
-		d.Schedule = &spec.Schedule{IntervalSeconds: 5400, AnchorDate: "2024-01-01T00:00:00", Timezone: "UTC"}
+		d.Schedule = &schedule.Schedule{Kind: schedule.Interval, IntervalSeconds: 5400, Anchor: schedule.Anchor{Text: "2024-01-01T00:00:00"}, Timezone: "UTC"}
 		return d
 	}()},
 	{"rrule", func() spec.Deployment {
 		d := dep("weekly")
-		d.Schedule = &spec.Schedule{RRule: "FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9"}
+		d.Schedule = &schedule.Schedule{Kind: schedule.RRule, RRule: "FREQ=WEEKLY;BYDAY=MO,WE;BYHOUR=9"}
 		d.WorkPool = &spec.WorkPool{WorkQueueName: "only-queue"}
 		return d
 	}()},
@@ -136,10 +137,16 @@ func TestBuildArgsRejects(t *testing.T) {
 		{"dash entrypoint", func(d *spec.Deployment) { d.Entrypoint = "-x.py:f" }, "", "starts with '-'"},
 		{"no block", func(d *spec.Deployment) { d.IBBlock = "" }, "", "no ib-block"},
 		{"yml output", func(*spec.Deployment) {}, "/tmp/x.yml", "must end in .yaml"},
-		{"two kinds", func(d *spec.Deployment) { d.Schedule = &spec.Schedule{Cron: "* * * * *", IntervalSeconds: 60} }, "", "more than one"},
-		{"empty schedule", func(d *spec.Deployment) { d.Schedule = &spec.Schedule{Timezone: "UTC"} }, "", "none of"},
-		{"negative interval", func(d *spec.Deployment) { d.Schedule = &spec.Schedule{IntervalSeconds: -5} }, "", "positive"},
-		{"anchor with cron", func(d *spec.Deployment) { d.Schedule = &spec.Schedule{Cron: "* * * * *", AnchorDate: "2024-01-01"} }, "", "without interval"},
+		{"two kinds", func(d *spec.Deployment) {
+			d.Schedule = &schedule.Schedule{Kind: schedule.Cron, Cron: "* * * * *", IntervalSeconds: 60}
+		}, "", "more than one"},
+		{"empty schedule", func(d *spec.Deployment) { d.Schedule = &schedule.Schedule{Kind: schedule.Cron, Timezone: "UTC"} }, "", "none of"},
+		{"negative interval", func(d *spec.Deployment) {
+			d.Schedule = &schedule.Schedule{Kind: schedule.Interval, IntervalSeconds: -5}
+		}, "", "positive"},
+		{"anchor with cron", func(d *spec.Deployment) {
+			d.Schedule = &schedule.Schedule{Kind: schedule.Cron, Cron: "* * * * *", Anchor: schedule.Anchor{Text: "2024-01-01"}}
+		}, "", "without interval"},
 		{"override key with =", func(d *spec.Deployment) { d.InfraOverrides = []spec.Override{{Key: "a=b", Value: "c"}} }, "", "holds '='"},
 		{"NaN parameter", func(d *spec.Deployment) { d.Parameters = map[string]any{"x": math.Inf(1)} }, "", "cannot be written as JSON"},
 	}

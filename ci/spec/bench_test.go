@@ -20,14 +20,6 @@ func BenchmarkLoadExample(b *testing.B) {
 	}
 }
 
-func BenchmarkCheckCron(b *testing.B) {
-	for b.Loop() {
-		if msg := checkCron("*/15 9-17 * JAN-MAR mon-fri"); msg != "" {
-			b.Fatal(msg)
-		}
-	}
-}
-
 // BenchmarkSyntaxError: the cost of placing a syntax error, paid only after yaml.v3 has
 // refused the file. "big" repeats the prod example's deployments 20 times (about 1250
 // lines) and breaks the indentation of the last key, 1240 lines after the list that

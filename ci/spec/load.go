@@ -10,11 +10,11 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"time"
-	_ "time/tzdata" // timezones must validate the same on a bare CI runner as on a laptop
 
 	"github.com/acme-data/prefect-flows/ci/pyflow"
 	"gopkg.in/yaml.v3"
+
+	"github.com/acme-data/prefect-flows/ci/schedule"
 )
 
 // LoadOptions says where the entrypoints of a file are checked.
@@ -110,7 +110,7 @@ type fields struct {
 	// paramsBad means a parameter value is already reported; the flow signature
 	// checks are then skipped rather than stacked on top.
 	paramsBad           bool
-	schedule            *Schedule
+	schedule            *schedule.Schedule
 	scheduleSet         bool
 	scheduleActive      *bool
 	scheduleActiveSet   bool
@@ -343,7 +343,7 @@ func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
 				continue
 			}
 			fd.schedulePos = c.pos(v)
-			fd.schedule, _ = c.schedule(v, kp, scheduleKeys)
+			fd.schedule = c.schedule(v, kp, scheduleKeys)
 		case "schedules":
 			fd.schedulesSet, fd.schedulesKey = true, e.key
 			if isNull(v) {
@@ -459,9 +459,8 @@ func (c *collector) scheduleList(v *yaml.Node, p string) []ScheduleItem {
 	}
 	out := []ScheduleItem{}
 	for i, item := range r.Content {
-		s, active := c.schedule(item, index(p, i), scheduleItemKeys)
-		if s != nil {
-			out = append(out, ScheduleItem{Schedule: *s, Active: active, Pos: c.pos(item)})
+		if s := c.schedule(item, index(p, i), scheduleItemKeys); s != nil {
+			out = append(out, ScheduleItem{Schedule: *s, Pos: c.pos(item)})
 		}
 	}
 	return out
@@ -662,16 +661,16 @@ func (c *collector) overrides(v *yaml.Node, p, prefix string, fd *fields, depth 
 	}
 }
 
-// schedule reads one schedule mapping whose keys may be known; active is false only
-// when an `active: false` (a key of scheduleItemKeys) says so.
-func (c *collector) schedule(v *yaml.Node, p string, known []string) (_ *Schedule, active bool) {
-	active = true
+// schedule reads one schedule mapping whose keys may be known; it is inactive only
+// when an `active: false` (a key of scheduleItemKeys) says so. The grammars are
+// ci/schedule's; their errors get the value's position here.
+func (c *collector) schedule(v *yaml.Node, p string, known []string) *schedule.Schedule {
 	r := resolve(v)
 	if r.Kind != yaml.MappingNode {
 		c.add(v, p, "expected a mapping with one of cron, interval or rrule, got %s", kindName(r))
-		return nil, active
+		return nil
 	}
-	s := &Schedule{}
+	s := &schedule.Schedule{}
 	var kinds []string
 	var kindNodes []*yaml.Node
 	var anchorNode *yaml.Node
@@ -699,9 +698,10 @@ func (c *collector) schedule(v *yaml.Node, p string, known []string) (_ *Schedul
 		}
 		switch key {
 		case "cron":
-			if s.Cron, good = c.checkedStr(e.val, kp, "cron", checkCron); !good {
+			if s.Cron, good = c.checkedStr(e.val, kp, schedule.CheckCron); !good {
 				ok = false
 			}
+			s.Kind = schedule.Cron
 		case "interval":
 			r := resolve(e.val)
 			if r.Kind != yaml.ScalarNode || (r.ShortTag() != "!!int" && r.ShortTag() != "!!str") {
@@ -709,19 +709,20 @@ func (c *collector) schedule(v *yaml.Node, p string, known []string) (_ *Schedul
 				ok = false
 				continue
 			}
-			secs, msg := parseInterval(r.Value)
-			if msg != "" {
-				c.add(e.val, kp, "%s", msg)
+			secs, err := schedule.ParseInterval(r.Value)
+			if err != nil {
+				c.add(e.val, kp, "%s", err)
 				ok = false
 				continue
 			}
-			s.IntervalSeconds = secs
+			s.Kind, s.IntervalSeconds = schedule.Interval, secs
 		case "rrule":
-			if s.RRule, good = c.checkedStr(e.val, kp, "RRULE", checkRRule); !good {
+			if s.RRule, good = c.checkedStr(e.val, kp, schedule.CheckRRule); !good {
 				ok = false
 			}
+			s.Kind = schedule.RRule
 		case "timezone":
-			if s.Timezone, good = c.checkedStr(e.val, kp, "", checkTimezone); !good {
+			if s.Timezone, good = c.checkedStr(e.val, kp, schedule.CheckTimezone); !good {
 				ok = false
 			}
 		case "anchor-date":
@@ -732,12 +733,13 @@ func (c *collector) schedule(v *yaml.Node, p string, known []string) (_ *Schedul
 				ok = false
 				continue
 			}
-			if msg := checkAnchor(r.Value); msg != "" {
-				c.add(e.val, kp, "%s", msg)
+			a, err := schedule.ParseAnchor(r.Value)
+			if err != nil {
+				c.add(e.val, kp, "%s", err)
 				ok = false
 				continue
 			}
-			s.AnchorDate = r.Value
+			s.Anchor = a
 		case "active":
 			b := c.optBool(e.val, kp, "false keeps this schedule from creating runs")
 			if b == nil {
@@ -747,46 +749,25 @@ func (c *collector) schedule(v *yaml.Node, p string, known []string) (_ *Schedul
 				ok = false
 				continue
 			}
-			active = *b
+			s.Inactive = !*b
 		}
 	}
 	switch {
 	case len(kinds) == 0:
 		c.add(v, p, "no schedule kind: expected exactly one of cron, interval or rrule (or leave schedule out for none)")
-		return nil, active
+		return nil
 	case len(kinds) > 1:
 		c.add(kindNodes[1], p, "more than one schedule kind (%s): Prefect takes exactly one of cron, interval or rrule", strings.Join(kinds, ", "))
-		return nil, active
+		return nil
 	}
 	if anchorNode != nil && kinds[0] != "interval" {
 		c.add(anchorNode, join(p, "anchor-date"), "anchor-date only goes with interval, not with %s", kinds[0])
-		return nil, active
+		return nil
 	}
 	if !ok {
-		return nil, active
+		return nil
 	}
-	return s, active
-}
-
-func checkTimezone(tz string) string {
-	bad := tz == "" || tz == "Local" || tz == "localtime" || tz == "Factory" || tz == "posixrules" ||
-		strings.HasPrefix(tz, "posix/") || strings.HasPrefix(tz, "right/") || strings.HasPrefix(tz, "/") || strings.Contains(tz, "..")
-	// Every IANA name segment starts with a capital letter; checking it keeps "europe/berlin"
-	// refused on case-insensitive file systems too, as Prefect refuses it everywhere.
-	for _, seg := range strings.Split(tz, "/") {
-		if seg == "" || seg[0] < 'A' || seg[0] > 'Z' {
-			bad = true
-		}
-	}
-	if !bad {
-		if _, err := time.LoadLocation(tz); err != nil {
-			bad = true
-		}
-	}
-	if bad {
-		return fmt.Sprintf("unknown time zone %q: expected an IANA name such as Europe/Berlin or America/New_York", tz)
-	}
-	return ""
+	return s
 }
 
 // flowRef is the flow function an entrypoint names.
@@ -878,7 +859,7 @@ func merge(def, own *fields, major Major) Deployment {
 	case major == Prefect3 && src.schedulesSet:
 		d.Schedules = append([]ScheduleItem(nil), src.schedules...)
 	case major == Prefect3 && src.schedule != nil:
-		d.Schedules = []ScheduleItem{{Schedule: *src.schedule, Active: true, Pos: src.schedulePos}}
+		d.Schedules = []ScheduleItem{{Schedule: *src.schedule, Pos: src.schedulePos}}
 	case src.schedule != nil:
 		s := *src.schedule
 		d.Schedule = &s

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/acme-data/prefect-flows/ci/schedule"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -71,15 +73,15 @@ func TestSeedSchemaLoadsUnchanged(t *testing.T) {
 	assert.Equal(t, "flows/hello.py:hello", d.Entrypoint)
 	assert.Equal(t, "hello", d.FlowName)
 	assert.Equal(t, map[string]any{"name": "Marvin"}, d.Parameters)
-	assert.Equal(t, &Schedule{Cron: "0 6 * * *", Timezone: "Europe/Berlin"}, d.Schedule)
+	assert.Equal(t, &schedule.Schedule{Kind: schedule.Cron, Cron: "0 6 * * *", Timezone: "Europe/Berlin"}, d.Schedule)
 	assert.Equal(t, []string{"dev", "hello"}, d.Tags)
 	assert.Equal(t, "1.2.3", d.Version)
 	assert.Equal(t, &WorkPool{Name: "ecs-pool", NamePos: Pos{File: "testdata/valid/seed.yaml", Line: 16, Col: 13}, WorkQueueName: "dev"}, d.WorkPool)
 	assert.Equal(t, "ecs-task/dev", d.IBBlock)
 	assert.Empty(t, d.InfraOverrides)
 	assert.Equal(t, 4, d.Pos.Line)
-	assert.Equal(t, &Schedule{IntervalSeconds: 3600, AnchorDate: "2024-01-01T00:00:00", Timezone: "UTC"}, f.Deployments[1].Schedule)
-	assert.Equal(t, &Schedule{RRule: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9;BYMINUTE=0", Timezone: "America/New_York"}, f.Deployments[2].Schedule)
+	assert.Equal(t, &schedule.Schedule{Kind: schedule.Interval, IntervalSeconds: 3600, Anchor: anchor(t, "2024-01-01T00:00:00"), Timezone: "UTC"}, f.Deployments[1].Schedule)
+	assert.Equal(t, &schedule.Schedule{Kind: schedule.RRule, RRule: "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=9;BYMINUTE=0", Timezone: "America/New_York"}, f.Deployments[2].Schedule)
 	manual := f.Deployments[3]
 	assert.Nil(t, manual.Schedule)
 	assert.Nil(t, manual.Parameters)
@@ -93,7 +95,7 @@ func TestDefaultsMerge(t *testing.T) {
 	plain := byName(t, f, "plain")
 	assert.Equal(t, "Shared by every deployment", plain.Description)
 	assert.Equal(t, map[string]any{"region": "eu", "limit": int64(10)}, plain.Parameters)
-	assert.Equal(t, &Schedule{Cron: "0 3 * * *", Timezone: "Europe/Berlin"}, plain.Schedule)
+	assert.Equal(t, &schedule.Schedule{Kind: schedule.Cron, Cron: "0 3 * * *", Timezone: "Europe/Berlin"}, plain.Schedule)
 	assert.Equal(t, []string{"dev", "etl"}, plain.Tags)
 	assert.Equal(t, "2.0", plain.Version)
 	assert.Equal(t, &WorkPool{Name: "ecs-pool", NamePos: Pos{File: "testdata/valid/defaults.yaml", Line: 13, Col: 11}, WorkQueueName: "default-queue"}, plain.WorkPool)
@@ -160,8 +162,8 @@ func TestSchedules(t *testing.T) {
 	for name, want := range secs {
 		assert.Equal(t, want, byName(t, f, name).Schedule.IntervalSeconds, name)
 	}
-	assert.Equal(t, "2024-01-31", byName(t, f, "compound").Schedule.AnchorDate)
-	assert.Equal(t, "2024-01-31T09:00:00Z", byName(t, f, "anchor-z").Schedule.AnchorDate, "an unquoted timestamp keeps its text")
+	assert.Equal(t, "2024-01-31", byName(t, f, "compound").Schedule.Anchor.Text)
+	assert.Equal(t, "2024-01-31T09:00:00Z", byName(t, f, "anchor-z").Schedule.Anchor.Text, "an unquoted timestamp keeps its text")
 	assert.Equal(t, "@daily", byName(t, f, "alias-daily").Schedule.Cron)
 	assert.Contains(t, byName(t, f, "rrule-multiline").Schedule.RRule, "DTSTART;TZID=Europe/Berlin:20240101T090000\n")
 }
@@ -261,10 +263,9 @@ func TestPrefect3Keys(t *testing.T) {
 	sales := byName(t, f, "sales-eu")
 	assert.Nil(t, sales.Schedule, "on Prefect 3 every schedule is in Schedules")
 	require.Len(t, sales.Schedules, 3)
-	assert.Equal(t, Schedule{Cron: "0 6 * * *", Timezone: "Europe/Berlin"}, sales.Schedules[0].Schedule)
-	assert.True(t, sales.Schedules[0].Active, "active defaults to true")
-	assert.Equal(t, Schedule{IntervalSeconds: 5400, AnchorDate: "2026-01-01T00:30:00+01:00", Timezone: "Europe/Berlin"}, sales.Schedules[1].Schedule)
-	assert.False(t, sales.Schedules[1].Active)
+	assert.Equal(t, schedule.Schedule{Kind: schedule.Cron, Cron: "0 6 * * *", Timezone: "Europe/Berlin"}, sales.Schedules[0].Schedule)
+	assert.False(t, sales.Schedules[0].Inactive, "active defaults to true")
+	assert.Equal(t, schedule.Schedule{Kind: schedule.Interval, IntervalSeconds: 5400, Anchor: anchor(t, "2026-01-01T00:30:00+01:00"), Timezone: "Europe/Berlin", Inactive: true}, sales.Schedules[1].Schedule)
 	assert.Equal(t, 24, sales.Schedules[1].Pos.Line)
 	assert.Equal(t, "FREQ=WEEKLY;BYDAY=MO;BYHOUR=8;BYMINUTE=0", sales.Schedules[2].RRule)
 	assert.Equal(t, int64(1), *sales.ConcurrencyLimit)
@@ -279,8 +280,7 @@ func TestPrefect3Keys(t *testing.T) {
 
 	daily := byName(t, f, "hello-daily")
 	require.Len(t, daily.Schedules, 1, "schedule: is a one-item schedules on Prefect 3")
-	assert.Equal(t, Schedule{Cron: "30 7 * * 1-5", Timezone: "America/New_York"}, daily.Schedules[0].Schedule)
-	assert.True(t, daily.Schedules[0].Active)
+	assert.Equal(t, schedule.Schedule{Kind: schedule.Cron, Cron: "30 7 * * 1-5", Timezone: "America/New_York"}, daily.Schedules[0].Schedule, "active")
 	assert.Equal(t, true, *daily.Paused)
 	assert.Nil(t, daily.ConcurrencyLimit)
 	assert.Equal(t, &WorkPool{Name: "ecs-pool", WorkQueueName: "critical"}, &WorkPool{Name: daily.WorkPool.Name, WorkQueueName: daily.WorkPool.WorkQueueName}, "name from defaults, own queue")
@@ -316,7 +316,15 @@ func TestPrefect3Keys(t *testing.T) {
 	assert.Equal(t, map[string]any{"LOG_LEVEL": "INFO"}, byName(t, f, "hello-manual").WorkPool.JobVariables["env"].Value)
 
 	inferred := loadValid(t, "prefect3_inferred.yaml")
-	assert.Equal(t, []ScheduleItem{{Schedule: Schedule{IntervalSeconds: 3600}, Active: true, Pos: Pos{File: "testdata/valid/prefect3_inferred.yaml", Line: 6, Col: 7}}}, byName(t, inferred, "hourly").Schedules, "schedules from defaults")
+	assert.Equal(t, []ScheduleItem{{Schedule: schedule.Schedule{Kind: schedule.Interval, IntervalSeconds: 3600}, Pos: Pos{File: "testdata/valid/prefect3_inferred.yaml", Line: 6, Col: 7}}}, byName(t, inferred, "hourly").Schedules, "schedules from defaults")
 	assert.Empty(t, byName(t, inferred, "never").Schedules, "schedules: [] switches the defaults' off")
 	assert.Equal(t, "@daily", byName(t, inferred, "daily").Schedules[0].Cron, "a deployment's schedule replaces the defaults' schedules")
+}
+
+// anchor is text read as the loader reads an anchor-date.
+func anchor(t *testing.T, text string) schedule.Anchor {
+	t.Helper()
+	a, err := schedule.ParseAnchor(text)
+	require.NoError(t, err)
+	return a
 }

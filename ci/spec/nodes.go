@@ -218,18 +218,15 @@ func (c *collector) str(n *yaml.Node, path string) (string, bool) {
 	return "", false
 }
 
-// checkedStr reads a string and runs check on it. A problem check finds is reported at n,
-// as "invalid <what> "<text>": <problem>", or as the problem alone when what is empty.
-func (c *collector) checkedStr(n *yaml.Node, path, what string, check func(string) string) (string, bool) {
+// checkedStr reads a string and runs check on it; the error check returns is reported
+// at n.
+func (c *collector) checkedStr(n *yaml.Node, path string, check func(string) error) (string, bool) {
 	text, ok := c.str(n, path)
 	if !ok {
 		return "", false
 	}
-	if msg := check(text); msg != "" {
-		if what != "" {
-			msg = fmt.Sprintf("invalid %s %q: %s", what, text, msg)
-		}
-		c.add(n, path, "%s", msg)
+	if err := check(text); err != nil {
+		c.add(n, path, "%s", err)
 		return "", false
 	}
 	return text, true

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/acme-data/prefect-flows/ci/schedule"
 )
 
 // ReservedTagPrefix starts the ownership tag that apply puts on every deployment it
@@ -61,7 +63,7 @@ type Deployment struct {
 	Parameters map[string]any
 	// Schedule is nil when the deployment has no schedule (it gets --no-schedule).
 	// Always nil on Prefect 3, where Schedules holds every schedule.
-	Schedule *Schedule
+	Schedule *schedule.Schedule
 	// Schedules (Prefect 3) is the deployment's complete list of schedules: `schedules:`,
 	// or `schedule:` as a one-item list. Empty means none.
 	Schedules []ScheduleItem `json:",omitempty"`
@@ -87,23 +89,20 @@ type Deployment struct {
 	Pos Pos
 }
 
-// Schedule holds exactly one of Cron, IntervalSeconds or RRule.
-type Schedule struct {
-	Cron            string
-	IntervalSeconds int64
-	RRule           string
-	Timezone        string
-	// AnchorDate is the ISO-8601 text as written (only with IntervalSeconds).
-	AnchorDate string
-}
-
-// ScheduleItem is one entry of `schedules:` (Prefect 3).
+// ScheduleItem is one schedule of `schedules:` (Prefect 3) and where it is written.
 type ScheduleItem struct {
-	Schedule
-	// Active is false only when the file says `active: false` (Prefect's default is true).
-	Active bool
+	schedule.Schedule
 	// Pos is where the item starts (for `schedule:`, where its mapping starts).
 	Pos Pos
+}
+
+// ScheduleValues is Schedules without their positions (never nil).
+func (d Deployment) ScheduleValues() []schedule.Schedule {
+	out := make([]schedule.Schedule, 0, len(d.Schedules))
+	for _, item := range d.Schedules {
+		out = append(out, item.Schedule)
+	}
+	return out
 }
 
 // WorkPool is `work_pool:`; on Prefect 2 either field may be empty, on Prefect 3 Name

@@ -1,6 +1,7 @@
-package spec
+package schedule
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -13,10 +14,19 @@ var (
 	unitSeconds  = map[string]int64{"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 )
 
-// parseInterval reads `interval`: whole seconds (3600, or "3600") or a duration made of
-// whole numbers with units w, d, h, m, s ("90m", "1h30m", "1d"). Fractions are refused
-// because Prefect's --interval takes whole seconds only.
-func parseInterval(text string) (int64, string) {
+// ParseInterval reads a file's `interval` into whole seconds: whole seconds (3600, or
+// "3600") or a duration made of whole numbers with units w, d, h, m, s ("90m",
+// "1h30m", "1d"). Fractions are refused because Prefect's --interval takes whole
+// seconds only; ISO-8601 durations (PT1H) are refused too, as the loader always did.
+func ParseInterval(text string) (int64, error) {
+	secs, msg := intervalSeconds(text)
+	if msg != "" {
+		return 0, errors.New(msg)
+	}
+	return secs, nil
+}
+
+func intervalSeconds(text string) (int64, string) {
 	if text == "" {
 		return 0, "empty interval"
 	}

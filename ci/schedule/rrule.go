@@ -1,4 +1,4 @@
-package spec
+package schedule
 
 import (
 	"fmt"
@@ -35,12 +35,20 @@ var rruleIntLists = map[string]struct {
 	"BYEASTER":   {-366, 366, false},
 }
 
-// checkRRule returns why dateutil's rrulestr (what Prefect's RRuleSchedule calls) would
-// not accept s, or "". Both a bare rule (FREQ=WEEKLY;BYDAY=MO) and the multi-line form
+// CheckRRule says why dateutil's rrulestr (what Prefect's RRuleSchedule calls) would
+// not accept s: `invalid RRULE "<s>": <why>`; nil when it would. Both a bare rule (FREQ=WEEKLY;BYDAY=MO) and the multi-line form
 // with DTSTART/RRULE/EXRULE/RDATE/EXDATE lines are accepted, case-insensitively like
 // dateutil. Value ranges follow RFC 5545, which is stricter than dateutil: an out-of-range
 // BYHOUR would otherwise give a schedule that never fires.
-func checkRRule(s string) string {
+func CheckRRule(s string) error {
+	if msg := rruleProblem(s); msg != "" {
+		return fmt.Errorf("invalid RRULE %q: %s", s, msg)
+	}
+	return nil
+}
+
+// rruleProblem is CheckRRule's reason, or "".
+func rruleProblem(s string) string {
 	if len(s) > maxRRuleLen {
 		return fmt.Sprintf("longer than Prefect's limit of %d characters", maxRRuleLen)
 	}

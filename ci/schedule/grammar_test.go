@@ -1,9 +1,8 @@
-package spec
+package schedule
 
 import (
 	"testing"
 
-	"github.com/acme-data/prefect-flows/ci/internal/suggest"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -18,7 +17,7 @@ func TestCheckCron(t *testing.T) {
 		"0 0 * * mon-fri#2,6-0,5-0", "0 0 * * 0,1,2,3,4,5,6,1#2", // nth mixed with plain days is fine when all 7 days appear
 	}
 	for _, e := range valid {
-		assert.Empty(t, checkCron(e), e)
+		assert.NoError(t, CheckCron(e), e)
 	}
 	invalid := []string{
 		"", "* * * *", "* * * * * *", "@reboot", "@every 5m", "60 * * * *", "* 24 * * *", "* * 32 * *", "* * 0 * *",
@@ -28,7 +27,7 @@ func TestCheckCron(t *testing.T) {
 		"a b c d e", "0 0 * * *#2", "0 0 * * l5,*/2,*", "0 0 * * 6-0,*,mon-fri#2", "@daily ",
 	}
 	for _, e := range invalid {
-		assert.NotEmpty(t, checkCron(e), e)
+		assert.Error(t, CheckCron(e), e)
 	}
 }
 
@@ -47,7 +46,7 @@ func TestCheckRRule(t *testing.T) {
 		"FREQ=HOURLY;INTERVAL=5;BYHOUR=3", "DTSTART:20240101\nRRULE:FREQ=MINUTELY;INTERVAL=15;BYMINUTE=0,30",
 	}
 	for _, r := range valid {
-		assert.Empty(t, checkRRule(r), r)
+		assert.NoError(t, CheckRRule(r), r)
 	}
 	invalid := []string{
 		"", "BYDAY=MO", "FREQ=FORTNIGHTLY", "FREQ=DAILY;", ";FREQ=DAILY", "FREQ=DAILY;FREQ=WEEKLY", "FREQ=DAILY;INTERVAL=0",
@@ -65,59 +64,48 @@ func TestCheckRRule(t *testing.T) {
 		"FREQ=DAILY;BYSECOND=60",
 	}
 	for _, r := range invalid {
-		assert.NotEmpty(t, checkRRule(r), r)
+		assert.Error(t, CheckRRule(r), r)
 	}
 }
 
-// The rrule dates and the anchor-date use ci/isodate (pendulum's rules); what the spec
-// adds is refusing values read relative to the time of each deploy.
-func TestSpecDates(t *testing.T) {
+// The rrule dates and the anchor-date use ci/isodate (pendulum's rules); what a
+// schedule adds is refusing values read relative to the time of each deploy.
+func TestScheduleDates(t *testing.T) {
 	for s, zoned := range map[string]bool{"20240131T090000Z": true, "2024-01-31": false, "2024-01-31T09:00+01": true, "2024-W05-3": false} {
 		z, ok := rruleDate(s)
 		assert.True(t, ok, s)
 		assert.Equal(t, zoned, z, s)
-		assert.Empty(t, checkAnchor(s), s)
+		_, err := ParseAnchor(s)
+		assert.NoError(t, err, s)
 	}
 	for _, s := range []string{"now", "09:00", "201207", "tomorrow", "2024-01-31T09:00+25:00", "2023-02-29", ""} {
 		_, ok := rruleDate(s)
 		assert.False(t, ok, s)
-		assert.NotEmpty(t, checkAnchor(s), s)
+		_, err := ParseAnchor(s)
+		assert.Error(t, err, s)
 	}
-	assert.Equal(t, `"09:00" is read by Prefect at each deploy (a time without a date, or now), so the anchor would move with every deploy: write a date such as 2024-01-31T09:00:00+01:00`, checkAnchor("09:00"))
+	_, err := ParseAnchor("09:00")
+	assert.EqualError(t, err, `"09:00" is read by Prefect at each deploy (a time without a date, or now), so the anchor would move with every deploy: write a date such as 2024-01-31T09:00:00+01:00`)
 }
 
 func TestParseInterval(t *testing.T) {
 	valid := map[string]int64{"1": 1, "3600": 3600, "90m": 5400, "1h30m": 5400, "45s": 45, "1d": 86400, "1w": 604800, "2h0m5s": 7205, "0h1s": 1}
 	for s, want := range valid {
-		got, msg := parseInterval(s)
-		assert.Empty(t, msg, s)
+		got, err := ParseInterval(s)
+		assert.NoError(t, err, s)
 		assert.Equal(t, want, got, s)
 	}
 	for _, s := range []string{"", "0", "-1", "0s", "0m0s", "1.5", "1.5h", "h", "90 m", "1y", "500ms", "PT1H", "-5m", "99999999999999999999w", "9223372036854775807w"} {
-		_, msg := parseInterval(s)
-		assert.NotEmpty(t, msg, s)
+		_, err := ParseInterval(s)
+		assert.Error(t, err, s)
 	}
-}
-
-func TestSuggest(t *testing.T) {
-	cases := map[string]string{
-		"shedule": "schedule", "tag": "tags", "work-pool": "work_pool", "workpool": "work_pool", "ib_block": "ib-block",
-		"Name": "name", "entrypiont": "entrypoint", "paramters": "parameters", "infra-overrides": "infra_overrides",
-		"colour": "", "x": "", "environment": "",
-	}
-	for in, want := range cases {
-		assert.Equal(t, want, suggest.Closest(in, deployKeys), in)
-	}
-	assert.Equal(t, "anchor-date", suggest.Closest("anchor_date", scheduleKeys))
-	assert.Equal(t, "deployments", suggest.Closest("deployment", topKeys))
-	assert.Equal(t, "work_queue_name", suggest.Closest("work_queue_nam", workPoolKeys))
 }
 
 func TestCheckTimezone(t *testing.T) {
 	for _, tz := range []string{"UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "US/Eastern", "Etc/GMT+5", "Asia/Kolkata"} {
-		assert.Empty(t, checkTimezone(tz), tz)
+		assert.NoError(t, CheckTimezone(tz), tz)
 	}
 	for _, tz := range []string{"", "Local", "Mars/Olympus", "europe/berlin", "../etc/passwd", "/etc/localtime", "posix/UTC", "right/UTC", "Europe/"} {
-		assert.NotEmpty(t, checkTimezone(tz), tz)
+		assert.Error(t, CheckTimezone(tz), tz)
 	}
 }

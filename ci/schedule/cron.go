@@ -1,4 +1,4 @@
-package spec
+package schedule
 
 import (
 	"fmt"
@@ -35,11 +35,19 @@ var (
 	cronWord     = regexp.MustCompile(`^[a-z0-9_]+$`)
 )
 
-// checkCron returns why croniter (or Prefect's extra check against random and hashed
-// fields) would reject expr, or "" when it is valid. Unlike croniter it insists on
-// exactly five fields: a sixth (seconds) field is not a Prefect cron schedule anyone
-// should rely on.
-func checkCron(expr string) string {
+// CheckCron says why croniter (or Prefect's extra check against random and hashed
+// fields) would reject expr: `invalid cron "<expr>": <why>`; nil when it is valid.
+// Unlike croniter it insists on exactly five fields: a sixth (seconds) field is not a
+// Prefect cron schedule anyone should rely on.
+func CheckCron(expr string) error {
+	if msg := cronProblem(expr); msg != "" {
+		return fmt.Errorf("invalid cron %q: %s", expr, msg)
+	}
+	return nil
+}
+
+// cronProblem is CheckCron's reason, or "".
+func cronProblem(expr string) string {
 	if cronAliases[strings.ToLower(expr)] {
 		return ""
 	}
