@@ -107,7 +107,7 @@ func (s Schedule) Check() error {
 	case s.Kind != Cron && s.Kind != Interval && s.Kind != RRule:
 		return fmt.Errorf("schedule kind %q: expected cron, interval or rrule", s.Kind)
 	case s.Kind != kinds[0]:
-		return fmt.Errorf("schedule kind %q holds a %s", s.Kind, kinds[0])
+		return fmt.Errorf("schedule kind %q does not match its value (%s)", s.Kind, kinds[0])
 	case s.IntervalSeconds < 0:
 		// Python's `elif interval:` reads 0 as "no schedule"; negative fails in pydantic.
 		return fmt.Errorf("interval %d is not a positive number of seconds", s.IntervalSeconds)
