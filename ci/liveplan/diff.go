@@ -212,13 +212,6 @@ func activeText(active bool) string {
 	return "paused"
 }
 
-func orUTC(tz string) string {
-	if tz == "" {
-		return "UTC"
-	}
-	return tz
-}
-
 // withMarker is the tag list apply sends: the file's tags, then the marker once.
 func withMarker(tags []string, marker string) []string {
 	out := make([]string, 0, len(tags)+1)
