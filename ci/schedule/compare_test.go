@@ -57,13 +57,16 @@ type compareCases struct {
 	}
 }
 
-// The equality rules of a desired and an observed schedule (testdata/compare.json).
-func TestCompare(t *testing.T) {
+// The equality rules of a desired and an observed schedule, one by one (Compare) and
+// as sets (CompareSets), and what Check refuses (testdata/compare.json).
+func TestEqualityRules(t *testing.T) {
 	var cases compareCases
 	readJSON(t, "testdata/compare.json", &cases)
 	require.NotEmpty(t, cases.Compare)
+	require.NotEmpty(t, cases.Sets)
+	require.NotEmpty(t, cases.Check)
 	for _, tc := range cases.Compare {
-		t.Run(tc.Name, func(t *testing.T) {
+		t.Run("Compare/"+tc.Name, func(t *testing.T) {
 			got := []struct{ Part, Observed, Desired string }{}
 			for _, d := range Compare(tc.Desired.ptr(t), tc.Observed.ptr(t)) {
 				got = append(got, struct{ Part, Observed, Desired string }{d.Part, d.Observed, d.Desired})
@@ -71,28 +74,16 @@ func TestCompare(t *testing.T) {
 			assert.Equal(t, tc.Want, got)
 		})
 	}
-}
-
-func TestCompareSets(t *testing.T) {
-	var cases compareCases
-	readJSON(t, "testdata/compare.json", &cases)
-	require.NotEmpty(t, cases.Sets)
 	for _, tc := range cases.Sets {
-		t.Run(tc.Name, func(t *testing.T) {
+		t.Run("CompareSets/"+tc.Name, func(t *testing.T) {
 			same, desiredLines, observedLines := CompareSets(schedules(t, tc.Desired), schedules(t, tc.Observed))
 			assert.Equal(t, tc.Same, same)
 			assert.Equal(t, tc.DesiredLines, desiredLines)
 			assert.Equal(t, tc.ObservedLines, observedLines)
 		})
 	}
-}
-
-func TestCheck(t *testing.T) {
-	var cases compareCases
-	readJSON(t, "testdata/compare.json", &cases)
-	require.NotEmpty(t, cases.Check)
 	for _, tc := range cases.Check {
-		t.Run(tc.Name, func(t *testing.T) {
+		t.Run("Check/"+tc.Name, func(t *testing.T) {
 			err := tc.Schedule.schedule(t).Check()
 			if tc.Error == "" {
 				assert.NoError(t, err)
