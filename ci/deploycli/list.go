@@ -97,7 +97,7 @@ func scheduleText(d prefectapi.Deployment) string {
 	case schedule.Cron:
 		text = s.Cron
 	case schedule.RRule:
-		text = s.RRule
+		text = schedule.OneLineRRule(s.RRule)
 	case schedule.Interval:
 		text = fmt.Sprintf("every %ds", s.IntervalSeconds)
 	default:

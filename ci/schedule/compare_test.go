@@ -108,4 +108,12 @@ func TestWriterDefaults(t *testing.T) {
 	assert.Equal(t, time.Minute, unanchored.Every())
 	assert.Equal(t, "DTSTART:20200101T000000\nFREQ=DAILY", WithDTStart("FREQ=DAILY"))
 	assert.Equal(t, "dtstart:20240101T090000\nRRULE:FREQ=DAILY", WithDTStart("dtstart:20240101T090000\nRRULE:FREQ=DAILY"), "a rule's own DTSTART is kept")
+	for rule, want := range map[string]string{
+		WithDTStart("FREQ=DAILY"):                        "FREQ=DAILY",
+		"FREQ=DAILY":                                     "FREQ=DAILY",
+		"DTSTART:20240101T090000\nRRULE:FREQ=DAILY":      "DTSTART:20240101T090000 RRULE:FREQ=DAILY",
+		"DTSTART:20200101T000000\nRRULE:FREQ=DAILY\r\nX": "RRULE:FREQ=DAILY X",
+	} {
+		assert.Equal(t, want, OneLineRRule(rule), "OneLineRRule(%q)", rule)
+	}
 }

@@ -145,3 +145,10 @@ func WithDTStart(rule string) string {
 	}
 	return rruleStart + rule
 }
+
+// OneLineRRule is rule for a one-line listing: without the DTSTART that WithDTStart
+// adds (so a rule reads the same on both majors), its line breaks (and any run of
+// white space) as one space.
+func OneLineRRule(rule string) string {
+	return strings.Join(strings.Fields(strings.TrimPrefix(rule, rruleStart)), " ")
+}
