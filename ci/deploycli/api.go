@@ -19,7 +19,7 @@ import (
 // apiRunner prepares --runner api: the flows inspected (once, or read from --inspected),
 // every deployment resolved to its desired state, every infrastructure block resolved
 // to its id. Any problem stops the apply here, one line each, before anything is written.
-func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir, tag string, env []string, api *prefectapi.Client, serverVersion string) ([]prefectcli.Job, prefectcli.Runner, string, int) {
+func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir string, own runOwner, env []string, api *prefectapi.Client, serverVersion string) ([]prefectcli.Job, prefectcli.Runner, string, int) {
 	fail := func(format string, args ...any) ([]prefectcli.Job, prefectcli.Runner, string, int) {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: "+format+"\n", args...)
 		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
@@ -65,7 +65,7 @@ func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir, 
 		}
 		return fail("%d of %d entrypoint(s) do not load", len(bad), len(flows.Flows))
 	}
-	deps, err := desired.ResolveAll(f, flows, tag)
+	deps, err := desired.ResolveAll(f, flows, own.tag)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -82,6 +82,8 @@ func (a *App) apiRunner(ctx context.Context, o *options, f *spec.File, workdir, 
 	}
 	for i := range deps {
 		deps[i].Image = o.image
+		// The ECS settings, as the plan and the read-back compare them.
+		deps[i].PoolJobVariables = own.pools[deps[i].WorkPool]
 	}
 	// The server's major picks the writer (deployer.ForServer); it must be the file's.
 	d, m, err := deployer.ForServer(ctx, writer, abs)

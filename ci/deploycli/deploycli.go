@@ -213,6 +213,7 @@ type options struct {
 	image       string
 	imageRepo   string
 	poolType    string
+	ecs         ecsFlags
 	// deploys says that the command writes deployments: a Prefect 3 file then needs
 	// the api runner (the only Prefect 3 writer).
 	deploys bool
@@ -234,11 +235,13 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	case "read-back":
 		fs.Var(&o.only, "only", "read back only these deployments: "+spec.SelectHelp+" (repeatable)")
 		fs.StringVar(&o.image, "image", "", imageCompareHelp)
+		o.ecs.register(fs)
 		return fs
 	case "prune":
 		fs.BoolVar(&o.yes, "yes", false, "delete without asking (for CI)")
 		fs.BoolVar(&o.pruneLegacy, "prune-legacy", false, "also delete deployments that carry only the legacy tag "+ownership.MarkerPrefix+"<env> and that the file no longer lists (every copy of the repository used that tag: only when they are all yours)")
 		fs.StringVar(&o.image, "image", "", imageCompareHelp)
+		o.ecs.register(fs)
 		return fs
 	case "plan":
 		fs.BoolVar(&o.detailed, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when none, 1 on error")
@@ -248,6 +251,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 		fs.StringVar(&o.prefectPath, "prefect", "", "not for plan (it runs no prefect): see script")
 		fs.StringVar(&o.image, "image", "", imageCompareHelp)
 		fs.StringVar(&o.imageRepo, "image-repository", "", "Prefect 3 file, instead of --image when the deploy pushes the image first (the pipeline): the repository it is pushed to (registry/repo); a server job_variables.image of that repository by digest counts as the deploy's, any other image is a change")
+		o.ecs.register(fs)
 		return fs
 	}
 	fs.Var(&o.only, "only", "deploy only these deployments: "+spec.SelectHelp+" (repeatable)")
@@ -287,6 +291,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	fs.StringVar(&o.results, "results", "", "write every deployment's result as JSON to this file (for a pipeline's report)")
 	fs.StringVar(&o.inspected, "inspected", "", "with --runner api: the output of a run of the inspect program (ci/inspect) to use instead of running it (the pipeline runs it once in the image)")
 	fs.StringVar(&o.image, "image", "", "Prefect 3 file: the image every deployment runs (the published digest, registry/repo@sha256:...), written exactly as given into each deployment's job_variables.image")
+	o.ecs.register(fs)
 	return fs
 }
 
@@ -396,6 +401,9 @@ func (a *App) load(fs *flag.FlagSet, o *options, args []string) (*spec.File, str
 	}
 	if o.image != "" && f.Prefect != spec.Prefect3 {
 		return nil, "", a.usageError(fs, "--image goes with a Prefect 3 file (it becomes job_variables.image); %s targets %s (%s), whose image is the infrastructure block's", f.Path, f.Prefect, f.PrefectFrom)
+	}
+	if o.ecs.given() && f.Prefect != spec.Prefect3 {
+		return nil, "", a.usageError(fs, "--ecs-* and --aws-* go with a Prefect 3 file (they become job variables of its ecs pools); %s targets %s (%s), whose ECS settings are the infrastructure block's", f.Path, f.Prefect, f.PrefectFrom)
 	}
 	// Entrypoints left to Prefect's loader: `prefect deployment build` loads them.
 	spec.WriteNotes(a.Stderr, f.Notes)
@@ -531,6 +539,10 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		}
 		serverVersion = rep.ServerVersion
 	}
+	if api != nil && !a.withPools(ctx, api, f, &own) {
+		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
+		return ExitFailed
+	}
 	// The plan is read before anything is applied: an unreachable API stops the run
 	// before it changes anything, the list of deletes is known up front, and a
 	// deployment that another owner marks as theirs is not silently taken over.
@@ -558,7 +570,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 	)
 	if o.runner == RunnerAPI {
 		var code int
-		if jobs, runner, runnerDesc, code = a.apiRunner(ctx, &o, f, workdir, own.tag, env, api, serverVersion); code != ExitOK {
+		if jobs, runner, runnerDesc, code = a.apiRunner(ctx, &o, f, workdir, own, env, api, serverVersion); code != ExitOK {
 			return code
 		}
 		where = "API " + api.Host()

@@ -39,10 +39,27 @@ type runOwner struct {
 	image string
 	// imageRepo is --image-repository: where the deploy pushes the image it sends.
 	imageRepo string
+	// ecs are the ECS settings; pools what they add to the job variables, by pool name,
+	// once withPools has read the pools' types.
+	ecs   ecsFlags
+	pools map[string]map[string]any
 }
 
 func (w runOwner) options(pruneLegacy bool) liveplan.Options {
-	return liveplan.Options{Env: w.env, Owner: w.owner.Name, OwnerSource: w.owner.Source, PruneLegacy: pruneLegacy, Image: w.image, ImageRepository: w.imageRepo}
+	return liveplan.Options{Env: w.env, Owner: w.owner.Name, OwnerSource: w.owner.Source, PruneLegacy: pruneLegacy, Image: w.image, ImageRepository: w.imageRepo, PoolJobVariables: w.pools}
+}
+
+// withPools resolves the ECS settings of a Prefect 3 file into the job variables of its
+// ecs pools (poolJobVariables), for apply to write and the plan and read-back to compare
+// alike; notes go to stderr. false means stop: the reason is printed.
+func (a *App) withPools(ctx context.Context, api *prefectapi.Client, f *spec.File, own *runOwner) bool {
+	pools, err := poolJobVariables(ctx, api, f, own.ecs, func(note string) { fmt.Fprintf(a.Stderr, "prefect-deploy: note: %s\n", note) })
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: ECS settings: %v\n", err)
+		return false
+	}
+	own.pools = pools
+	return true
 }
 
 // marker resolves the environment (--env, else the file name), the owner (liveplan's
@@ -67,7 +84,7 @@ func (a *App) marker(fs *flag.FlagSet, f *spec.File, o *options, workdir string)
 	if err != nil {
 		return runOwner{}, a.usageError(fs, "%v", err)
 	}
-	return runOwner{env: env, tag: tag, owner: owner, image: o.image, imageRepo: o.imageRepo}, ExitOK
+	return runOwner{env: env, tag: tag, owner: owner, image: o.image, imageRepo: o.imageRepo, ecs: o.ecs}, ExitOK
 }
 
 func (a *App) planLive(ctx context.Context, f *spec.File, own runOwner, detailed bool) int {
@@ -90,6 +107,9 @@ func (a *App) planLive(ctx context.Context, f *spec.File, own runOwner, detailed
 			fmt.Fprintf(a.Stderr, "prefect-deploy: plan: %s targets Prefect 3 (%s) but the Prefect API at %s runs Prefect %s: the majors must agree\n", f.Path, f.PrefectFrom, api.Host(), v)
 			return ExitFailed
 		}
+	}
+	if !a.withPools(ctx, api, f, &own) {
+		return ExitFailed
 	}
 	p, err := liveplan.Build(ctx, f, api, own.options(false))
 	if err != nil {
@@ -200,7 +220,7 @@ func appendTo(file string, write func(*os.File) error) error {
 // after its deploy step, with the API URL and key as Dagger secrets.
 func (a *App) readBack(ctx context.Context, args []string) int {
 	var o options
-	f, own, api, code := a.onAPI("read-back", &o, args)
+	f, own, api, code := a.onAPI(ctx, "read-back", &o, args)
 	if f == nil {
 		return code
 	}
@@ -212,7 +232,7 @@ func (a *App) readBack(ctx context.Context, args []string) int {
 
 // onAPI is the start of the commands that work on the API alone: parse the flags, load
 // the file, resolve its environment and open the client. A nil file means stop with code.
-func (a *App) onAPI(name string, o *options, args []string) (*spec.File, runOwner, *prefectapi.Client, int) {
+func (a *App) onAPI(ctx context.Context, name string, o *options, args []string) (*spec.File, runOwner, *prefectapi.Client, int) {
 	fs := a.flags(name, o, false)
 	f, workdir, code := a.load(fs, o, args)
 	if f == nil {
@@ -225,6 +245,9 @@ func (a *App) onAPI(name string, o *options, args []string) (*spec.File, runOwne
 	api, err := a.client()
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
+		return nil, runOwner{}, nil, ExitFailed
+	}
+	if !a.withPools(ctx, api, f, &own) {
 		return nil, runOwner{}, nil, ExitFailed
 	}
 	return f, own, api, ExitOK
@@ -251,7 +274,7 @@ func (a *App) readBackAll(ctx context.Context, f *spec.File, api *prefectapi.Cli
 func (a *App) pruneCmd(ctx context.Context, args []string) int {
 	// Pruning is what this command is for; the flag checks of --prune apply.
 	o := options{prune: true}
-	f, own, api, code := a.onAPI("prune", &o, args)
+	f, own, api, code := a.onAPI(ctx, "prune", &o, args)
 	if f == nil {
 		return code
 	}

@@ -17,6 +17,9 @@ package deployer
 //     the image always in it, a job variable removed from the file is removed. With no
 //     image and no job variables there is no API call that clears what the server
 //     holds; the write then fails and says so, rather than leaving them silently.
+//     Under the file's job variables go the pipeline's settings for the pool
+//     (desired.ECS for an ecs pool; the file wins per key): desired.MergeJobVariables,
+//     which the live plan compares too.
 //   - work_pool_name and work_queue_name are always sent together (a PATCH naming only
 //     the queue moves the deployment into "default-agent-pool"); no queue = null, the
 //     pool's default queue, as the CLI sends it.
@@ -127,7 +130,7 @@ func (d *Deployer3) Deploy(ctx context.Context, dep desired.Deployment) (Outcome
 		return Outcome{}, fmt.Errorf("%s: POST /deployments/ answered without a deployment id", dep.Key())
 	}
 	out := Outcome{ID: got.ID, Created: created}
-	if len(jobVariables(dep)) == 0 && len(got.JobVariables) > 0 {
+	if len(dep.AllJobVariables()) == 0 && len(got.JobVariables) > 0 {
 		keys := make([]string, 0, len(got.JobVariables))
 		for k := range got.JobVariables {
 			keys = append(keys, k)
@@ -137,19 +140,6 @@ func (d *Deployer3) Deploy(ctx context.Context, dep desired.Deployment) (Outcome
 			"give the deployment its image (job_variables.image replaces the whole set) or delete the deployment once so it is created afresh", dep.Key(), strings.Join(keys, ", "))
 	}
 	return out, nil
-}
-
-// jobVariables is the job_variables object of dep: the file's, with the image (exactly
-// as given) as "image" when there is one.
-func jobVariables(dep desired.Deployment) map[string]any {
-	jv := make(map[string]any, len(dep.JobVariables)+1)
-	for k, v := range dep.JobVariables {
-		jv[k] = v
-	}
-	if dep.Image != "" {
-		jv["image"] = dep.Image
-	}
-	return jv
 }
 
 // Body3 is the POST /api/deployments/ body for dep, keys in the order Prefect 3.8.3's
@@ -200,7 +190,7 @@ func Body3(dep desired.Deployment, flowID, workdir string, now time.Time) ([]byt
 	if dep.Description != nil {
 		description = *dep.Description
 	}
-	jv, err := jsonObject(jobVariables(dep))
+	jv, err := jsonObject(dep.AllJobVariables())
 	if err != nil {
 		return nil, fmt.Errorf("job_variables: %w", err)
 	}

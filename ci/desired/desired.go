@@ -64,6 +64,10 @@ type Deployment struct {
 	// int64, float64, nil, []any, map[string]any); nil or empty means none: a writer
 	// removes the job variables the server holds.
 	JobVariables map[string]any
+	// PoolJobVariables are what the pipeline adds under JobVariables for the
+	// deployment's pool (ECS.JobVariables for a pool of type ecs); the file's own win
+	// per key. nil when none.
+	PoolJobVariables map[string]any
 	// Image is the image every run of the deployment uses, e.g. the published
 	// "registry/repo@sha256:<hex>". A Prefect 3 writer sends it as job_variables.image
 	// exactly as given (it wins over a job_variables.image of the file); "" = none.
@@ -91,6 +95,12 @@ func (d Deployment) ScheduleList() []schedule.Schedule {
 		return []schedule.Schedule{*d.Schedule}
 	}
 	return []schedule.Schedule{}
+}
+
+// AllJobVariables is the deployment's job_variables as a Prefect 3 writer sends them:
+// PoolJobVariables under JobVariables, then Image (MergeJobVariables).
+func (d Deployment) AllJobVariables() map[string]any {
+	return MergeJobVariables(d.PoolJobVariables, d.JobVariables, d.Image)
 }
 
 // Key is "flow/name", the deployment's identity on a Prefect server.

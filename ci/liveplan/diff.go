@@ -64,6 +64,9 @@ type target struct {
 	// imageRepo is where the deploy pushes the image it then sends, digest not known
 	// yet (Options.ImageRepository).
 	imageRepo string
+	// pools are the job variables apply adds under the file's, by pool name
+	// (Options.PoolJobVariables).
+	pools map[string]map[string]any
 }
 
 // compare lists how server differs from what d, applied with the marker, leads to.

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/schedule"
 	"github.com/acme-data/prefect-flows/ci/spec"
@@ -40,17 +41,20 @@ func compare3(d spec.Deployment, s *prefectapi.Deployment, t target) []Change {
 		}
 	}
 
-	wantJV := d.WorkPool.JobVariableValues()
-	if wantJV == nil {
-		wantJV = map[string]any{}
+	// What the writer sends: the pool's settings under the file's, then the image.
+	fileJV := d.WorkPool.JobVariableValues()
+	var pool map[string]any
+	if d.WorkPool != nil {
+		pool = t.pools[d.WorkPool.Name]
 	}
+	wantJV := desired.MergeJobVariables(pool, fileJV, t.image)
 	gotJV := make(map[string]any, len(s.JobVariables))
 	for k, v := range s.JobVariables {
 		gotJV[k] = v
 	}
-	switch _, fileImage := wantJV["image"]; {
+	switch _, fileImage := fileJV["image"]; {
 	case t.image != "":
-		wantJV["image"] = t.image
+		// MergeJobVariables put it in, as the writer does.
 	case t.imageRepo != "":
 		// The deploy pushes first, so the digest is not known yet: an image of that
 		// repository by digest is the pipeline's, and a deploy only moves it to the next

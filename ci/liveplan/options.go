@@ -30,6 +30,10 @@ type Options struct {
 	// the image to before it sends it by digest (registry/repo): a server image of
 	// that repository by digest counts as the deploy's, any other as a change.
 	ImageRepository string
+	// PoolJobVariables are the job variables a Prefect 3 apply adds under the file's, by
+	// work pool name (the ECS settings of the pools of type ecs: desired.ECS); nil when
+	// none.
+	PoolJobVariables map[string]map[string]any
 }
 
 // tags returns the ownership tag and the legacy tag ("" with ManagedTag).

@@ -143,7 +143,7 @@ func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, 
 			entries[i] = Entry{Action: Create, Flow: UnknownFlow, Name: d.Name, Spec: &sd}
 			return nil
 		}
-		e, err := classify(ctx, d, api, blocks, target{major: f.Prefect, marker: marker, image: opts.Image, imageRepo: opts.ImageRepository}, legacy)
+		e, err := classify(ctx, d, api, blocks, target{major: f.Prefect, marker: marker, image: opts.Image, imageRepo: opts.ImageRepository, pools: opts.PoolJobVariables}, legacy)
 		if err != nil {
 			return fmt.Errorf("plan %s/%s: %w", d.FlowName, d.Name, err)
 		}

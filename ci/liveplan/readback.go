@@ -95,7 +95,7 @@ func ReadBack(ctx context.Context, f *spec.File, api Patcher, results []prefectc
 		if err != nil {
 			return res, fmt.Errorf("read back %s: %w", key, err)
 		}
-		t := target{major: f.Prefect, marker: marker, image: opts.Image, imageRepo: opts.ImageRepository}
+		t := target{major: f.Prefect, marker: marker, image: opts.Image, imageRepo: opts.ImageRepository, pools: opts.PoolJobVariables}
 		changes, err := diffWith(ctx, d, s, blocks, t)
 		if err != nil {
 			return res, fmt.Errorf("read back %s: %w", key, err)
