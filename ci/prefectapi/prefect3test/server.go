@@ -61,6 +61,7 @@ type Server struct {
 	queues   map[string][]map[string]any // by pool name, in creation order
 	flows    map[string]map[string]any   // by id
 	deps     map[string]*deployment      // by id
+	blocks   map[string]*blockDoc        // by id
 	requests []Request
 	now      func() time.Time
 }
@@ -217,6 +218,8 @@ func (f *Server) route(method, path string, query url.Values, raw []byte) answer
 		return f.routeFlows(method, seg, raw)
 	case seg[0] == "deployments":
 		return f.routeDeployments(method, seg, raw)
+	case seg[0] == "block_types" || seg[0] == "block_documents":
+		return f.routeBlocks(method, seg, query)
 	}
 	return notFound()
 }
