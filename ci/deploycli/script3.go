@@ -68,6 +68,7 @@ type APIApply struct {
 	TakeOver    bool
 	Only        []string // --only globs
 	Image       string   // --image (Prefect 3: job_variables.image)
+	ECS         []string // Prefect 3: the ECS settings as their flags (--ecs-*, --aws-*)
 	File        string
 }
 
@@ -99,6 +100,7 @@ func (c APIApply) Args() []string {
 		args = append(args, "--only", n)
 	}
 	opt("--image", c.Image)
+	args = append(args, c.ECS...)
 	return append(args, c.File)
 }
 

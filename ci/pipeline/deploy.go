@@ -75,12 +75,13 @@ func apiApply(file, owner string, takeOver bool, concurrency int, timeout time.D
 }
 
 // applyArgs is APIArgs with this run's settings for file; a Prefect 3 file adds
-// --image: the image each deployment's job_variables.image is written with, exactly.
+// --image: the image each deployment's job_variables.image is written with, exactly,
+// and the ECS settings (ecsArgs), which verify, prune and the live plan get too.
 // The deploy step and the script (ScriptAll) both build the exec here.
 func (o *Options) applyArgs(file, owner, image string, prefect3 bool) []string {
 	c := apiApply(file, owner, o.TakeOver, o.apiConcurrency(prefect3), o.DeployTimeout(), o.Only)
 	if prefect3 {
-		c.Image = image
+		c.Image, c.ECS = image, o.ecsArgs()
 	}
 	return c.Args()
 }

@@ -80,7 +80,7 @@ func (verifyStep) Run(ctx context.Context, st *State) error {
 		return err
 	}
 	args := append([]string{"prefect-deploy", "read-back", "--owner", owner}, onlyArgs(st.Opts.Only)...)
-	args = append(append(args, st.imageArgs()...), filepath.Base(st.File.Path))
+	args = append(append(args, st.p3Args()...), filepath.Base(st.File.Path))
 	out, err := inImage(st).WithExec(args).Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("read-back: %w", execDetail(err))
@@ -116,7 +116,7 @@ func (pruneStep) Run(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
-	out, err := inImage(st).WithExec(append(append([]string{"prefect-deploy", "prune", "--yes", "--owner", owner}, st.imageArgs()...), filepath.Base(st.File.Path))).Stdout(ctx)
+	out, err := inImage(st).WithExec(append(append([]string{"prefect-deploy", "prune", "--yes", "--owner", owner}, st.p3Args()...), filepath.Base(st.File.Path))).Stdout(ctx)
 	if err != nil {
 		return fmt.Errorf("prune: %w", execDetail(err))
 	}
@@ -124,13 +124,14 @@ func (pruneStep) Run(ctx context.Context, st *State) error {
 	return nil
 }
 
-// imageArgs is --image for a Prefect 3 file: the image the deploy wrote into each
-// deployment's job_variables.image, which the read-back and prune compare.
-func (st *State) imageArgs() []string {
+// p3Args are the flags of a Prefect 3 file's apply, read-back and prune, the same for
+// all three so the read-back compares what the deploy wrote: --image (the image each
+// deployment's job_variables.image holds) and the ECS settings (ecsArgs).
+func (st *State) p3Args() []string {
 	if !st.prefect3() {
 		return nil
 	}
-	return []string{"--image", st.ImageRef}
+	return append([]string{"--image", st.ImageRef}, st.Opts.ecsArgs()...)
 }
 
 // PlanLive is the Dagger function's live plan: `prefect-deploy plan` for
@@ -180,7 +181,8 @@ func PlanLive(ctx context.Context, client *dagger.Client, opts Options) (string,
 
 // PlanLiveLocal is mage's live plan: the same CLI in this process, reading
 // PREFECT_API_URL and PREFECT_API_KEY from environ, and for a Prefect 3 file REGISTRY and
-// IMAGE_REPOSITORY (the image the deploy would send). No Docker and no engine are
+// IMAGE_REPOSITORY (the image the deploy would send) and the ECS settings (the job
+// variables it would send). No Docker and no engine are
 // needed: it is a few HTTPS reads, and the values are already in this process's
 // environment.
 func PlanLiveLocal(ctx context.Context, root, env string, environ []string, stdout, stderr io.Writer) error {
@@ -189,7 +191,11 @@ func PlanLiveLocal(ctx context.Context, root, env string, environ []string, stdo
 	// A file that does not load gets no image: the CLI reports its problems.
 	if f, err := spec.Load(DeploymentsFile(root, env), spec.LoadOptions{RepoRoot: root}); err == nil {
 		get := func(k string) string { return strings.TrimSpace(deploycli.LookupEnv(environ, k)) }
-		o := Options{Config: config.Config{Env: env, Registry: get("REGISTRY"), ImageRepository: get("IMAGE_REPOSITORY")}}
+		o := Options{Config: config.Config{Env: env, Registry: get("REGISTRY"), ImageRepository: get("IMAGE_REPOSITORY"),
+			ECS: config.ECS{Cluster: get("ECS_CLUSTER"), VPCID: get("ECS_VPC_ID"), ExecutionRoleARN: get("ECS_EXECUTION_ROLE_ARN"),
+				TaskRoleARN: get("ECS_TASK_ROLE_ARN"), CPU: get("ECS_CPU"), Memory: get("ECS_MEMORY"), Region: get("AWS_REGION")},
+			// Only whether it is set: it names the aws-credentials/<env> block the deploy references.
+			AWSAccessKeyID: config.Plaintext(get("AWS_ACCESS_KEY_ID"))}}
 		args = append(args, o.planImageArgs(f)...)
 	}
 	// The CLI has printed why on stderr.
@@ -202,14 +208,15 @@ func PlanLiveLocal(ctx context.Context, root, env string, environ []string, stdo
 // planImageArgs tells the live plan of a Prefect 3 file which image the deploy would
 // write into job_variables.image: without REGISTRY the local image name, exactly; with
 // it the repository the image is pushed to, since its digest is known only after the
-// push (prefect-deploy plan --image-repository). A Prefect 2 file's image is the
+// push (prefect-deploy plan --image-repository). The ECS settings come along, so the
+// plan compares the job variables the deploy would write. A Prefect 2 file's image is the
 // infrastructure block's: none.
 func (o *Options) planImageArgs(f *spec.File) []string {
 	switch {
 	case f.Prefect != spec.Prefect3:
 		return nil
 	case o.Registry == "":
-		return []string{"--image", o.unpublishedRef()}
+		return append([]string{"--image", o.unpublishedRef()}, o.ecsArgs()...)
 	}
-	return []string{"--image-repository", o.publishedRepo()}
+	return append([]string{"--image-repository", o.publishedRepo()}, o.ecsArgs()...)
 }

@@ -341,7 +341,8 @@ func TestEmbeddedReadBackListsEveryDeployment(t *testing.T) {
 }
 
 // deployed3 is a fake Prefect 3 API holding p3repo's dev deployments as prefect-deploy
-// wrote them with image (owner testOwner), after creating the pool the fake lacks.
+// wrote them with image and remote3's ECS settings (owner testOwner), after creating the
+// pool the fake lacks.
 func deployed3(t *testing.T, image string) (*prefect3test.Server, string) {
 	t.Helper()
 	api := prefect3test.New(t)
@@ -352,7 +353,7 @@ func deployed3(t *testing.T, image string) (*prefect3test.Server, string) {
 	}
 	for _, args := range [][]string{
 		{"pools", "--type", "process", "--any-type", file},
-		{"apply", "--runner", "api", "--owner", testOwner, "--inspected", inspected, "--image", image, file},
+		append(append([]string{"apply", "--runner", "api", "--owner", testOwner, "--inspected", inspected, "--image", image}, remote3ECS...), file),
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := deploycli.Main(context.Background(), args, &stdout, &stderr, []string{"PREFECT_API_URL=" + api.URL}); code != deploycli.ExitOK {
@@ -398,7 +399,9 @@ func TestPlanLivePrefect3(t *testing.T) {
 			vars := maps.Clone(remote3)
 			delete(vars, "REGISTRY")
 			delete(vars, "IMAGE_REPOSITORY")
-			environ := []string{"PREFECT_API_URL=" + api.URL, "PREFECT_OWNER=" + testOwner}
+			// mage reads the ECS settings from its environment, as the deploy got them.
+			environ := []string{"PREFECT_API_URL=" + api.URL, "PREFECT_OWNER=" + testOwner,
+				"ECS_CLUSTER=" + remote3["ECS_CLUSTER"], "ECS_EXECUTION_ROLE_ARN=" + remote3["ECS_EXECUTION_ROLE_ARN"], "AWS_REGION=" + remote3["AWS_REGION"]}
 			for k, v := range tc.Vars {
 				vars[k] = v
 				environ = append(environ, k+"="+v)
@@ -407,7 +410,8 @@ func TestPlanLivePrefect3(t *testing.T) {
 			if err != nil {
 				t.Fatalf("PlanLive: %v", err)
 			}
-			want := append(append([]string{"prefect-deploy", "plan", "--owner", testOwner}, tc.WantArgs...), "prefect-deployments-dev.yaml")
+			// The ECS settings too: the plan compares the job variables the deploy writes.
+			want := append(append(append([]string{"prefect-deploy", "plan", "--owner", testOwner}, tc.WantArgs...), remote3ECS...), "prefect-deployments-dev.yaml")
 			if !slices.Equal(planArgs, want) {
 				t.Errorf("plan exec %q, want %q", planArgs, want)
 			}

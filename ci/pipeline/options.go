@@ -80,8 +80,40 @@ func (o *Options) check(deploys bool) error {
 	return nil
 }
 
-// ecsEnv is the plain environment of the infrastructure script, in a fixed order so the
-// exec chain (and therefore Dagger's cache key) is stable.
+// ecsArgs are the ECS settings as prefect-deploy's flags for a Prefect 3 file: it makes
+// them job variables of the deployments in ecs pools (desired.ECS). Only the settings
+// that are set; with AWS keys, the aws-credentials/<env> block the register step saved
+// (by name: prefect-deploy reads its id). No embedded placeholders: they exist for
+// Prefect 2's block script only.
+func (o *Options) ecsArgs() []string {
+	var args []string
+	for _, v := range ecsSettings(o.ECS) {
+		if v.value != "" {
+			args = append(args, v.flag, v.value)
+		}
+	}
+	if o.AWSAccessKeyID.Set() {
+		args = append(args, "--aws-credentials-block", o.Env)
+	}
+	return args
+}
+
+// ecsSettings are the ECS settings with the variable Prefect 2's block script reads
+// and the prefect-deploy flag of Prefect 3, in a fixed order so the exec chain (and
+// therefore Dagger's cache key) is stable.
+func ecsSettings(e ECS) []struct{ env, flag, value string } {
+	return []struct{ env, flag, value string }{
+		{"ECS_CLUSTER", "--ecs-cluster", e.Cluster},
+		{"ECS_VPC_ID", "--ecs-vpc-id", e.VPCID},
+		{"ECS_EXECUTION_ROLE_ARN", "--ecs-execution-role-arn", e.ExecutionRoleARN},
+		{"ECS_TASK_ROLE_ARN", "--ecs-task-role-arn", e.TaskRoleARN},
+		{"ECS_CPU", "--ecs-cpu", e.CPU},
+		{"ECS_MEMORY", "--ecs-memory", e.Memory},
+		{"AWS_REGION", "--aws-region", e.Region},
+	}
+}
+
+// ecsEnv is the plain environment of the infrastructure script (Prefect 2).
 func (o *Options) ecsEnv() [][2]string {
 	e := o.ECS
 	if o.Embedded() {
@@ -96,17 +128,9 @@ func (o *Options) ecsEnv() [][2]string {
 		}
 	}
 	var out [][2]string
-	for _, kv := range [][2]string{
-		{"ECS_CLUSTER", e.Cluster},
-		{"ECS_VPC_ID", e.VPCID},
-		{"ECS_EXECUTION_ROLE_ARN", e.ExecutionRoleARN},
-		{"ECS_TASK_ROLE_ARN", e.TaskRoleARN},
-		{"ECS_CPU", e.CPU},
-		{"ECS_MEMORY", e.Memory},
-		{"AWS_REGION", e.Region},
-	} {
-		if kv[1] != "" {
-			out = append(out, kv)
+	for _, v := range ecsSettings(e) {
+		if v.value != "" {
+			out = append(out, [2]string{v.env, v.value})
 		}
 	}
 	return out

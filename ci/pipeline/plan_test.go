@@ -70,7 +70,8 @@ func TestScriptAllReportsEveryBadFile(t *testing.T) {
 // A Prefect 3 file's script is the check, pools and deploy steps' execs
 // (testdata/golden/script-p3.txt). The pipeline's own run on a real API (with its
 // defaults, as the script assumes) must exec exactly those lines, the image aside,
-// which the script leaves to $PREFECT_IMAGE: the script cannot drift from the steps.
+// which the script leaves to $PREFECT_IMAGE, and the ECS settings of that run, which the
+// script (knowing none) leaves out: the script cannot drift from the steps.
 func TestScriptAllPrefect3(t *testing.T) {
 	var out bytes.Buffer
 	if err := ScriptAll(repoDir(t, "p3repo"), testOwner, &out); err != nil {
@@ -93,6 +94,9 @@ func TestScriptAllPrefect3(t *testing.T) {
 		argv := slices.Clone(ex.Args)
 		if i := slices.Index(argv, rep.ImageRef); i >= 0 {
 			argv[i] = deploycli.ImageFromEnv
+		}
+		if i := slices.Index(argv, remote3ECS[0]); i >= 0 && slices.Equal(argv[i:i+len(remote3ECS)], remote3ECS) {
+			argv = slices.Delete(argv, i, i+len(remote3ECS))
 		}
 		line := deploycli.ScriptLine(argv)
 		if isCheck(argv) {

@@ -82,6 +82,10 @@ func p3Options(t *testing.T, out *bytes.Buffer, vars map[string]string) Options 
 	return o
 }
 
+// remote3ECS are remote3's ECS settings as the flags of prefect-deploy apply, read-back,
+// prune and plan.
+var remote3ECS = []string{"--ecs-cluster", "prod-cluster", "--ecs-execution-role-arn", "arn:aws:iam::123456789012:role/exec", "--aws-region", "eu-west-1"}
+
 var remote3 = map[string]string{
 	"PREFECT_API_URL": secretURL, "PREFECT_API_KEY": secretKey,
 	"REGISTRY": "registry.example:5000", "IMAGE_REPOSITORY": "acme/prefect-flows", "GIT_SHA": "abc1234",
@@ -348,7 +352,7 @@ func TestPrefect3Prune(t *testing.T) {
 	if len(prunes) != 1 || stepStatus(rep, "prune") != StepOK {
 		t.Fatalf("%d prune exec(s), step %s", len(prunes), stepStatus(rep, "prune"))
 	}
-	want := []string{"prefect-deploy", "prune", "--yes", "--owner", testOwner, "--image", rep.ImageRef, "prefect-deployments-dev.yaml"}
+	want := append(append([]string{"prefect-deploy", "prune", "--yes", "--owner", testOwner, "--image", rep.ImageRef}, remote3ECS...), "prefect-deployments-dev.yaml")
 	if !slices.Equal(prunes[0].Args, want) {
 		t.Errorf("prune argv %q, want %q", prunes[0].Args, want)
 	}

@@ -2,11 +2,13 @@ package pipeline
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 
 	"dagger.io/dagger"
 
+	"github.com/acme-data/prefect-flows/ci/deploycli"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/pytrace"
 )
@@ -17,16 +19,19 @@ const Workdir = "/opt/prefect"
 type registerStep struct{}
 
 func (registerStep) String() string {
-	return "register: prefect block register -m prefect_aws.ecs, then infrastructure/ecs-task-<env>.py"
+	return "register: prefect block register -m prefect_aws.ecs, then infrastructure/ecs-task-<env>.py (Prefect 3: only the aws-credentials block, when AWS keys are given)"
 }
 
 func (registerStep) Run(ctx context.Context, st *State) error {
 	o := st.Opts
 	if st.prefect3() {
 		// The later execs (pools, deploy) still start from the image set up for Prefect,
-		// with the run's cache buster last.
+		// with the run's cache buster last, and without the AWS keys.
 		st.Registered = prefectContainer(st).WithEnvVariable("CACHEBUSTER", st.RunID)
-		return Skip("Prefect 3: there are no infrastructure blocks; each deployment gets the image in job_variables.image (%s)", st.ImageRef)
+		if !o.AWSAccessKeyID.Set() {
+			return Skip("Prefect 3: there are no infrastructure blocks; each deployment gets the image in job_variables.image (%s); no AWS keys, so no aws-credentials block: ECS workers use their own AWS credentials", st.ImageRef)
+		}
+		return saveCredentials(ctx, st)
 	}
 	if !o.Embedded() {
 		// Read first, write after: a run that does not go through puts these back.
@@ -72,6 +77,39 @@ func (registerStep) Run(ctx context.Context, st *State) error {
 	// directory must exist; an empty directory does that without another exec.
 	st.Registered = infra.WithDirectory(DeployOutDir, st.Client.Directory())
 	return nil
+}
+
+// CredentialsScript is where aws_credentials.py is written in the container.
+const CredentialsScript = BlocksDir + "/aws_credentials.py"
+
+//go:embed aws_credentials.py
+var credentialsScript string
+
+// saveCredentials saves the AWS keys as the aws-credentials/<env> block (prefect-aws's
+// AwsCredentials, the secret key a SecretStr) from inside the image: the keys are secret
+// variables of that one exec, never argv. The deployments in ecs pools reference the
+// block by id (prefect-deploy --aws-credentials-block), so the keys never become job
+// variables.
+func saveCredentials(ctx context.Context, st *State) error {
+	o := st.Opts
+	ctr := prefectContainer(st).
+		WithNewFile(CredentialsScript, credentialsScript).
+		WithSecretVariable("AWS_ACCESS_KEY_ID", o.AWSAccessKeyID.Dagger()).
+		WithSecretVariable("AWS_SECRET_ACCESS_KEY", o.AWSSecretAccessKey.Dagger())
+	if o.ECS.Region != "" {
+		ctr = ctr.WithEnvVariable("AWS_REGION", o.ECS.Region)
+	}
+	out, err := ctr.WithEnvVariable("CACHEBUSTER", st.RunID).WithExec(CredentialsArgs(o.Env)).Stdout(ctx)
+	if err != nil {
+		return fmt.Errorf("save the AWS keys as %s/%s: %w", deploycli.CredentialsBlockType, o.Env, execDetail(err))
+	}
+	printIndented(st.out, out)
+	return nil
+}
+
+// CredentialsArgs is the exec that saves the AWS keys as the aws-credentials/<env> block.
+func CredentialsArgs(env string) []string {
+	return []string{"python", CredentialsScript, env}
 }
 
 // prefectContainer is the image set up to talk to Prefect: the real API through secret
