@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -62,7 +63,11 @@ func (c Config) Check() error {
 	if !apiURL && c.PrefectAPIKey.Set() {
 		return fmt.Errorf("PREFECT_API_URL is not set but PREFECT_API_KEY is")
 	}
-	if apiURL {
+	if apiURL && !c.prefect3() {
+		// Prefect 2: infrastructure/ecs-task-<env>.py saves the ECS task block and
+		// needs these. Prefect 3 needs none of them: each that is set becomes a job
+		// variable of the deployments in ecs pools, and what is not set is left to the
+		// file's job variables and the pool's template.
 		for _, req := range []struct{ name, value string }{
 			{"ECS_CLUSTER", c.ECS.Cluster},
 			{"ECS_EXECUTION_ROLE_ARN", c.ECS.ExecutionRoleARN},
@@ -105,6 +110,14 @@ func (c Config) Check() error {
 		return fmt.Errorf("PREFECT_API_URL does not start with http:// or https://")
 	}
 	return nil
+}
+
+// prefect3 says Env's deployments file targets Prefect 3 (by the rules the plan step
+// loads it with). A file that cannot be read or decided counts as not Prefect 3: the
+// plan step reports its problems before anything is built.
+func (c Config) prefect3() bool {
+	m, _, err := spec.ReadMajor(filepath.Join(c.SourceDir, spec.EnvFile(c.Env)))
+	return err == nil && m == spec.Prefect3
 }
 
 // CheckDeploy adds the rules of a run that writes to Prefect (the image-only runs

@@ -18,6 +18,7 @@ type fromEnvCase struct {
 	Name    string            `json:"name"`
 	Env     string            `json:"env"`
 	Base    string            `json:"base"`
+	Dir     string            `json:"dir"`
 	Vars    map[string]string `json:"vars"`
 	WantErr string            `json:"wantErr"`
 	Want    map[string]string `json:"want"`
@@ -65,7 +66,11 @@ func view(c Config) map[string]string {
 func TestFromEnv(t *testing.T) {
 	for _, tc := range loadCases(t) {
 		t.Run(tc.Name, func(t *testing.T) {
-			c, err := FromEnv(tc.Env, "/repo", func(k string) string { return tc.Vars[k] })
+			dir := "/repo"
+			if tc.Dir != "" {
+				dir = tc.Dir
+			}
+			c, err := FromEnv(tc.Env, dir, func(k string) string { return tc.Vars[k] })
 			if tc.WantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.WantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.WantErr)

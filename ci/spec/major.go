@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"os"
 
 	"gopkg.in/yaml.v3"
 )
@@ -141,4 +142,29 @@ func (c *collector) decideMajor(top *yaml.Node) {
 		c.major = firstMajor
 		c.majorFrom = fmt.Sprintf("inferred from %s at line %d", first.key, first.node.Line)
 	}
+}
+
+// ReadMajor is the major of the deployments file at path and how it was decided, by the
+// rules Load uses, without validating the rest: for a check that must not wait for the
+// whole load (config.Check). An unreadable file, bad YAML or a bad `prefect:` value is an
+// error; Load reports the details.
+func ReadMajor(path string) (Major, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, "", fmt.Errorf("read %s: %w", path, err)
+	}
+	doc, _, err := decodeDocs(data)
+	if err != nil {
+		return 0, "", fmt.Errorf("%s: not YAML: %w", path, err)
+	}
+	top := doc
+	if top.Kind == yaml.DocumentNode && len(top.Content) == 1 {
+		top = top.Content[0]
+	}
+	c := &collector{file: path, budget: maxNodes}
+	c.decideMajor(top)
+	if len(c.errs) > 0 {
+		return 0, "", fmt.Errorf("%s: %s", path, c.errs[0].Msg)
+	}
+	return c.major, c.majorFrom, nil
 }
