@@ -2,18 +2,17 @@ package deploycli
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"sort"
 
 	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
-
-// CredentialsBlockType is the block type of the AWS keys: prefect-aws's AwsCredentials.
-const CredentialsBlockType = "aws-credentials"
 
 // ecsFlags are the ECS settings of a Prefect 3 file (the pipeline passes ECS_* and
 // AWS_REGION): job variables of every deployment in a pool of type ecs, under the file's
@@ -35,7 +34,7 @@ func (e *ecsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.cpu, "ecs-cpu", "", p3+"the job variable cpu, CPU units (ECS_CPU)")
 	fs.StringVar(&e.memory, "ecs-memory", "", p3+"the job variable memory, MiB (ECS_MEMORY)")
 	fs.StringVar(&e.region, "aws-region", "", p3+"AWS_REGION: region_name of the credentials block, or without one the job variable aws_credentials {region_name}")
-	fs.StringVar(&e.credentialsBlock, "aws-credentials-block", "", p3+"NAME of the "+CredentialsBlockType+" block holding the AWS keys (saved beforehand): the job variable aws_credentials references it by id, so the keys never appear in job variables")
+	fs.StringVar(&e.credentialsBlock, "aws-credentials-block", "", p3+"NAME of the "+desired.CredentialsBlockType+" block holding the AWS keys (saved beforehand): the job variable aws_credentials names its fields with Prefect's block placeholders, which the worker resolves, so the keys never appear in job variables")
 }
 
 func (e ecsFlags) given() bool { return e != ecsFlags{} }
@@ -54,6 +53,21 @@ func (e ecsFlags) settings() (desired.ECS, error) {
 		CPU: cpu, Memory: mem, Region: e.region}, nil
 }
 
+// poolHasCredentials says the pool's base job template gives aws_credentials a default
+// (a block the pool's owner chose, e.g. in the UI).
+func poolHasCredentials(p *prefectapi.WorkPool) bool {
+	var t struct {
+		Variables struct {
+			Properties map[string]map[string]json.RawMessage `json:"properties"`
+		} `json:"variables"`
+	}
+	if json.Unmarshal(p.BaseJobTemplate, &t) != nil {
+		return false
+	}
+	d, ok := t.Variables.Properties["aws_credentials"]["default"]
+	return ok && string(d) != "null"
+}
+
 // ecsAPI is what poolJobVariables reads; *prefectapi.Client implements it.
 type ecsAPI interface {
 	ReadWorkPool(ctx context.Context, name string) (*prefectapi.WorkPool, error)
@@ -63,8 +77,7 @@ type ecsAPI interface {
 // poolJobVariables are the job variables the ECS settings add, by pool name, for the
 // pools of type ecs that f names (nil without settings). The pool types are read from
 // the API; a pool of another type or one that does not exist yet gets none, with one
-// note line each on notes. The credentials block must exist: its id is what the job
-// variable holds.
+// note line each on notes. The credentials block must exist: the worker reads it.
 func poolJobVariables(ctx context.Context, api ecsAPI, f *spec.File, e ecsFlags, notes func(string)) (map[string]map[string]any, error) {
 	if !e.given() || f.Prefect != spec.Prefect3 {
 		return nil, nil
@@ -74,14 +87,15 @@ func poolJobVariables(ctx context.Context, api ecsAPI, f *spec.File, e ecsFlags,
 		return nil, err
 	}
 	if e.credentialsBlock != "" {
-		b, err := api.ReadBlockDocument(ctx, CredentialsBlockType, e.credentialsBlock)
+		// The worker reads it when a flow runs: a missing one would fail every run.
+		_, err := api.ReadBlockDocument(ctx, desired.CredentialsBlockType, e.credentialsBlock)
 		if errors.Is(err, prefectapi.ErrNotFound) {
-			return nil, fmt.Errorf("--aws-credentials-block %s: the API has no block %s/%s: save it first (the pipeline's register step saves it from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", e.credentialsBlock, CredentialsBlockType, e.credentialsBlock)
+			return nil, fmt.Errorf("--aws-credentials-block %s: the API has no block %s/%s: save it first (the pipeline's register step saves it from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)", e.credentialsBlock, desired.CredentialsBlockType, e.credentialsBlock)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("--aws-credentials-block %s: read block %s/%s: %w", e.credentialsBlock, CredentialsBlockType, e.credentialsBlock, err)
+			return nil, fmt.Errorf("--aws-credentials-block %s: read block %s/%s: %w", e.credentialsBlock, desired.CredentialsBlockType, e.credentialsBlock, err)
 		}
-		s.CredentialsBlockID = b.ID
+		s.CredentialsBlock = e.credentialsBlock
 	}
 	vars := s.JobVariables()
 	names := map[string]bool{}
@@ -108,7 +122,16 @@ func poolJobVariables(ctx context.Context, api ecsAPI, f *spec.File, e ecsFlags,
 			notes(fmt.Sprintf("work pool %s is of type %s: the ECS settings are only for pools of type %s", name, p.Type, desired.ECSPoolType))
 			continue
 		}
-		out[name] = vars
+		pv := vars
+		if _, has := pv["aws_credentials"]; has && s.CredentialsBlock == "" && poolHasCredentials(p) {
+			// A region alone would replace the credentials the pool's owner set.
+			pv = maps.Clone(vars)
+			delete(pv, "aws_credentials")
+			notes(fmt.Sprintf("work pool %s has AWS credentials in its template: --aws-region is not sent without AWS keys, the pool's credentials (and their region) apply", name))
+		}
+		if len(pv) > 0 {
+			out[name] = pv
+		}
 	}
 	return out, nil
 }

@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/prefectapi/prefect3test"
 )
 
@@ -21,7 +21,7 @@ const awsSecret = "wJalrXUtnFEMI-p3ecs-SECRET"
 
 // The ECS settings of a Prefect 3 file's ecs pools (testdata/api3/ecs/cases.json): apply
 // writes them as job variables under the file's own, only into pools of type ecs, the
-// AWS keys only as a reference to the aws-credentials block; the plan given the same
+// AWS keys only as placeholders naming the aws-credentials block's fields; the plan given the same
 // settings then has no changes, and one without them shows the job variables it would
 // remove.
 func TestECSSettingsPrefect3(t *testing.T) {
@@ -32,6 +32,8 @@ func TestECSSettingsPrefect3(t *testing.T) {
 		Flags        []string
 		Block        bool
 		Code         int
+		// PoolCredentials is a default of aws_credentials in ecs-pool's template.
+		PoolCredentials any `json:"pool_credentials"`
 		ECSPool      map[string]any `json:"ecs_pool"`
 		ProcessPool  map[string]any `json:"process_pool"`
 	}
@@ -40,11 +42,13 @@ func TestECSSettingsPrefect3(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			fake := prefect3test.New(t)
-			blockID := ""
 			if tc.Block {
-				blockID = fake.AddBlockDocument(deploycli.CredentialsBlockType, "dev",
+				fake.AddBlockDocument(desired.CredentialsBlockType, "dev",
 					map[string]any{"aws_access_key_id": "AKIAEXAMPLE", "aws_secret_access_key": awsSecret, "region_name": "eu-west-1"},
 					"aws_secret_access_key")
+			}
+			if tc.PoolCredentials != nil {
+				fake.SetVariableDefault("ecs-pool", "aws_credentials", tc.PoolCredentials)
 			}
 			code, stdout, stderr, h := apply3(t, fake.URL, append([]string{"--image", digest3}, tc.Flags...)...)
 			require.Equal(t, tc.Code, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
@@ -64,7 +68,7 @@ func TestECSSettingsPrefect3(t *testing.T) {
 			for name, want := range map[string]map[string]any{"hello-scheduled": tc.ECSPool, "hello-paused": tc.ProcessPool} {
 				d, ok := fake.Deployment("hello", name)
 				require.True(t, ok, name)
-				want = withImage(t, want, blockID)
+				want = withImage(t, want)
 				assert.Equal(t, want, d["job_variables"], name)
 			}
 
@@ -83,13 +87,13 @@ func TestECSSettingsPrefect3(t *testing.T) {
 	}
 }
 
-// withImage is want as JSON decodes it, with the image apply sends and the block id.
-func withImage(t *testing.T, want map[string]any, blockID string) map[string]any {
+// withImage is want as JSON decodes it, with the image apply sends.
+func withImage(t *testing.T, want map[string]any) map[string]any {
 	t.Helper()
 	raw, err := json.Marshal(want)
 	require.NoError(t, err)
 	var out map[string]any
-	require.NoError(t, json.Unmarshal([]byte(strings.ReplaceAll(string(raw), "$BLOCK_ID", blockID)), &out))
+	require.NoError(t, json.Unmarshal(raw, &out))
 	out["image"] = digest3
 	return out
 }

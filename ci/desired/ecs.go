@@ -12,15 +12,32 @@ package desired
 // The AWS keys never become job variables in plain text (anyone with read access to the
 // API, the UI and the plan would see them): they live in an aws-credentials block
 // document (prefect-aws's AwsCredentials, the secret key a SecretStr field), and the
-// job variable aws_credentials is a block document reference to it,
-// {"$ref": {"block_document_id": "<id>"}}, which the worker resolves when it builds the
-// job (prefect/workers/base.py BaseJobConfiguration.from_template_and_values, through
-// prefect/utilities/templating.py resolve_block_document_references).
+// job variable aws_credentials names its fields with Prefect's block placeholders,
+// {"aws_access_key_id": "{{ prefect.blocks.aws-credentials.<env>.aws_access_key_id }}",
+// "aws_secret_access_key": "{{ prefect.blocks.aws-credentials.<env>.aws_secret_access_key }}"},
+// which the worker resolves, secrets included, when it builds the job
+// (prefect/workers/base.py BaseJobConfiguration.from_template_and_values calls
+// prefect/utilities/templating/__init__.py resolve_block_document_references, whose
+// _resolve_single_placeholder reads the block by name with its secrets).
+//
+// Not a block document reference {"$ref": {"block_document_id": ...}}, although the
+// worker resolves that too: a 3.8.3 server refuses it in a deployment's job variables
+// (422 "... is valid under each of ..."). Its validation
+// (prefect/utilities/schema_tools/validation.py preprocess_schema) turns every block
+// definition of the template into oneOf [the block's schema, a reference], and a
+// reference object is valid under both, since AwsCredentials' schema allows any key.
+// Measured on 3.8.3 with prefect-aws 0.7.11 (TestRealPrefect3ECSSettings in
+// ci/deploycli). Prefect's own `prefect deploy` resolves block placeholders in
+// prefect.yaml before it sends the deployment (prefect/cli/deploy/_core.py), so there the
+// secret would be stored in plain text; this writer sends the placeholders as they are.
 
 import "strconv"
 
 // ECSPoolType is the work pool type (prefect-aws's ECS worker) the ECS settings are for.
 const ECSPoolType = "ecs"
+
+// CredentialsBlockType is the block type of the AWS keys: prefect-aws's AwsCredentials.
+const CredentialsBlockType = "aws-credentials"
 
 // ECS are the pipeline's ECS settings (ECS_*, AWS_REGION) for a Prefect 3 ecs pool;
 // an empty field is not set and adds nothing.
@@ -28,13 +45,13 @@ type ECS struct {
 	Cluster, VPCID, ExecutionRoleARN, TaskRoleARN string
 	// CPU and Memory are ECS task sizes (CPU units, MiB); 0 = not set.
 	CPU, Memory int64
-	// Region is AWS_REGION: in the credentials block when there is one, else the only
-	// member of an inline aws_credentials (nothing secret in it).
+	// Region is AWS_REGION: region_name of the job variable aws_credentials (nothing
+	// secret in it).
 	Region string
-	// CredentialsBlockID is the id of the aws-credentials block document that holds the
-	// AWS keys (and the region); "" when no keys are given: the worker's own AWS
-	// credentials (its IAM role, boto's default chain) then apply.
-	CredentialsBlockID string
+	// CredentialsBlock names the aws-credentials block document that holds the AWS
+	// keys; "" when no keys are given: the worker's own AWS credentials (its IAM role,
+	// boto's default chain) then apply.
+	CredentialsBlock string
 }
 
 // IsZero says no setting is given.
@@ -59,11 +76,17 @@ func (e ECS) JobVariables() map[string]any {
 	if e.Memory > 0 {
 		jv["memory"] = e.Memory
 	}
-	switch {
-	case e.CredentialsBlockID != "":
-		jv["aws_credentials"] = BlockRef(e.CredentialsBlockID)
-	case e.Region != "":
-		jv["aws_credentials"] = map[string]any{"region_name": e.Region}
+	creds := map[string]any{}
+	if e.CredentialsBlock != "" {
+		for _, f := range []string{"aws_access_key_id", "aws_secret_access_key"} {
+			creds[f] = BlockField(CredentialsBlockType, e.CredentialsBlock, f)
+		}
+	}
+	if e.Region != "" {
+		creds["region_name"] = e.Region
+	}
+	if len(creds) > 0 {
+		jv["aws_credentials"] = creds
 	}
 	if len(jv) == 0 {
 		return nil
@@ -71,10 +94,10 @@ func (e ECS) JobVariables() map[string]any {
 	return jv
 }
 
-// BlockRef is a block document reference as a job variable value: Prefect 3's worker
-// replaces it with the document's data (secrets included) when it builds the job.
-func BlockRef(id string) map[string]any {
-	return map[string]any{"$ref": map[string]any{"block_document_id": id}}
+// BlockField is Prefect's placeholder for one field of a block document: the worker
+// replaces it with the field's value (a secret one in clear) when it builds the job.
+func BlockField(typeSlug, name, field string) string {
+	return "{{ prefect.blocks." + typeSlug + "." + name + "." + field + " }}"
 }
 
 // ParseSize reads ECS_CPU or ECS_MEMORY: "" is 0 (not set), else a positive whole number.

@@ -8,7 +8,7 @@ import (
 
 	"dagger.io/dagger"
 
-	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
 	"github.com/acme-data/prefect-flows/ci/pytrace"
 )
@@ -101,7 +101,7 @@ func saveCredentials(ctx context.Context, st *State) error {
 	}
 	out, err := ctr.WithEnvVariable("CACHEBUSTER", st.RunID).WithExec(CredentialsArgs(o.Env)).Stdout(ctx)
 	if err != nil {
-		return fmt.Errorf("save the AWS keys as %s/%s: %w", deploycli.CredentialsBlockType, o.Env, execDetail(err))
+		return fmt.Errorf("save the AWS keys as %s/%s: %w", desired.CredentialsBlockType, o.Env, execDetail(err))
 	}
 	printIndented(st.out, out)
 	return nil

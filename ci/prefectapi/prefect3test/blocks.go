@@ -92,3 +92,18 @@ func (f *Server) routeBlocks(method string, seg []string, query url.Values) answ
 	}
 	return reply(200, out)
 }
+
+// SetVariableDefault gives the variable of pool's base job template a default, as a pool
+// owner does in the UI (e.g. aws_credentials: a block the worker uses).
+func (f *Server) SetVariableDefault(pool, variable string, value any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tmpl, _ := f.pools[pool]["base_job_template"].(map[string]any)
+	vars, _ := tmpl["variables"].(map[string]any)
+	props, _ := vars["properties"].(map[string]any)
+	v, ok := props[variable].(map[string]any)
+	if !ok {
+		panic("prefect3test: pool " + pool + " has no variable " + variable)
+	}
+	v["default"] = value
+}

@@ -2,9 +2,12 @@ package prefect3test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -66,5 +69,65 @@ func TestBlockDocumentsAsRecorded(t *testing.T) {
 	// Saved again under the same name (overwrite=True): the same document, new data.
 	if again := f.AddBlockDocument("aws-credentials", "exp", map[string]any{"region_name": "us-east-1"}); again != id {
 		t.Errorf("saved again: id %s, want %s", again, id)
+	}
+}
+
+// The job variable aws_credentials of an ecs pool, validated as a real 3.8.3 server does
+// (testdata/ecs-job-variables.json, recorded there): a block document reference is
+// refused (the server's oneOf [block schema, reference] matches it twice), the block's
+// fields as placeholders and a region alone pass, a field of the wrong type is named.
+// A refusal's message is compared up to the block schema, which Python prints in its
+// own key order.
+func TestECSCredentialsJobVariableAsRecorded(t *testing.T) {
+	raw, err := os.ReadFile("testdata/ecs-job-variables.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Cases []struct {
+			Name         string
+			JobVariables map[string]any `json:"job_variables"`
+			Status       int
+			Response     map[string]any
+		}
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		t.Fatal(err)
+	}
+	f := New(t)
+	st, body, err := Call("POST", f.URL+"/flows/", map[string]any{"name": "ecs-jv"})
+	if err != nil || st != 201 {
+		t.Fatalf("flow: %d %s %v", st, body, err)
+	}
+	var flow struct{ ID string }
+	_ = json.Unmarshal(body, &flow)
+	for i, tc := range rec.Cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			st, body, err := Call("POST", f.URL+"/deployments/", map[string]any{"name": fmt.Sprintf("ecs-jv-%d", i), "flow_id": flow.ID,
+				"work_pool_name": "ecs-pool", "job_variables": tc.JobVariables})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st != tc.Status {
+				t.Fatalf("status %d, want %d: %s", st, tc.Status, body)
+			}
+			var got map[string]any
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if st >= 400 {
+				want, _ := tc.Response["detail"].(string)
+				if i := strings.Index(want, blockReference); i >= 0 {
+					want = want[:i+len(blockReference)]
+				}
+				if d, _ := got["detail"].(string); !strings.HasPrefix(d, want) {
+					t.Errorf("detail\n got %s\nwant %s...", d, want)
+				}
+				return
+			}
+			if !reflect.DeepEqual(got["job_variables"], tc.Response["job_variables"]) {
+				t.Errorf("job_variables %v, want %v", got["job_variables"], tc.Response["job_variables"])
+			}
+		})
 	}
 }

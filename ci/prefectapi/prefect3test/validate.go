@@ -397,6 +397,7 @@ func validCron(s string) bool {
 func checkJobVariables(template map[string]any, jv map[string]any) string {
 	vars, _ := template["variables"].(map[string]any)
 	props, _ := vars["properties"].(map[string]any)
+	defs, _ := vars["definitions"].(map[string]any)
 	keys := make([]string, 0, len(jv))
 	for k := range jv {
 		keys = append(keys, k)
@@ -407,11 +408,81 @@ func checkJobVariables(template map[string]any, jv map[string]any) string {
 		if !ok {
 			continue
 		}
-		if reason := schemaError(schema, jv[k]); reason != "" {
-			return fmt.Sprintf("Validation failed for field '%s'. Failure reason: %s", k, reason)
+		field, reason := k, schemaError(schema, jv[k])
+		if def := blockDefinition(defs, schema); def != nil {
+			var sub string
+			if sub, reason = blockError(def, jv[k]); sub != "" {
+				field += "." + sub
+			}
+		}
+		if reason != "" {
+			return fmt.Sprintf("Validation failed for field '%s'. Failure reason: %s", field, reason)
 		}
 	}
 	return ""
+}
+
+// blockDefinition is the definition a template variable refers to ("$ref":
+// "#/definitions/X") when X is a block's schema (it names a block_type_slug), else nil.
+func blockDefinition(defs, schema map[string]any) map[string]any {
+	ref, _ := schema["$ref"].(string)
+	name, ok := strings.CutPrefix(ref, "#/definitions/")
+	if !ok {
+		return nil
+	}
+	def, _ := defs[name].(map[string]any)
+	if _, isBlock := def["block_type_slug"]; !isBlock {
+		return nil
+	}
+	return def
+}
+
+// blockReference is the second member of the oneOf the server puts in place of a
+// block's definition (prefect/utilities/schema_tools/validation.py preprocess_schema),
+// as Python prints it.
+const blockReference = "{'type': 'object', 'properties': {'$ref': {'oneOf': [{'type': 'string', 'format': 'uuid'}, {'type': 'object', 'additionalProperties': {'type': 'string'}, 'minProperties': 1}]}}, 'required': ['$ref']}"
+
+// blockError validates v against oneOf [def, a block document reference] as the server
+// does: exactly one must match. A reference {"$ref": ...} also matches a block schema
+// that allows any key (AwsCredentials does), so the server refuses it ("is valid under
+// each of"); an object of the block's fields (placeholders included) passes. A field of
+// the block with a wrong value is reported at that field (sub), as jsonschema's
+// best_match does.
+func blockError(def map[string]any, v any) (sub, reason string) {
+	m, isObj := v.(map[string]any)
+	defOK := isObj
+	if props, ok := def["properties"].(map[string]any); ok && isObj {
+		for _, k := range keysSorted(m) {
+			if ps, ok := props[k].(map[string]any); ok {
+				if r := schemaError(ps, m[k]); r != "" && defOK {
+					defOK, sub, reason = false, k, r
+				}
+			}
+		}
+	}
+	refOK := false
+	if r, ok := m["$ref"]; ok {
+		switch x := r.(type) {
+		case string:
+			refOK = uuidRE.MatchString(x)
+		case map[string]any:
+			refOK = len(x) > 0
+			for _, e := range x {
+				if _, isStr := e.(string); !isStr {
+					refOK = false
+				}
+			}
+		}
+	}
+	switch {
+	case defOK && refOK:
+		return "", pyRepr(v) + " is valid under each of " + blockReference + ", " + pyRepr(def)
+	case !defOK && !refOK && sub != "":
+		return sub, reason
+	case !defOK && !refOK:
+		return "", pyRepr(v) + " is not valid under any of the given schemas"
+	}
+	return "", ""
 }
 
 // schemaError is python-jsonschema's message for the first failure of v against schema
