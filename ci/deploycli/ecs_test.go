@@ -33,9 +33,9 @@ func TestECSSettingsPrefect3(t *testing.T) {
 		Block        bool
 		Code         int
 		// PoolCredentials is a default of aws_credentials in ecs-pool's template.
-		PoolCredentials any `json:"pool_credentials"`
-		ECSPool      map[string]any `json:"ecs_pool"`
-		ProcessPool  map[string]any `json:"process_pool"`
+		PoolCredentials any            `json:"pool_credentials"`
+		ECSPool         map[string]any `json:"ecs_pool"`
+		ProcessPool     map[string]any `json:"process_pool"`
 	}
 	require.NoError(t, json.Unmarshal(raw, &cases))
 	require.NotEmpty(t, cases)
