@@ -20,8 +20,8 @@ import (
 // compare them, so they take the same flags.
 type ecsFlags struct {
 	cluster, vpcID, executionRole, taskRole, cpu, memory, region string
-	// credentialsBlock names the aws-credentials block document with the AWS keys: its
-	// id becomes the aws_credentials job variable (a block document reference).
+	// credentialsBlock names the aws-credentials block document with the AWS keys: the
+	// aws_credentials job variable names its fields with block placeholders.
 	credentialsBlock string
 }
 
@@ -33,7 +33,7 @@ func (e *ecsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.taskRole, "ecs-task-role-arn", "", p3+"the job variable task_role_arn (ECS_TASK_ROLE_ARN)")
 	fs.StringVar(&e.cpu, "ecs-cpu", "", p3+"the job variable cpu, CPU units (ECS_CPU)")
 	fs.StringVar(&e.memory, "ecs-memory", "", p3+"the job variable memory, MiB (ECS_MEMORY)")
-	fs.StringVar(&e.region, "aws-region", "", p3+"AWS_REGION: region_name of the credentials block, or without one the job variable aws_credentials {region_name}")
+	fs.StringVar(&e.region, "aws-region", "", p3+"AWS_REGION: region_name of the job variable aws_credentials (without AWS keys, not sent into a pool whose template has credentials)")
 	fs.StringVar(&e.credentialsBlock, "aws-credentials-block", "", p3+"NAME of the "+desired.CredentialsBlockType+" block holding the AWS keys (saved beforehand): the job variable aws_credentials names its fields with Prefect's block placeholders, which the worker resolves, so the keys never appear in job variables")
 }
 

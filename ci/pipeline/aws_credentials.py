@@ -1,8 +1,8 @@
 """Save one environment's AWS keys as prefect-aws's AwsCredentials block (Prefect 3).
 
 The pipeline runs this in the image, with the keys as secret variables (never argv), and
-the deployments in ecs pools reference the block by id in their aws_credentials job
-variable, so the keys never appear in a job variable. Usage: aws_credentials.py NAME
+the deployments in ecs pools name its fields with Prefect's block placeholders in their
+aws_credentials job variable, so the keys never appear in a job variable. Usage: aws_credentials.py NAME
 (the environment): saves aws-credentials/NAME, overwriting it; AWS_REGION, when set,
 becomes region_name.
 """

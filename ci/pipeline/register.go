@@ -87,9 +87,9 @@ var credentialsScript string
 
 // saveCredentials saves the AWS keys as the aws-credentials/<env> block (prefect-aws's
 // AwsCredentials, the secret key a SecretStr) from inside the image: the keys are secret
-// variables of that one exec, never argv. The deployments in ecs pools reference the
-// block by id (prefect-deploy --aws-credentials-block), so the keys never become job
-// variables.
+// variables of that one exec, never argv. The deployments in ecs pools name its fields
+// with Prefect's block placeholders (prefect-deploy --aws-credentials-block, desired.ECS),
+// so the keys never become job variables.
 func saveCredentials(ctx context.Context, st *State) error {
 	o := st.Opts
 	ctr := prefectContainer(st).
