@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/acme-data/prefect-flows/ci/deploycli"
+	"github.com/acme-data/prefect-flows/ci/pyprog"
 )
 
 // envReal3Prefect and envReal3Python run the chroot's own prefect and python
@@ -81,7 +82,8 @@ func TestRealPrefect3ECSSettings(t *testing.T) {
 		script, err := os.ReadFile("../pipeline/aws_credentials.py")
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "aws_credentials.py"), script, 0o644))
-		out := chroot(python, awsEnv, filepath.Join(dir, "aws_credentials.py"), block)
+		argv := pyprog.Argv(python, filepath.Join(dir, "aws_credentials.py"), block)
+		out := chroot(argv[0], awsEnv, argv[1:]...)
 		assert.Equal(t, "saved aws-credentials/"+block+" (region eu-west-1)\n", out)
 	} else {
 		t.Log(envReal3Python + " is not set: the block is saved through the API with AwsCredentials' shape, and the worker's side is not checked")

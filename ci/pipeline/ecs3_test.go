@@ -84,15 +84,18 @@ func TestPrefect3ECSSettings(t *testing.T) {
 				a := ex.Args
 				switch {
 				case isCredentials(a):
+					if res, ok := programMissing(ex, CredentialsProgram); !ok {
+						return res
+					}
 					// What aws_credentials.py does in the image: AwsCredentials(...).save(name).
 					id, _ := ex.SecretPlaintext("AWS_ACCESS_KEY_ID")
 					secret, _ := ex.SecretPlaintext("AWS_SECRET_ACCESS_KEY")
 					if id == "" || secret == "" || ex.Env["AWS_SECRET_ACCESS_KEY"] != "" {
 						return fakedagger.ExecResult{ExitCode: 1, Stderr: "aws-credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set\n"}
 					}
-					api.AddBlockDocument(desired.CredentialsBlockType, a[2], map[string]any{
+					api.AddBlockDocument(desired.CredentialsBlockType, a[len(a)-1], map[string]any{
 						"aws_access_key_id": id, "aws_secret_access_key": secret, "region_name": ex.Env["AWS_REGION"]}, "aws_secret_access_key")
-					return fakedagger.ExecResult{Stdout: "saved aws-credentials/" + a[2] + " (region " + ex.Env["AWS_REGION"] + ")\n"}
+					return fakedagger.ExecResult{Stdout: "saved aws-credentials/" + a[len(a)-1] + " (region " + ex.Env["AWS_REGION"] + ")\n"}
 				case isAPIApply(a), isPools(a), isTool("read-back")(a), isTool("prune")(a):
 					return realPrefectDeploy(t, ex, api.URL)
 				}

@@ -1,10 +1,14 @@
 package pipeline
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -49,5 +53,55 @@ func TestHealthProgram(t *testing.T) {
 	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
 	if err != nil || string(out) != "healthy after 2 attempt(s)\n" {
 		t.Errorf("health.py: %v: %q, want healthy after 2 attempt(s)", err, out)
+	}
+}
+
+// aws_credentials.py, run as the register step runs it, stops with one line, never
+// echoing the secret key, when a key is missing or the image has no prefect-aws
+// (testdata/credentials/cases.json; saving itself is checked against a real Prefect 3 by
+// ci/deploycli's TestRealPrefect3ECSSettings).
+func TestCredentialsProgram(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not installed")
+	}
+	raw, err := os.ReadFile("testdata/credentials/cases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Name, Stderr string
+		Env          map[string]string
+		Code         int
+	}
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	file, err := CredentialsProgram.WriteUnder(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			argv := pyprog.Argv(python, file, "dev")
+			cmd := exec.Command(argv[0], argv[1:]...)
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PYTHONNOUSERSITE=1"}
+			for k, v := range tc.Env {
+				cmd.Env = append(cmd.Env, k+"="+v)
+			}
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != tc.Code || stderr.String() != tc.Stderr {
+				t.Errorf("exit %d, stderr %q; want %d, %q", code, stderr.String(), tc.Code, tc.Stderr)
+			}
+			if secret := tc.Env["AWS_SECRET_ACCESS_KEY"]; secret != "" && strings.Contains(stdout.String()+stderr.String(), secret) {
+				t.Error("the secret key in the output")
+			}
+		})
 	}
 }

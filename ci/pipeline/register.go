@@ -10,6 +10,7 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/desired"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/pyprog"
 	"github.com/acme-data/prefect-flows/ci/pytrace"
 )
 
@@ -79,11 +80,11 @@ func (registerStep) Run(ctx context.Context, st *State) error {
 	return nil
 }
 
-// CredentialsScript is where aws_credentials.py is written in the container.
-const CredentialsScript = BlocksDir + "/aws_credentials.py"
-
 //go:embed aws_credentials.py
-var credentialsScript string
+var credentialsSource []byte
+
+// CredentialsProgram saves the AWS keys as the aws-credentials/<env> block (Prefect 3).
+var CredentialsProgram = pyprog.New("ci/pipeline/aws_credentials.py", credentialsSource)
 
 // saveCredentials saves the AWS keys as the aws-credentials/<env> block (prefect-aws's
 // AwsCredentials, the secret key a SecretStr) from inside the image: the keys are secret
@@ -92,8 +93,7 @@ var credentialsScript string
 // so the keys never become job variables.
 func saveCredentials(ctx context.Context, st *State) error {
 	o := st.Opts
-	ctr := prefectContainer(st).
-		WithNewFile(CredentialsScript, credentialsScript).
+	ctr := withProgram(prefectContainer(st), CredentialsProgram).
 		WithSecretVariable("AWS_ACCESS_KEY_ID", o.AWSAccessKeyID.Dagger()).
 		WithSecretVariable("AWS_SECRET_ACCESS_KEY", o.AWSSecretAccessKey.Dagger())
 	if o.ECS.Region != "" {
@@ -108,9 +108,7 @@ func saveCredentials(ctx context.Context, st *State) error {
 }
 
 // CredentialsArgs is the exec that saves the AWS keys as the aws-credentials/<env> block.
-func CredentialsArgs(env string) []string {
-	return []string{"python", CredentialsScript, env}
-}
+func CredentialsArgs(env string) []string { return CredentialsProgram.ContainerArgs(env) }
 
 // prefectContainer is the image set up to talk to Prefect: the real API through secret
 // variables, or the embedded server through a service binding.
