@@ -101,7 +101,9 @@ func TestPrefect3ECSSettings(t *testing.T) {
 				}
 				return play(ex)
 			}))
-			vars := withVar(remote3, "PREFECT_POOL_TYPE", "process")
+			// process-pool is created as a process pool; ecs-pool (the fake's recorded one)
+			// is an ecs pool: a file served by workers of both types.
+			vars := withVar(withVar(remote3, "PREFECT_POOL_TYPE", "process"), "PREFECT_POOL_ANY_TYPE", "1")
 			for k, v := range tc.Vars {
 				vars = withVar(vars, k, v)
 			}
