@@ -3,8 +3,6 @@ package deploycli_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -32,28 +30,24 @@ const (
 // `prefect work-pool get-default-base-job-template --type ecs` (prefect-aws 0.7.11's
 // template), the AWS keys saved as an aws-credentials block, then apply with the ECS
 // flags. The server accepts the job variables (it validates them against the pool's
-// template), the read-back and the plan given the same
-// settings find nothing to change, the secret key is in no answer of the API and no
+// template), the read-back and the plan given the same settings find nothing to change,
+// the secret key is in no answer of the API and no
 // output, and, with PREFECT3_E2E_PYTHON, prefect-aws's ECSWorker builds from the
 // deployment a job whose AWS credentials hold the keys (testdata/api3/ecs-real/check_worker.py).
 // Pool, block, flow deployment and owner are new for every run and deleted at the end.
 func TestRealPrefect3ECSSettings(t *testing.T) {
-	base := strings.TrimRight(os.Getenv(envReal3), "/")
+	base, run := real3(t, "it creates a work pool, an aws-credentials block and a deployment there and deletes them")
 	prefect := os.Getenv(envReal3Prefect)
-	if base == "" || prefect == "" {
-		t.Skip(envReal3 + " and " + envReal3Prefect + " are not both set: this test needs a THROWAWAY Prefect 3.8.3 server with prefect-aws and its prefect CLI " +
-			"(.ci/real-prefect3 sets both; " + envReal3Python + ", a wrapper running that install's python, adds the worker's side); it creates a work pool, a block and a deployment there and deletes them")
+	if prefect == "" {
+		t.Skip(envReal3Prefect + " is not set: this test makes its ecs pool from the template of the server's own prefect CLI and prefect-aws " +
+			"(.ci/real-prefect3 sets it; " + envReal3Python + ", a wrapper running that install's python, adds the worker's side)")
 	}
-	var b [4]byte
-	_, err := rand.Read(b[:])
-	require.NoError(t, err)
-	run := hex.EncodeToString(b[:])
 	pool, block, name := "ecs-"+run, "dev-"+run, "hello-ecs-"+run
 	const keyID, secret = "AKIAP3ECSREALTEST", "p3ecs/real+SECRET-never-in-job-variables"
 
 	// run.sh binds the host's /tmp into the chroot: files the chroot's prefect and
 	// python read or write live there.
-	dir, err := os.MkdirTemp("/tmp", "p3ecs-real-")
+	dir, err := os.MkdirTemp("/tmp", "ecs-real3-")
 	require.NoError(t, err)
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	chroot := func(bin string, env []string, args ...string) string {
