@@ -19,12 +19,9 @@ import (
 	"github.com/acme-data/prefect-flows/ci/pyprog"
 )
 
-// envReal3Prefect and envReal3Python run the chroot's own prefect and python
-// (.ci/real-prefect3 passes the first; the second is optional).
-const (
-	envReal3Prefect = "PREFECT3_E2E_PREFECT"
-	envReal3Python  = "PREFECT3_E2E_PYTHON"
-)
+// envReal3Prefect runs the chroot's own prefect (.ci/real-prefect3 passes it, and
+// envReal3Python).
+const envReal3Prefect = "PREFECT3_E2E_PREFECT"
 
 // The ECS settings against a REAL Prefect 3.8.3 server: a pool of type ecs made from
 // `prefect work-pool get-default-base-job-template --type ecs` (prefect-aws 0.7.11's
