@@ -41,29 +41,21 @@ func compare3(d spec.Deployment, s *prefectapi.Deployment, t target) []Change {
 		}
 	}
 
-	// What the writer sends: the pool's settings under the file's, then the image.
-	fileJV := d.WorkPool.JobVariableValues()
-	var pool map[string]any
-	if d.WorkPool != nil {
-		pool = t.pools[d.WorkPool.Name]
-	}
-	wantJV := desired.MergeJobVariables(pool, fileJV, t.image)
 	gotJV := make(map[string]any, len(s.JobVariables))
 	for k, v := range s.JobVariables {
 		gotJV[k] = v
 	}
-	switch _, fileImage := fileJV["image"]; {
+	wantJV := t.jobVariables(d)
+	got, _ := gotJV["image"].(string)
+	switch _, fileImage := d.WorkPool.JobVariableValues()["image"]; {
 	case t.image != "":
-		// MergeJobVariables put it in, as the writer does.
-	case t.imageRepo != "":
+		// jobVariables put it in, as the writer does.
+	case t.imageRepo != "" && pushedByDigest(got, t.imageRepo):
 		// The deploy pushes first, so the digest is not known yet: an image of that
 		// repository by digest is the pipeline's, and a deploy only moves it to the next
 		// push; anything else (a tag, another repository, none) is replaced.
-		if got, _ := gotJV["image"].(string); strings.HasPrefix(got, t.imageRepo+"@sha256:") {
-			wantJV["image"] = got
-		} else {
-			wantJV["image"] = t.imageRepo + PendingDigest
-		}
+		wantJV["image"] = got
+	case t.imageRepo != "":
 	case !fileImage:
 		// The image comes with apply (--image, the published digest); a plan that is not
 		// told it cannot compare it.
@@ -83,6 +75,39 @@ func compare3(d spec.Deployment, s *prefectapi.Deployment, t target) []Change {
 		add(Change{Field: FieldEnforceSchema, Old: strconv.FormatBool(gotEnforce), New: strconv.FormatBool(wantEnforce)})
 	}
 	return out
+}
+
+// jobVariables are the job variables the Prefect 3 writer sends for d: the pool's
+// settings under the file's, then the image (when the plan knows it; with only the
+// repository, the push's digest to come).
+func (t target) jobVariables(d spec.Deployment) map[string]any {
+	var pool map[string]any
+	if d.WorkPool != nil {
+		pool = t.pools[d.WorkPool.Name]
+	}
+	jv := desired.MergeJobVariables(pool, d.WorkPool.JobVariableValues(), t.image)
+	if t.image == "" && t.imageRepo != "" {
+		jv["image"] = t.imageRepo + PendingDigest
+	}
+	return jv
+}
+
+// pushedByDigest says whether ref is an image of repository repo by digest, with or
+// without a tag: "repo@sha256:..." or "repo:tag@sha256:..." (what the pipeline
+// publishes and sends).
+func pushedByDigest(ref, repo string) bool {
+	rest, ok := strings.CutPrefix(ref, repo)
+	if !ok {
+		return false
+	}
+	if tagged, ok := strings.CutPrefix(rest, ":"); ok {
+		at := strings.IndexByte(tagged, '@')
+		if at <= 0 || strings.ContainsAny(tagged[:at], "/:") {
+			return false
+		}
+		rest = tagged[at:]
+	}
+	return strings.HasPrefix(rest, "@sha256:")
 }
 
 func listText(items []string) string {

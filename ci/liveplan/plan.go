@@ -83,6 +83,8 @@ type Plan struct {
 	Legacy string
 	// Entries: the file's deployments in file order, then deletes sorted by key.
 	Entries []Entry
+	// target is what the file's deployments were compared as; a create is shown as it.
+	target target
 }
 
 // Count returns how many entries have action a.
@@ -117,7 +119,8 @@ func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, 
 	if err != nil {
 		return nil, err
 	}
-	p := &Plan{File: f.Path, Marker: marker, Legacy: legacy, Owner: opts.Owner, OwnerSource: opts.OwnerSource}
+	t := target{major: f.Prefect, marker: marker, image: opts.Image, imageRepo: opts.ImageRepository, pools: opts.PoolJobVariables}
+	p := &Plan{File: f.Path, Marker: marker, Legacy: legacy, Owner: opts.Owner, OwnerSource: opts.OwnerSource, target: t}
 	if h, ok := api.(interface{ Host() string }); ok {
 		p.Host = h.Host()
 	}
@@ -143,7 +146,7 @@ func Build(ctx context.Context, f *spec.File, api Reader, opts Options) (*Plan, 
 			entries[i] = Entry{Action: Create, Flow: UnknownFlow, Name: d.Name, Spec: &sd}
 			return nil
 		}
-		e, err := classify(ctx, d, api, blocks, target{major: f.Prefect, marker: marker, image: opts.Image, imageRepo: opts.ImageRepository, pools: opts.PoolJobVariables}, legacy)
+		e, err := classify(ctx, d, api, blocks, t, legacy)
 		if err != nil {
 			return fmt.Errorf("plan %s/%s: %w", d.FlowName, d.Name, err)
 		}

@@ -3,10 +3,12 @@ package liveplan
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/schedule"
+	"github.com/acme-data/prefect-flows/ci/spec"
 )
 
 // Render writes the plan as text in the manner of `terraform plan`.
@@ -26,7 +28,7 @@ func Render(w io.Writer, p *Plan) error {
 		switch e.Action {
 		case Create:
 			ew.printf("  + create    %s\n", e.Key())
-			writeFields(ew, createFields(e, p.Marker))
+			writeFields(ew, createFields(e, p))
 		case Update:
 			note := ""
 			if e.Adopt {
@@ -98,10 +100,13 @@ func keepNote(e Entry) string {
 	return "only the legacy tag " + e.Tag + ", not in the file: kept, since every copy of the repository used that tag"
 }
 
-func createFields(e Entry, marker string) [][2]string {
-	d := e.Spec
+func createFields(e Entry, p *Plan) [][2]string {
+	d, marker := e.Spec, p.Marker
 	if d == nil {
 		return nil
+	}
+	if p.target.major == spec.Prefect3 {
+		return createFields3(d, p)
 	}
 	sched := schedule.Describe(d.Schedule)
 	if d.Schedule != nil {
@@ -129,13 +134,7 @@ func createFields(e Entry, marker string) [][2]string {
 	if d.ScheduleActive != nil {
 		lines = append(lines, [2]string{FieldScheduleActive, activeText(*d.ScheduleActive)})
 	}
-	if d.Version != "" {
-		lines = append(lines, [2]string{FieldVersion, quote(d.Version)})
-	}
-	if d.Description != "" {
-		lines = append(lines, [2]string{FieldDescription, quote(d.Description)})
-	}
-	return lines
+	return append(lines, textFields(d)...)
 }
 
 func writeFields(ew *errWriter, lines [][2]string) {
@@ -182,7 +181,7 @@ func RenderMarkdown(w io.Writer, p *Plan) error {
 		var lines []string
 		switch e.Action {
 		case Create:
-			for _, f := range createFields(e, p.Marker) {
+			for _, f := range createFields(e, p) {
 				lines = append(lines, f[0]+": "+code(f[1]))
 			}
 		case Update:
@@ -250,4 +249,50 @@ func (p *Plan) hasRemarks() bool {
 		}
 	}
 	return false
+}
+
+// createFields3 is a Prefect 3 create as the Prefect 3 writer sends it: the schedules
+// list, the job variables (the pool's settings, the file's, the image when the plan
+// knows it), and the Prefect 3 keys the file sets.
+func createFields3(d *spec.Deployment, p *Plan) [][2]string {
+	want := d.ScheduleValues()
+	for i := range want {
+		if want[i].Kind == schedule.RRule {
+			want[i].RRule = schedule.WithDTStart(want[i].RRule)
+		}
+	}
+	_, scheds, _ := schedule.CompareSets(want, nil)
+	queue := DefaultQueue
+	if d.WorkPool.WorkQueueName != "" {
+		queue = d.WorkPool.WorkQueueName
+	}
+	lines := [][2]string{
+		{FieldSchedules, listText(scheds)},
+		{FieldParameters, canonical(orEmptyMap(d.Parameters))},
+		{FieldTags, tagSet(withMarker(d.Tags, p.Marker))},
+		{"work_pool/queue", d.WorkPool.Name + " / " + queue},
+		{FieldJobVariables, canonical(p.target.jobVariables(*d))},
+	}
+	if d.Paused != nil {
+		lines = append(lines, [2]string{FieldPaused, strconv.FormatBool(*d.Paused)})
+	}
+	if d.ConcurrencyLimit != nil {
+		lines = append(lines, [2]string{FieldConcurrencyLimit, limitText(d.ConcurrencyLimit)})
+	}
+	if d.EnforceParameterSchema != nil && !*d.EnforceParameterSchema {
+		lines = append(lines, [2]string{FieldEnforceSchema, "false"})
+	}
+	return append(lines, textFields(d)...)
+}
+
+// textFields are the version and description a create sets, when the file has them.
+func textFields(d *spec.Deployment) [][2]string {
+	var lines [][2]string
+	if d.Version != "" {
+		lines = append(lines, [2]string{FieldVersion, quote(d.Version)})
+	}
+	if d.Description != "" {
+		lines = append(lines, [2]string{FieldDescription, quote(d.Description)})
+	}
+	return lines
 }
