@@ -4,27 +4,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/acme-data/prefect-flows/ci/yamlpos"
 )
 
-// FieldError is one problem in a deployments file.
-type FieldError struct {
-	Pos Pos
-	// Path is the field path, e.g. deployments[3].schedule.cron.
-	Path string
-	// Msg says what is wrong and what was expected.
-	Msg string
-}
-
-func (e FieldError) Error() string {
-	if e.Path == "" {
-		return fmt.Sprintf("%s: %s", e.Pos, e.Msg)
-	}
-	return fmt.Sprintf("%s: %s: %s", e.Pos, e.Path, e.Msg)
-}
-
-// Note is a FieldError's text as a note: something validation could not decide and
-// leaves to a later step, which does not fail the file.
-func (e FieldError) Note() string { return "note: " + e.Error() }
+// FieldError is one problem in a deployments file: where (file:line:col), the field
+// path, and what is wrong and what was expected.
+type FieldError = yamlpos.FieldError
 
 // WriteNotes prints one `note: file:line:col: path: message` line per note.
 func WriteNotes(w io.Writer, notes []FieldError) {

@@ -35,12 +35,11 @@ func FuzzLoad(f *testing.F) {
 		if !errors.As(err, &ve) || len(ve.Errors) == 0 {
 			t.Fatalf("want a *ValidationError with problems, got %v", err)
 		}
-		// A syntax error's position is replayed from prefixes of the input: it must be a
-		// real line and column of it.
-		lines := len(lineEnds(data))
+		// A syntax error is placed at a line and column of the input (that it is within
+		// the input is FuzzSyntaxError's, in ci/yamlpos); the cron hint keeps it there.
 		for _, fe := range ve.Errors {
-			if strings.HasPrefix(fe.Msg, "YAML syntax:") && (fe.Pos.Line < 1 || fe.Pos.Line > lines || fe.Pos.Col < 1) {
-				t.Fatalf("syntax error outside the input's %d lines: %v", lines, fe)
+			if strings.HasPrefix(fe.Msg, "YAML syntax:") && (fe.Pos.Line < 1 || fe.Pos.Col < 1) {
+				t.Fatalf("syntax error without a line and column: %v", fe)
 			}
 		}
 	})

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/acme-data/prefect-flows/ci/schedule"
+	"github.com/acme-data/prefect-flows/ci/yamlpos"
 )
 
 // LoadOptions says where the entrypoints of a file are checked.
@@ -60,35 +61,51 @@ func LoadAll(paths []string, opt LoadOptions) ([]*File, error) {
 // maxNodes bounds alias expansion; real files use a few hundred nodes.
 const maxNodes = 100000
 
+// collector reads one deployments file: yamlpos's positioned reading and error list,
+// and the Prefect major whose rules apply to the keys.
+type collector struct {
+	*yamlpos.Collector
+	// major is the Prefect major the file targets and majorFrom how it was decided
+	// ("prefect: 3 at line 1", "inferred from ib-block at line 1", ...).
+	major     Major
+	majorFrom string
+	// majorUnsure means the `prefect:` key is wrong (and reported).
+	majorUnsure bool
+}
+
+func newCollector(file string) *collector {
+	return &collector{Collector: yamlpos.NewCollector(file, maxNodes)}
+}
+
 func parse(file string, data []byte, repoRoot string) (*File, error) {
-	c := &collector{file: file, budget: maxNodes}
+	c := newCollector(file)
 	fail := func() (*File, error) {
-		return nil, &ValidationError{File: file, Errors: c.sorted(), Notes: sortByPos(c.notes)}
+		return nil, &ValidationError{File: file, Errors: c.Errors(), Notes: c.Notes()}
 	}
-	doc, extra, err := decodeDocs(data)
+	doc, extra, err := yamlpos.Decode(data)
 	if errors.Is(err, io.EOF) {
-		c.errs = append(c.errs, FieldError{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty file: expected a mapping with ib-block and deployments"})
+		c.Append(FieldError{Pos: Pos{File: file, Line: 1, Col: 1}, Msg: "empty file: expected a mapping with ib-block and deployments"})
 		return fail()
 	}
 	if err != nil {
-		c.errs = append(c.errs, yamlSyntaxError(file, data, err))
+		c.Append(yamlpos.SyntaxError(file, data, err, cronHint))
 		if doc == nil {
 			return fail()
 		}
 	}
 	if extra != nil {
-		c.add(extra, "", "a second YAML document: a deployments file holds exactly one")
+		c.Add(extra, "", "a second YAML document: a deployments file holds exactly one")
 	}
 	top := doc
 	if top.Kind == yaml.DocumentNode && len(top.Content) == 1 {
 		top = top.Content[0]
 	}
 	f := c.parseFile(top, repoRoot)
-	if len(c.errs) > 0 {
+	if len(c.Errors()) > 0 {
 		return fail()
 	}
 	f.Path = file
-	f.Notes = sortByPos(c.notes)
+	f.Notes = c.Notes()
 	return f, nil
 }
 
@@ -141,12 +158,12 @@ type fields struct {
 
 func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 	f := &File{}
-	if isNull(top) {
-		c.add(top, "", "empty file: expected a mapping with ib-block and deployments")
+	if yamlpos.IsNull(top) {
+		c.Add(top, "", "empty file: expected a mapping with ib-block and deployments")
 		return f
 	}
-	if resolve(top).Kind != yaml.MappingNode {
-		c.add(top, "", "expected a mapping with ib-block and deployments, got %s", kindName(top))
+	if yamlpos.Resolve(top).Kind != yaml.MappingNode {
+		c.Add(top, "", "expected a mapping with ib-block and deployments, got %s", yamlpos.KindName(top))
 		return f
 	}
 	c.decideMajor(top)
@@ -156,88 +173,88 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 	// topBlockWritten is true when the top-level ib-block was given, valid or not: an
 	// invalid one is reported once, not again for every deployment that relies on it.
 	topBlockWritten := false
-	for _, e := range c.mapping(top, "") {
-		key, ok := c.key(e.key, "")
+	for _, e := range c.Mapping(top, "") {
+		key, ok := c.key(e.Key, "")
 		if !ok {
 			continue
 		}
-		if c.wrongMajor(e.key, key, "top", key) {
+		if c.wrongMajor(e.Key, key, "top", key) {
 			continue
 		}
 		switch key {
 		case "prefect":
 			// Read by decideMajor.
 		case "ib-block":
-			if isNull(e.val) {
+			if yamlpos.IsNull(e.Val) {
 				continue
 			}
 			topBlockWritten = true
-			if s, ok := c.str(e.val, key); ok && c.checkBlock(e.val, key, s) {
+			if s, ok := c.Str(e.Val, key); ok && c.checkBlock(e.Val, key, s) {
 				f.IBBlock = s
 			}
 		case "deployments":
-			deploymentsNode = e.val
+			deploymentsNode = e.Val
 		case "defaults":
-			if isNull(e.val) {
+			if yamlpos.IsNull(e.Val) {
 				continue
 			}
-			defaults = c.fields(e.val, "defaults", defaultsKeys)
+			defaults = c.fields(e.Val, "defaults", defaultsKeys)
 		default:
-			c.add(e.key, key, "%s", unknownKeyMsg(key, keysFor(topKeys, "top", c.major)))
+			c.Add(e.Key, key, "%s", unknownKeyMsg(key, keysFor(topKeys, "top", c.major)))
 		}
 	}
 	if deploymentsNode == nil {
-		c.add(top, "deployments", "missing required key: expected a list of deployments")
+		c.Add(top, "deployments", "missing required key: expected a list of deployments")
 		return f
 	}
-	dn := resolve(deploymentsNode)
-	if isNull(dn) {
+	dn := yamlpos.Resolve(deploymentsNode)
+	if yamlpos.IsNull(dn) {
 		return f
 	}
 	if dn.Kind != yaml.SequenceNode {
-		c.add(deploymentsNode, "deployments", "expected a list of deployments, got %s", kindName(dn))
+		c.Add(deploymentsNode, "deployments", "expected a list of deployments, got %s", yamlpos.KindName(dn))
 		return f
 	}
 	files := pyflow.NewRepo(repoRoot)
 	firstName := map[string]*yaml.Node{}
 	for i, item := range dn.Content {
-		p := index("deployments", i)
-		if resolve(item).Kind != yaml.MappingNode {
-			c.add(item, p, "expected a deployment mapping (name, entrypoint, ...), got %s", kindName(item))
+		p := yamlpos.Index("deployments", i)
+		if yamlpos.Resolve(item).Kind != yaml.MappingNode {
+			c.Add(item, p, "expected a deployment mapping (name, entrypoint, ...), got %s", yamlpos.KindName(item))
 			continue
 		}
 		fd := c.fields(item, p, deployKeys)
 		if fd.nameNode == nil {
-			c.add(item, join(p, "name"), "missing required key name")
+			c.Add(item, yamlpos.Join(p, "name"), "missing required key name")
 		} else if fd.name != "" {
 			if first, dup := firstName[fd.name]; dup {
-				c.add(fd.nameNode, join(p, "name"), "duplicate deployment name %q (first at line %d)", fd.name, first.Line)
+				c.Add(fd.nameNode, yamlpos.Join(p, "name"), "duplicate deployment name %q (first at line %d)", fd.name, first.Line)
 			} else {
 				firstName[fd.name] = fd.nameNode
 			}
 		}
 		d := merge(defaults, fd, c.major)
-		d.Pos = c.pos(item)
+		d.Pos = c.Pos(item)
 		if c.majorUnsure {
 			// The wrong prefect: key is reported; which key is missing depends on it.
 		} else if c.major == Prefect3 {
 			// A pool name written but refused is already reported.
 			bad := fd.poolNameBad || (fd.poolName == nil && defaults != nil && defaults.poolNameBad)
 			if (d.WorkPool == nil || d.WorkPool.Name == "") && !bad {
-				c.add(item, join(p, "work_pool.name"), "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults")
+				c.Add(item, yamlpos.Join(p, "work_pool.name"), "no work pool: Prefect 3 deploys into a work pool; set work_pool.name here or in defaults")
 			}
 		} else if !fd.ibBlockSet {
 			// A deployment's own ib-block that failed validation is already reported.
 			d.IBBlock = f.IBBlock
 			if d.IBBlock == "" && !topBlockWritten {
-				c.add(item, join(p, "ib-block"), "no infrastructure block: set the top-level ib-block or this deployment's ib-block (block-type/block-name)")
+				c.Add(item, yamlpos.Join(p, "ib-block"), "no infrastructure block: set the top-level ib-block or this deployment's ib-block (block-type/block-name)")
 			}
 		}
 		if fd.entryNode == nil {
-			c.add(item, join(p, "entrypoint"), "missing required key entrypoint (path/file.py:flow_function)")
+			c.Add(item, yamlpos.Join(p, "entrypoint"), "missing required key entrypoint (path/file.py:flow_function)")
 		} else if fd.entrypoint != "" && !fd.entrypointBad {
 			var ref *flowRef
-			d.FlowName, ref = c.checkEntrypoint(fd.entryNode, join(p, "entrypoint"), fd.entrypoint, files)
+			d.FlowName, ref = c.checkEntrypoint(fd.entryNode, yamlpos.Join(p, "entrypoint"), fd.entrypoint, files)
 			if ref != nil {
 				c.checkParams(item, p, d, ref, defaults, fd)
 			}
@@ -249,9 +266,9 @@ func (c *collector) parseFile(top *yaml.Node, repoRoot string) *File {
 
 // key reads a mapping key, which must be a plain string.
 func (c *collector) key(k *yaml.Node, path string) (string, bool) {
-	rk := resolve(k)
+	rk := yamlpos.Resolve(k)
 	if rk.Kind != yaml.ScalarNode || (rk.ShortTag() != "!!str" && rk.ShortTag() != "!!null" && rk.ShortTag() != "!!int" && rk.ShortTag() != "!!bool" && rk.ShortTag() != "!!float") {
-		c.add(k, path, "keys must be strings, got %s", kindName(rk))
+		c.Add(k, path, "keys must be strings, got %s", yamlpos.KindName(rk))
 		return "", false
 	}
 	return rk.Value, true
@@ -261,92 +278,92 @@ var bannedNameChars = "/%&><"
 
 func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
 	fd := &fields{}
-	if resolve(n).Kind != yaml.MappingNode {
-		c.add(n, p, "expected a mapping, got %s", kindName(n))
+	if yamlpos.Resolve(n).Kind != yaml.MappingNode {
+		c.Add(n, p, "expected a mapping, got %s", yamlpos.KindName(n))
 		return fd
 	}
 	allowed = keysFor(allowed, "deployment", c.major)
-	for _, e := range c.mapping(n, p) {
-		key, ok := c.key(e.key, p)
+	for _, e := range c.Mapping(n, p) {
+		key, ok := c.key(e.Key, p)
 		if !ok {
 			continue
 		}
-		kp := join(p, key)
-		if c.wrongMajor(e.key, kp, "deployment", key) {
+		kp := yamlpos.Join(p, key)
+		if c.wrongMajor(e.Key, kp, "deployment", key) {
 			continue
 		}
 		if !contains(allowed, key) {
 			if why, ok := notInDefaults[key]; ok && p == "defaults" {
-				c.add(e.key, kp, "%s cannot be set in defaults: %s", key, why)
+				c.Add(e.Key, kp, "%s cannot be set in defaults: %s", key, why)
 			} else {
-				c.add(e.key, kp, "%s", unknownKeyMsg(key, allowed))
+				c.Add(e.Key, kp, "%s", unknownKeyMsg(key, allowed))
 			}
 			continue
 		}
-		v := e.val
+		v := e.Val
 		switch key {
 		case "name":
-			fd.nameNode = e.key
-			if isNull(v) {
-				c.add(v, kp, "expected a non-empty deployment name")
+			fd.nameNode = e.Key
+			if yamlpos.IsNull(v) {
+				c.Add(v, kp, "expected a non-empty deployment name")
 				continue
 			}
 			fd.nameNode = v
-			if s, ok := c.str(v, kp); ok {
+			if s, ok := c.Str(v, kp); ok {
 				switch {
 				case strings.TrimSpace(s) == "":
-					c.add(v, kp, "expected a non-empty deployment name")
+					c.Add(v, kp, "expected a non-empty deployment name")
 				case strings.ContainsAny(s, bannedNameChars):
-					c.add(v, kp, "deployment name %q contains a character Prefect refuses (any of %s)", s, bannedNameChars)
+					c.Add(v, kp, "deployment name %q contains a character Prefect refuses (any of %s)", s, bannedNameChars)
 				default:
 					fd.name = s
 				}
 			}
 		case "entrypoint":
 			fd.entryNode = v
-			if isNull(v) {
-				c.add(v, kp, "expected an entrypoint such as flows/etl.py:daily")
+			if yamlpos.IsNull(v) {
+				c.Add(v, kp, "expected an entrypoint such as flows/etl.py:daily")
 				fd.entrypointBad = true
 				continue
 			}
-			if s, ok := c.str(v, kp); ok {
+			if s, ok := c.Str(v, kp); ok {
 				fd.entrypoint = s
 			} else {
 				fd.entrypointBad = true
 			}
 		case "description":
 			fd.descriptionSet = true
-			if isNull(v) {
+			if yamlpos.IsNull(v) {
 				continue
 			}
-			if s, ok := c.str(v, kp); ok {
+			if s, ok := c.Str(v, kp); ok {
 				fd.description = s
 			}
 		case "parameters":
-			if isNull(v) {
+			if yamlpos.IsNull(v) {
 				continue
 			}
-			if resolve(v).Kind != yaml.MappingNode {
-				c.add(v, kp, "expected a mapping of parameter names to values, got %s", kindName(v))
+			if yamlpos.Resolve(v).Kind != yaml.MappingNode {
+				c.Add(v, kp, "expected a mapping of parameter names to values, got %s", yamlpos.KindName(v))
 				continue
 			}
-			fd.paramsKey = e.key
-			val, good := c.jsonValue(v, kp, 0)
+			fd.paramsKey = e.Key
+			val, good := c.JSONValue(v, kp)
 			fd.paramsBad = !good
 			if m, ok := val.(map[string]any); ok {
 				fd.params = m
 			}
 			fd.paramKeys, fd.paramVals = c.entryNodes(v, kp)
 		case "schedule":
-			fd.scheduleSet, fd.scheduleKey = true, e.key
-			if isNull(v) {
+			fd.scheduleSet, fd.scheduleKey = true, e.Key
+			if yamlpos.IsNull(v) {
 				continue
 			}
-			fd.schedulePos = c.pos(v)
+			fd.schedulePos = c.Pos(v)
 			fd.schedule = c.schedule(v, kp, scheduleKeys)
 		case "schedules":
-			fd.schedulesSet, fd.schedulesKey = true, e.key
-			if isNull(v) {
+			fd.schedulesSet, fd.schedulesKey = true, e.Key
+			if yamlpos.IsNull(v) {
 				continue
 			}
 			fd.schedules = c.scheduleList(v, kp)
@@ -361,20 +378,20 @@ func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
 			fd.concurrency = c.concurrencyLimit(v, kp)
 		case "tags":
 			fd.tagsSet = true
-			if isNull(v) {
+			if yamlpos.IsNull(v) {
 				continue
 			}
 			fd.tags = c.tags(v, kp)
 		case "is_schedule_active":
 			fd.scheduleActiveSet = true
-			if isNull(v) {
+			if yamlpos.IsNull(v) {
 				continue
 			}
-			if r := resolve(v); r.Kind == yaml.ScalarNode && r.ShortTag() == "!!bool" {
+			if r := yamlpos.Resolve(v); r.Kind == yaml.ScalarNode && r.ShortTag() == "!!bool" {
 				b := strings.EqualFold(r.Value, "true")
 				fd.scheduleActive = &b
 			} else {
-				c.add(v, kp, "expected true or false (false keeps the schedule paused), got %s", kindName(v))
+				c.Add(v, kp, "expected true or false (false keeps the schedule paused), got %s", yamlpos.KindName(v))
 			}
 		case "version":
 			fd.versionSet = true
@@ -383,19 +400,19 @@ func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
 			c.workPool(v, kp, fd)
 		case "ib-block":
 			fd.ibBlockSet = true
-			if isNull(v) {
-				c.add(v, kp, "expected block-type/block-name, e.g. ecs-task/dev")
+			if yamlpos.IsNull(v) {
+				c.Add(v, kp, "expected block-type/block-name, e.g. ecs-task/dev")
 				continue
 			}
-			if s, ok := c.str(v, kp); ok && c.checkBlock(v, kp, s) {
+			if s, ok := c.Str(v, kp); ok && c.checkBlock(v, kp, s) {
 				fd.ibBlock = s
 			}
 		case "infra_overrides":
-			if isNull(v) {
+			if yamlpos.IsNull(v) {
 				continue
 			}
-			if resolve(v).Kind != yaml.MappingNode {
-				c.add(v, kp, "expected a mapping of override keys to values, got %s", kindName(v))
+			if yamlpos.Resolve(v).Kind != yaml.MappingNode {
+				c.Add(v, kp, "expected a mapping of override keys to values, got %s", yamlpos.KindName(v))
 				continue
 			}
 			fd.overrides = map[string]string{}
@@ -408,59 +425,59 @@ func (c *collector) fields(n *yaml.Node, p string, allowed []string) *fields {
 		if later.Line < fd.scheduleKey.Line || (later.Line == fd.scheduleKey.Line && later.Column < fd.scheduleKey.Column) {
 			later, key = fd.scheduleKey, "schedule"
 		}
-		c.add(later, join(p, key), "schedule and schedules are both set: write the single schedule as one more item of schedules")
+		c.Add(later, yamlpos.Join(p, key), "schedule and schedules are both set: write the single schedule as one more item of schedules")
 	}
 	return fd
 }
 
 // optBool reads a boolean that may be null (not said); what explains the key.
 func (c *collector) optBool(v *yaml.Node, p, what string) *bool {
-	if isNull(v) {
+	if yamlpos.IsNull(v) {
 		return nil
 	}
-	if r := resolve(v); r.Kind == yaml.ScalarNode && r.ShortTag() == "!!bool" {
+	if r := yamlpos.Resolve(v); r.Kind == yaml.ScalarNode && r.ShortTag() == "!!bool" {
 		b := strings.EqualFold(r.Value, "true")
 		return &b
 	}
-	c.add(v, p, "expected true or false (%s), got %s", what, kindName(v))
+	c.Add(v, p, "expected true or false (%s), got %s", what, yamlpos.KindName(v))
 	return nil
 }
 
 // concurrencyLimit reads a positive whole number of runs, or null for none.
 func (c *collector) concurrencyLimit(v *yaml.Node, p string) *int64 {
-	if isNull(v) {
+	if yamlpos.IsNull(v) {
 		return nil
 	}
-	r := resolve(v)
+	r := yamlpos.Resolve(v)
 	if r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" {
-		if n, ok := c.jsonScalar(v, r, p); ok {
+		if n, ok := c.JSONScalar(v, p); ok {
 			if i := n.(int64); i >= 1 {
 				return &i
 			}
-			c.add(v, p, "concurrency_limit %s: expected a positive whole number of concurrent runs (leave it out for no limit)", r.Value)
+			c.Add(v, p, "concurrency_limit %s: expected a positive whole number of concurrent runs (leave it out for no limit)", r.Value)
 		}
 		return nil
 	}
 	if r.Kind == yaml.MappingNode {
-		c.add(v, p, "expected a positive whole number of concurrent runs, got a mapping (prefect.yaml's {limit, collision_strategy} form is not supported: write the limit alone)")
+		c.Add(v, p, "expected a positive whole number of concurrent runs, got a mapping (prefect.yaml's {limit, collision_strategy} form is not supported: write the limit alone)")
 		return nil
 	}
-	c.add(v, p, "expected a positive whole number of concurrent runs, got %s", kindName(r))
+	c.Add(v, p, "expected a positive whole number of concurrent runs, got %s", yamlpos.KindName(r))
 	return nil
 }
 
 // scheduleList reads `schedules:` (Prefect 3): a list of schedule mappings, each with
 // an optional `active`.
 func (c *collector) scheduleList(v *yaml.Node, p string) []ScheduleItem {
-	r := resolve(v)
+	r := yamlpos.Resolve(v)
 	if r.Kind != yaml.SequenceNode {
-		c.add(v, p, "expected a list of schedules, each a mapping with one of cron, interval or rrule, got %s", kindName(r))
+		c.Add(v, p, "expected a list of schedules, each a mapping with one of cron, interval or rrule, got %s", yamlpos.KindName(r))
 		return nil
 	}
 	out := []ScheduleItem{}
 	for i, item := range r.Content {
-		if s := c.schedule(item, index(p, i), scheduleItemKeys); s != nil {
-			out = append(out, ScheduleItem{Schedule: *s, Pos: c.pos(item)})
+		if s := c.schedule(item, yamlpos.Index(p, i), scheduleItemKeys); s != nil {
+			out = append(out, ScheduleItem{Schedule: *s, Pos: c.Pos(item)})
 		}
 	}
 	return out
@@ -469,19 +486,19 @@ func (c *collector) scheduleList(v *yaml.Node, p string) []ScheduleItem {
 // version keeps the scalar's text exactly as written, so `version: 1.10` is "1.10"
 // and not the 1.1 a YAML number would print as. Quoting is never required.
 func (c *collector) version(v *yaml.Node, p string) string {
-	r := resolve(v)
-	if isNull(r) {
+	r := yamlpos.Resolve(v)
+	if yamlpos.IsNull(r) {
 		return ""
 	}
 	if r.Kind != yaml.ScalarNode {
-		c.add(v, p, "expected a version string such as 1.2.3, got %s", kindName(r))
+		c.Add(v, p, "expected a version string such as 1.2.3, got %s", yamlpos.KindName(r))
 		return ""
 	}
 	switch r.ShortTag() {
 	case "!!str", "!!int", "!!float", "!!timestamp":
 		return r.Value
 	}
-	c.add(v, p, "expected a version string such as 1.2.3, got %s", kindName(r))
+	c.Add(v, p, "expected a version string such as 1.2.3, got %s", yamlpos.KindName(r))
 	return ""
 }
 
@@ -491,35 +508,35 @@ func (c *collector) checkBlock(n *yaml.Node, p, s string) bool {
 	if blockSlug.MatchString(s) {
 		return true
 	}
-	c.add(n, p, "%q is not block-type-slug/block-name (lowercase letters, digits and dashes, one '/'), e.g. ecs-task/dev", s)
+	c.Add(n, p, "%q is not block-type-slug/block-name (lowercase letters, digits and dashes, one '/'), e.g. ecs-task/dev", s)
 	return false
 }
 
 func (c *collector) tags(v *yaml.Node, p string) []string {
-	r := resolve(v)
+	r := yamlpos.Resolve(v)
 	if r.Kind != yaml.SequenceNode {
-		c.add(v, p, "expected a list of strings, got %s", kindName(r))
+		c.Add(v, p, "expected a list of strings, got %s", yamlpos.KindName(r))
 		return nil
 	}
 	out := []string{}
 	for i, item := range r.Content {
-		ip := index(p, i)
-		ri := resolve(item)
+		ip := yamlpos.Index(p, i)
+		ri := yamlpos.Resolve(item)
 		if ri.Kind != yaml.ScalarNode || ri.ShortTag() != "!!str" {
 			if ri.Kind == yaml.ScalarNode && ri.ShortTag() != "!!null" {
-				c.add(item, ip, "expected a string tag, got %s (quote it: %q)", kindName(ri), ri.Value)
+				c.Add(item, ip, "expected a string tag, got %s (quote it: %q)", yamlpos.KindName(ri), ri.Value)
 			} else {
-				c.add(item, ip, "expected a string tag, got %s", kindName(ri))
+				c.Add(item, ip, "expected a string tag, got %s", yamlpos.KindName(ri))
 			}
 			continue
 		}
 		switch {
 		case strings.TrimSpace(ri.Value) == "":
-			c.add(item, ip, "empty tag")
+			c.Add(item, ip, "empty tag")
 		case strings.Contains(ri.Value, ","):
-			c.add(item, ip, "tag %q contains a comma: Prefect keeps it as ONE tag; write each tag as its own list item", ri.Value)
+			c.Add(item, ip, "tag %q contains a comma: Prefect keeps it as ONE tag; write each tag as its own list item", ri.Value)
 		case strings.HasPrefix(ri.Value, ReservedTagPrefix):
-			c.add(item, ip, "tag %q: tags starting with %s are reserved for the ownership marker that apply adds", ri.Value, ReservedTagPrefix)
+			c.Add(item, ip, "tag %q: tags starting with %s are reserved for the ownership marker that apply adds", ri.Value, ReservedTagPrefix)
 		default:
 			out = append(out, ri.Value)
 		}
@@ -528,57 +545,57 @@ func (c *collector) tags(v *yaml.Node, p string) []string {
 }
 
 func (c *collector) workPool(v *yaml.Node, p string, fd *fields) {
-	if isNull(v) {
+	if yamlpos.IsNull(v) {
 		empty := ""
 		fd.poolName, fd.poolQueue = &empty, &empty
 		return
 	}
-	if resolve(v).Kind != yaml.MappingNode {
+	if yamlpos.Resolve(v).Kind != yaml.MappingNode {
 		if c.major == Prefect3 {
-			c.add(v, p, "expected a mapping with name, work_queue_name and job_variables, got %s", kindName(v))
+			c.Add(v, p, "expected a mapping with name, work_queue_name and job_variables, got %s", yamlpos.KindName(v))
 		} else {
-			c.add(v, p, "expected a mapping with name and work_queue_name, got %s", kindName(v))
+			c.Add(v, p, "expected a mapping with name and work_queue_name, got %s", yamlpos.KindName(v))
 		}
 		return
 	}
-	for _, e := range c.mapping(v, p) {
-		key, ok := c.key(e.key, p)
+	for _, e := range c.Mapping(v, p) {
+		key, ok := c.key(e.Key, p)
 		if !ok {
 			continue
 		}
-		kp := join(p, key)
-		if c.wrongMajor(e.key, kp, "work_pool", key) {
+		kp := yamlpos.Join(p, key)
+		if c.wrongMajor(e.Key, kp, "work_pool", key) {
 			continue
 		}
 		known := keysFor(workPoolKeys, "work_pool", c.major)
 		if !contains(known, key) {
-			c.add(e.key, kp, "%s", unknownKeyMsg(key, known))
+			c.Add(e.Key, kp, "%s", unknownKeyMsg(key, known))
 			continue
 		}
 		if key == "job_variables" {
-			c.jobVariables(e.val, kp, fd)
+			c.jobVariables(e.Val, kp, fd)
 			continue
 		}
 		if key == "name" {
 			fd.poolNameBad = true // until it is read
 		}
 		s := ""
-		if !isNull(e.val) {
+		if !yamlpos.IsNull(e.Val) {
 			var ok bool
-			if s, ok = c.str(e.val, kp); !ok {
+			if s, ok = c.Str(e.Val, kp); !ok {
 				continue
 			}
 		}
 		if strings.TrimSpace(s) == "" {
 			if key == "name" && c.major == Prefect3 {
-				c.add(e.val, kp, "expected a non-empty work pool name: Prefect 3 deploys into a work pool")
+				c.Add(e.Val, kp, "expected a non-empty work pool name: Prefect 3 deploys into a work pool")
 			} else {
-				c.add(e.val, kp, "expected a non-empty %s (leave the key out to use Prefect's default)", key)
+				c.Add(e.Val, kp, "expected a non-empty %s (leave the key out to use Prefect's default)", key)
 			}
 			continue
 		}
 		if key == "name" {
-			fd.poolName, fd.poolNameBad, fd.poolNamePos = &s, false, c.pos(e.val)
+			fd.poolName, fd.poolNameBad, fd.poolNamePos = &s, false, c.Pos(e.Val)
 		} else {
 			fd.poolQueue = &s
 		}
@@ -588,32 +605,32 @@ func (c *collector) workPool(v *yaml.Node, p string, fd *fields) {
 // jobVariables reads work_pool.job_variables (Prefect 3): a mapping whose values keep
 // their YAML types, each with the position of its key.
 func (c *collector) jobVariables(v *yaml.Node, p string, fd *fields) {
-	if isNull(v) {
+	if yamlpos.IsNull(v) {
 		return
 	}
-	if resolve(v).Kind != yaml.MappingNode {
-		c.add(v, p, "expected a mapping of job variable names to values (the work pool's base job template variables, e.g. cpu, env, image), got %s", kindName(v))
+	if yamlpos.Resolve(v).Kind != yaml.MappingNode {
+		c.Add(v, p, "expected a mapping of job variable names to values (the work pool's base job template variables, e.g. cpu, env, image), got %s", yamlpos.KindName(v))
 		return
 	}
 	if fd.jobVars == nil {
 		fd.jobVars = map[string]JobVariable{}
 	}
-	for _, e := range c.mapping(v, p) {
-		rk := resolve(e.key)
+	for _, e := range c.Mapping(v, p) {
+		rk := yamlpos.Resolve(e.Key)
 		if rk.Kind != yaml.ScalarNode || rk.ShortTag() != "!!str" {
-			c.add(e.key, p, "job variable names must be strings, got %s (quote it)", kindName(rk))
+			c.Add(e.Key, p, "job variable names must be strings, got %s (quote it)", yamlpos.KindName(rk))
 			continue
 		}
-		kp := join(p, rk.Value)
+		kp := yamlpos.Join(p, rk.Value)
 		if strings.TrimSpace(rk.Value) == "" {
-			c.add(e.key, kp, "empty job variable name")
+			c.Add(e.Key, kp, "empty job variable name")
 			continue
 		}
-		val, ok := c.jsonValue(e.val, kp, 0)
+		val, ok := c.JSONValue(e.Val, kp)
 		if !ok {
 			continue
 		}
-		fd.jobVars[rk.Value] = JobVariable{Value: val, Pos: c.pos(e.key), Node: e.val}
+		fd.jobVars[rk.Value] = JobVariable{Value: val, Pos: c.Pos(e.Key), Node: e.Val}
 	}
 }
 
@@ -621,43 +638,43 @@ func (c *collector) jobVariables(v *yaml.Node, p string, fd *fields) {
 // the form Prefect's --override key=value expects.
 func (c *collector) overrides(v *yaml.Node, p, prefix string, fd *fields, depth int) {
 	if depth > 20 {
-		c.add(v, p, "nested too deeply")
+		c.Add(v, p, "nested too deeply")
 		return
 	}
-	for _, e := range c.mapping(v, p) {
-		rk := resolve(e.key)
+	for _, e := range c.Mapping(v, p) {
+		rk := yamlpos.Resolve(e.Key)
 		if rk.Kind != yaml.ScalarNode || rk.ShortTag() != "!!str" {
-			c.add(e.key, p, "override keys must be strings, got %s (quote it)", kindName(rk))
+			c.Add(e.Key, p, "override keys must be strings, got %s (quote it)", yamlpos.KindName(rk))
 			continue
 		}
 		key := rk.Value
-		kp := join(p, key)
+		kp := yamlpos.Join(p, key)
 		full := key
 		if prefix != "" {
 			full = prefix + "." + key
 		}
 		if key == "" || strings.ContainsAny(key, "= \t\n") || strings.HasPrefix(key, ".") || strings.HasSuffix(key, ".") || strings.Contains(key, "..") {
-			c.add(e.key, kp, "invalid override key %q: expected a dotted field path such as env.FOO (no '=' or spaces)", key)
+			c.Add(e.Key, kp, "invalid override key %q: expected a dotted field path such as env.FOO (no '=' or spaces)", key)
 			continue
 		}
-		if resolve(e.val).Kind == yaml.MappingNode {
-			c.overrides(e.val, kp, full, fd, depth+1)
+		if yamlpos.Resolve(e.Val).Kind == yaml.MappingNode {
+			c.overrides(e.Val, kp, full, fd, depth+1)
 			continue
 		}
 		if first, dup := fd.overrideNodes[full]; dup {
-			c.add(e.key, kp, "override %s is set twice (first at line %d)", full, first.Line)
+			c.Add(e.Key, kp, "override %s is set twice (first at line %d)", full, first.Line)
 			continue
 		}
-		if resolve(e.val).Kind == yaml.SequenceNode {
-			c.add(e.val, kp, "lists cannot be passed as --override %s=...; use a string", full)
+		if yamlpos.Resolve(e.Val).Kind == yaml.SequenceNode {
+			c.Add(e.Val, kp, "lists cannot be passed as --override %s=...; use a string", full)
 			continue
 		}
-		s, ok := c.scalarText(e.val, kp)
+		s, ok := c.ScalarText(e.Val, kp)
 		if !ok {
 			continue
 		}
 		fd.overrides[full] = s
-		fd.overrideNodes[full] = e.key
+		fd.overrideNodes[full] = e.Key
 	}
 }
 
@@ -665,9 +682,9 @@ func (c *collector) overrides(v *yaml.Node, p, prefix string, fd *fields, depth 
 // when an `active: false` (a key of scheduleItemKeys) says so. The grammars are
 // ci/schedule's; their errors get the value's position here.
 func (c *collector) schedule(v *yaml.Node, p string, known []string) *schedule.Schedule {
-	r := resolve(v)
+	r := yamlpos.Resolve(v)
 	if r.Kind != yaml.MappingNode {
-		c.add(v, p, "expected a mapping with one of cron, interval or rrule, got %s", kindName(r))
+		c.Add(v, p, "expected a mapping with one of cron, interval or rrule, got %s", yamlpos.KindName(r))
 		return nil
 	}
 	s := &schedule.Schedule{}
@@ -675,76 +692,76 @@ func (c *collector) schedule(v *yaml.Node, p string, known []string) *schedule.S
 	var kindNodes []*yaml.Node
 	var anchorNode *yaml.Node
 	ok := true
-	for _, e := range c.mapping(r, p) {
-		key, good := c.key(e.key, p)
+	for _, e := range c.Mapping(r, p) {
+		key, good := c.key(e.Key, p)
 		if !good {
 			ok = false
 			continue
 		}
-		kp := join(p, key)
+		kp := yamlpos.Join(p, key)
 		if !contains(known, key) {
 			msg := unknownKeyMsg(key, known)
 			if key == "active" {
 				msg = "active goes on an item of schedules (Prefect 3); for a single schedule use " + map[Major]string{Prefect2: "is_schedule_active", Prefect3: "paused, or write it as an item of schedules"}[c.major]
 			}
-			c.add(e.key, kp, "%s", msg)
+			c.Add(e.Key, kp, "%s", msg)
 			ok = false
 			continue
 		}
 		switch key {
 		case "cron", "interval", "rrule":
 			kinds = append(kinds, key)
-			kindNodes = append(kindNodes, e.key)
+			kindNodes = append(kindNodes, e.Key)
 		}
 		switch key {
 		case "cron":
-			if s.Cron, good = c.checkedStr(e.val, kp, schedule.CheckCron); !good {
+			if s.Cron, good = c.CheckedStr(e.Val, kp, schedule.CheckCron); !good {
 				ok = false
 			}
 			s.Kind = schedule.Cron
 		case "interval":
-			r := resolve(e.val)
+			r := yamlpos.Resolve(e.Val)
 			if r.Kind != yaml.ScalarNode || (r.ShortTag() != "!!int" && r.ShortTag() != "!!str") {
-				c.add(e.val, kp, "expected a positive whole number of seconds or a duration such as 90m, got %s", kindName(r))
+				c.Add(e.Val, kp, "expected a positive whole number of seconds or a duration such as 90m, got %s", yamlpos.KindName(r))
 				ok = false
 				continue
 			}
 			secs, err := schedule.ParseInterval(r.Value)
 			if err != nil {
-				c.add(e.val, kp, "%s", err)
+				c.Add(e.Val, kp, "%s", err)
 				ok = false
 				continue
 			}
 			s.Kind, s.IntervalSeconds = schedule.Interval, secs
 		case "rrule":
-			if s.RRule, good = c.checkedStr(e.val, kp, schedule.CheckRRule); !good {
+			if s.RRule, good = c.CheckedStr(e.Val, kp, schedule.CheckRRule); !good {
 				ok = false
 			}
 			s.Kind = schedule.RRule
 		case "timezone":
-			if s.Timezone, good = c.checkedStr(e.val, kp, schedule.CheckTimezone); !good {
+			if s.Timezone, good = c.CheckedStr(e.Val, kp, schedule.CheckTimezone); !good {
 				ok = false
 			}
 		case "anchor-date":
-			anchorNode = e.key
-			r := resolve(e.val)
+			anchorNode = e.Key
+			r := yamlpos.Resolve(e.Val)
 			if r.Kind != yaml.ScalarNode || (r.ShortTag() != "!!str" && r.ShortTag() != "!!timestamp") {
-				c.add(e.val, kp, "expected an ISO-8601 date or date-time such as 2024-01-31T09:00:00+01:00, got %s", kindName(r))
+				c.Add(e.Val, kp, "expected an ISO-8601 date or date-time such as 2024-01-31T09:00:00+01:00, got %s", yamlpos.KindName(r))
 				ok = false
 				continue
 			}
 			a, err := schedule.ParseAnchor(r.Value)
 			if err != nil {
-				c.add(e.val, kp, "%s", err)
+				c.Add(e.Val, kp, "%s", err)
 				ok = false
 				continue
 			}
 			s.Anchor = a
 		case "active":
-			b := c.optBool(e.val, kp, "false keeps this schedule from creating runs")
+			b := c.optBool(e.Val, kp, "false keeps this schedule from creating runs")
 			if b == nil {
-				if isNull(e.val) {
-					c.add(e.val, kp, "expected true or false (false keeps this schedule from creating runs), got null")
+				if yamlpos.IsNull(e.Val) {
+					c.Add(e.Val, kp, "expected true or false (false keeps this schedule from creating runs), got null")
 				}
 				ok = false
 				continue
@@ -754,14 +771,14 @@ func (c *collector) schedule(v *yaml.Node, p string, known []string) *schedule.S
 	}
 	switch {
 	case len(kinds) == 0:
-		c.add(v, p, "no schedule kind: expected exactly one of cron, interval or rrule (or leave schedule out for none)")
+		c.Add(v, p, "no schedule kind: expected exactly one of cron, interval or rrule (or leave schedule out for none)")
 		return nil
 	case len(kinds) > 1:
-		c.add(kindNodes[1], p, "more than one schedule kind (%s): Prefect takes exactly one of cron, interval or rrule", strings.Join(kinds, ", "))
+		c.Add(kindNodes[1], p, "more than one schedule kind (%s): Prefect takes exactly one of cron, interval or rrule", strings.Join(kinds, ", "))
 		return nil
 	}
 	if anchorNode != nil && kinds[0] != "interval" {
-		c.add(anchorNode, join(p, "anchor-date"), "anchor-date only goes with interval, not with %s", kinds[0])
+		c.Add(anchorNode, yamlpos.Join(p, "anchor-date"), "anchor-date only goes with interval, not with %s", kinds[0])
 		return nil
 	}
 	if !ok {
@@ -783,44 +800,44 @@ type flowRef struct {
 func (c *collector) checkEntrypoint(n *yaml.Node, p, ep string, files *pyflow.Repo) (string, *flowRef) {
 	i := strings.LastIndex(ep, ":")
 	if i < 0 {
-		c.add(n, p, "%q is not path/file.py:flow_function (the function name is missing)", ep)
+		c.Add(n, p, "%q is not path/file.py:flow_function (the function name is missing)", ep)
 		return "", nil
 	}
 	file, fn := ep[:i], ep[i+1:]
 	switch {
 	case !strings.HasSuffix(file, ".py") || len(file) == len(".py"):
-		c.add(n, p, "%q is not path/file.py:flow_function (the file must end in .py)", ep)
+		c.Add(n, p, "%q is not path/file.py:flow_function (the file must end in .py)", ep)
 		return "", nil
 	case !pyflow.IsIdentifier(fn):
-		c.add(n, p, "%q is not path/file.py:flow_function (%q is not a Python function name)", ep, fn)
+		c.Add(n, p, "%q is not path/file.py:flow_function (%q is not a Python function name)", ep, fn)
 		return "", nil
 	case strings.HasPrefix(file, "/") || filepath.IsAbs(file) || (len(file) > 1 && file[1] == ':') || strings.Contains(file, `\`):
-		c.add(n, p, "%q must be a relative path with '/' separators from the repository root", ep)
+		c.Add(n, p, "%q must be a relative path with '/' separators from the repository root", ep)
 		return "", nil
 	}
 	clean := path.Clean(file)
 	if clean == ".." || strings.HasPrefix(clean, "../") {
-		c.add(n, p, "%q points outside the repository", ep)
+		c.Add(n, p, "%q points outside the repository", ep)
 		return "", nil
 	}
 	v, exists := files.Judge(clean, fn)
 	switch {
 	case !exists:
-		c.add(n, p, "flow file %s does not exist in the repository (%s)", file, files.Root())
+		c.Add(n, p, "flow file %s does not exist in the repository (%s)", file, files.Root())
 		return "", nil
 	case v.Refuse != "":
-		c.add(n, p, "%s", v.Refuse)
+		c.Add(n, p, "%s", v.Refuse)
 		return "", nil
 	case v.Note != "":
 		msg := v.Note
 		if v.FlowName == "" {
 			msg += "; its flow name is not known statically either"
 		}
-		c.note(n, p, "%s", msg)
+		c.Note(n, p, "%s", msg)
 		return v.FlowName, nil
 	}
 	if strings.ContainsAny(v.Func.FlowName, bannedNameChars) {
-		c.add(n, p, "flow %s in %s is named %q, which Prefect refuses (no %s)", fn, file, v.Func.FlowName, bannedNameChars)
+		c.Add(n, p, "flow %s in %s is named %q, which Prefect refuses (no %s)", fn, file, v.Func.FlowName, bannedNameChars)
 		return "", nil
 	}
 	return v.FlowName, &flowRef{file: clean, fn: fn, f: v.Func}

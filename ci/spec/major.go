@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/acme-data/prefect-flows/ci/yamlpos"
 	"gopkg.in/yaml.v3"
 )
 
@@ -66,7 +67,7 @@ func (c *collector) wrongMajor(k *yaml.Node, path, place, key string) bool {
 	if !ok || o.major == c.major {
 		return false
 	}
-	c.add(k, path, "%s is a %s key, but this file targets %s (%s): %s", key, o.major, c.major, c.majorFrom, o.instead)
+	c.Add(k, path, "%s is a %s key, but this file targets %s (%s): %s", key, o.major, c.major, c.majorFrom, o.instead)
 	return true
 }
 
@@ -81,7 +82,7 @@ type majorUse struct {
 // silent collector: the main pass reports every problem of the keys it looks at.
 func (c *collector) decideMajor(top *yaml.Node) {
 	c.major, c.majorFrom = Prefect2, "the default: no key of Prefect 3 is used"
-	quiet := &collector{file: c.file, budget: maxNodes}
+	quiet := newCollector(c.File())
 	var first *majorUse
 	var firstMajor Major
 	seen := func(place, key string, n *yaml.Node) {
@@ -90,29 +91,29 @@ func (c *collector) decideMajor(top *yaml.Node) {
 		}
 	}
 	scanFields := func(n *yaml.Node, p string) {
-		for _, e := range quiet.mapping(n, p) {
-			key := resolve(e.key).Value
-			seen("deployment", key, e.key)
+		for _, e := range quiet.Mapping(n, p) {
+			key := yamlpos.Resolve(e.Key).Value
+			seen("deployment", key, e.Key)
 			if key == "work_pool" {
-				for _, w := range quiet.mapping(e.val, p) {
-					if wk := resolve(w.key).Value; wk == "job_variables" {
-						seen("work_pool", wk, w.key)
+				for _, w := range quiet.Mapping(e.Val, p) {
+					if wk := yamlpos.Resolve(w.Key).Value; wk == "job_variables" {
+						seen("work_pool", wk, w.Key)
 					}
 				}
 			}
 		}
 	}
 	var declared *yaml.Node
-	for _, e := range quiet.mapping(top, "") {
-		switch resolve(e.key).Value {
+	for _, e := range quiet.Mapping(top, "") {
+		switch yamlpos.Resolve(e.Key).Value {
 		case "prefect":
-			declared = e.val
+			declared = e.Val
 		case "ib-block":
-			seen("top", "ib-block", e.key)
+			seen("top", "ib-block", e.Key)
 		case "defaults":
-			scanFields(e.val, "defaults")
+			scanFields(e.Val, "defaults")
 		case "deployments":
-			if d := resolve(e.val); d != nil && d.Kind == yaml.SequenceNode {
+			if d := yamlpos.Resolve(e.Val); d != nil && d.Kind == yaml.SequenceNode {
 				for _, item := range d.Content {
 					scanFields(item, "deployments")
 				}
@@ -120,20 +121,20 @@ func (c *collector) decideMajor(top *yaml.Node) {
 		}
 	}
 	if declared != nil {
-		r := resolve(declared)
+		r := yamlpos.Resolve(declared)
 		if r != nil && r.Kind == yaml.ScalarNode && r.ShortTag() == "!!int" && (r.Value == "2" || r.Value == "3") {
 			c.major = Major(r.Value[0] - '0')
 			c.majorFrom = fmt.Sprintf("prefect: %s at line %d", r.Value, declared.Line)
 			return
 		}
-		got := kindName(r)
+		got := yamlpos.KindName(r)
 		switch {
 		case r != nil && r.Kind == yaml.ScalarNode && r.ShortTag() == "!!str" && (r.Value == "2" || r.Value == "3"):
 			got = fmt.Sprintf("the string %q (write it without quotes: prefect: %s)", r.Value, r.Value)
 		case r != nil && r.Kind == yaml.ScalarNode && r.ShortTag() != "!!null":
 			got = quote(r.Value)
 		}
-		c.add(declared, "prefect", "expected 2 or 3, the Prefect major this file deploys to, got %s", got)
+		c.Add(declared, "prefect", "expected 2 or 3, the Prefect major this file deploys to, got %s", got)
 		// The keys still say which major's rules apply, but a key the major requires
 		// (ib-block, work_pool.name) is not asked for on top of this error.
 		c.majorUnsure = true
@@ -153,7 +154,7 @@ func ReadMajor(path string) (Major, string, error) {
 	if err != nil {
 		return 0, "", fmt.Errorf("read %s: %w", path, err)
 	}
-	doc, _, err := decodeDocs(data)
+	doc, _, err := yamlpos.Decode(data)
 	if err != nil {
 		return 0, "", fmt.Errorf("%s: not YAML: %w", path, err)
 	}
@@ -161,10 +162,10 @@ func ReadMajor(path string) (Major, string, error) {
 	if top.Kind == yaml.DocumentNode && len(top.Content) == 1 {
 		top = top.Content[0]
 	}
-	c := &collector{file: path, budget: maxNodes}
+	c := newCollector(path)
 	c.decideMajor(top)
-	if len(c.errs) > 0 {
-		return 0, "", fmt.Errorf("%s: %s", path, c.errs[0].Msg)
+	if errs := c.Errors(); len(errs) > 0 {
+		return 0, "", fmt.Errorf("%s: %s", path, errs[0].Msg)
 	}
 	return c.major, c.majorFrom, nil
 }

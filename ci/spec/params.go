@@ -7,6 +7,7 @@ import (
 
 	"github.com/acme-data/prefect-flows/ci/internal/suggest"
 	"github.com/acme-data/prefect-flows/ci/pyflow"
+	"github.com/acme-data/prefect-flows/ci/yamlpos"
 	"gopkg.in/yaml.v3"
 )
 
@@ -14,11 +15,11 @@ import (
 // merge keys applied. Problems (duplicate keys) are already reported by the caller's
 // own pass over the mapping, so this pass stays quiet.
 func (c *collector) entryNodes(v *yaml.Node, p string) (keys, vals map[string]*yaml.Node) {
-	quiet := &collector{file: c.file, budget: maxNodes}
+	quiet := newCollector(c.File())
 	keys, vals = map[string]*yaml.Node{}, map[string]*yaml.Node{}
-	for _, e := range quiet.mapping(v, p) {
-		if rk := resolve(e.key); rk.Kind == yaml.ScalarNode {
-			keys[rk.Value], vals[rk.Value] = e.key, e.val
+	for _, e := range quiet.Mapping(v, p) {
+		if rk := yamlpos.Resolve(e.Key); rk.Kind == yaml.ScalarNode {
+			keys[rk.Value], vals[rk.Value] = e.Key, e.Val
 		}
 	}
 	return keys, vals
@@ -39,7 +40,7 @@ func (c *collector) checkParams(item *yaml.Node, p string, d Deployment, ref *fl
 		def = &fields{}
 	}
 	where := fmt.Sprintf("flow function %s (%s:%d)", ref.fn, ref.file, ref.f.Line)
-	pp := join(p, "parameters")
+	pp := yamlpos.Join(p, "parameters")
 
 	names := make([]string, 0, len(d.Parameters))
 	for k := range d.Parameters {
@@ -76,7 +77,7 @@ func (c *collector) checkParams(item *yaml.Node, p string, d Deployment, ref *fl
 		if fromDefaults {
 			msg += " (set in defaults.parameters)"
 		}
-		c.add(node, join(pp, k), "%s", msg)
+		c.Add(node, yamlpos.Join(pp, k), "%s", msg)
 	}
 
 	// A deployment without a schedule only runs when someone starts it, and that run
@@ -105,7 +106,7 @@ func (c *collector) checkParams(item *yaml.Node, p string, d Deployment, ref *fl
 	if len(missing) > 1 {
 		what = "parameters " + strings.Join(missing, ", ") + ", which have"
 	}
-	c.add(node, pp, "%s requires %s no value here or in defaults.parameters: every scheduled run would fail", where, what)
+	c.Add(node, pp, "%s requires %s no value here or in defaults.parameters: every scheduled run would fail", where, what)
 }
 
 // checkParamType reports a value that the file's Prefect major would refuse for the
@@ -122,5 +123,5 @@ func (c *collector) checkParamType(k, pp string, v any, q pyflow.Param, ref *flo
 	if node == nil {
 		node, fromDefaults = def.paramVals[k], " (set in defaults.parameters)"
 	}
-	c.add(node, join(pp, k), "%s: %s declares %s: %s, so every run with this value would fail Prefect's parameter validation%s", msg, where, k, q.Annotation, fromDefaults)
+	c.Add(node, yamlpos.Join(pp, k), "%s: %s declares %s: %s, so every run with this value would fail Prefect's parameter validation%s", msg, where, k, q.Annotation, fromDefaults)
 }

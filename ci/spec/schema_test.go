@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/acme-data/prefect-flows/ci/internal/shareddata"
+	"github.com/acme-data/prefect-flows/ci/yamlpos"
 )
 
 // repoRoot walks up from the test's directory to the one holding go.mod.
@@ -48,9 +49,9 @@ func yamlToJSON(t *testing.T, path string) any {
 	require.NoError(t, err)
 	var doc yaml.Node
 	require.NoError(t, yaml.Unmarshal(data, &doc))
-	c := &collector{file: path, budget: maxNodes}
-	v, ok := c.jsonValue(doc.Content[0], "", 0)
-	require.True(t, ok, "%v", c.errs)
+	c := yamlpos.NewCollector(path, maxNodes)
+	v, ok := c.JSONValue(doc.Content[0], "")
+	require.True(t, ok, "%v", c.Errors())
 	return v
 }
 
@@ -332,7 +333,7 @@ func (s *jsonSchema) validate(schema map[string]any, v any, path string) []strin
 		}
 		for k, val := range obj {
 			if p, ok := props[k].(map[string]any); ok {
-				errs = append(errs, s.validate(p, val, join(path, k))...)
+				errs = append(errs, s.validate(p, val, yamlpos.Join(path, k))...)
 				continue
 			}
 			switch ap := schema["additionalProperties"].(type) {
@@ -341,7 +342,7 @@ func (s *jsonSchema) validate(schema map[string]any, v any, path string) []strin
 					fail("property %q is not allowed", k)
 				}
 			case map[string]any:
-				errs = append(errs, s.validate(ap, val, join(path, k))...)
+				errs = append(errs, s.validate(ap, val, yamlpos.Join(path, k))...)
 			}
 		}
 	}

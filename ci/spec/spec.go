@@ -3,11 +3,10 @@
 package spec
 
 import (
-	"fmt"
-
 	"gopkg.in/yaml.v3"
 
 	"github.com/acme-data/prefect-flows/ci/schedule"
+	"github.com/acme-data/prefect-flows/ci/yamlpos"
 )
 
 // ReservedTagPrefix starts the ownership tag that apply puts on every deployment it
@@ -16,18 +15,7 @@ import (
 const ReservedTagPrefix = "managed-by:prefect-flows:"
 
 // Pos is a place in a deployments file, printed as file:line:col.
-type Pos struct {
-	File string
-	Line int
-	Col  int
-}
-
-func (p Pos) String() string {
-	if p.Line == 0 {
-		return p.File
-	}
-	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
-}
+type Pos = yamlpos.Pos
 
 // File is a loaded, defaulted and validated deployments file.
 type File struct {
