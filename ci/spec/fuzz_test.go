@@ -13,7 +13,7 @@ import (
 // *ValidationError with at least one positioned problem.
 func FuzzLoad(f *testing.F) {
 	for _, name := range []string{"valid/seed.yaml", "valid/values.yaml", "valid/defaults.yaml", "invalid/bad_cron.yaml", "invalid/bad_rrule.yaml",
-		"invalid/syntax_unclosed_string.yaml", "invalid/syntax_unclosed_list.yaml", "invalid/syntax_crlf.yaml", "invalid/syntax_error.yaml",
+		"invalid/syntax_unquoted_cron.yaml", "invalid/syntax_unquoted_cron_flow.yaml", "invalid/two_documents.yaml", "invalid/duplicate_keys.yaml",
 		"valid/prefect3.yaml", "invalid/prefect3_bad_values.yaml", "invalid/prefect3_bad_schedules.yaml", "invalid/mixed_majors.yaml"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
