@@ -112,9 +112,9 @@ func (c Config) Check() error {
 	return nil
 }
 
-// prefect3 says Env's deployments file targets Prefect 3 (by the rules the plan step
+// prefect3 says Env's deployments file targets Prefect 3 (by the rules the validate step
 // loads it with). A file that cannot be read or decided counts as not Prefect 3: the
-// plan step reports its problems before anything is built.
+// validate step reports its problems before anything is built.
 func (c Config) prefect3() bool {
 	m, _, err := spec.ReadMajor(filepath.Join(c.SourceDir, spec.EnvFile(c.Env)))
 	return err == nil && m == spec.Prefect3

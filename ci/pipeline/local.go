@@ -56,18 +56,19 @@ func local(ctx context.Context, c config.Config, out io.Writer, do func(context.
 
 func localRun(ctx context.Context, c config.Config, out io.Writer, do func(context.Context, *dagger.Client, Options) error) error {
 	o := LocalOptions(c, out)
+	// The validate step's own checks, before any engine, failing as that step would.
+	validateErr := func(err error) error { return fmt.Errorf("step %s: %w", stepName(validateStep{}), err) }
 	owner, err := o.owner()
 	if err != nil {
-		return fmt.Errorf("step plan: %w", err)
+		return validateErr(err)
 	}
-	// The plan step's own checks, before any engine.
 	if f, jobs, err := loadFile(c.SourceDir, c.Env, owner); err != nil {
-		return fmt.Errorf("step plan: %w", err)
+		return validateErr(err)
 	} else if err := o.checkRunner(f); err != nil {
-		return fmt.Errorf("step plan: %w", err)
+		return validateErr(err)
 	} else if len(c.Only) > 0 {
 		if _, err := selectJobs(f, jobs, c.Only); err != nil {
-			return fmt.Errorf("step plan: %w", err)
+			return validateErr(err)
 		}
 	}
 	client, err := connectLocal(ctx, out, ProgressOutput(c, os.Stderr))

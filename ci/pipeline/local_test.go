@@ -78,8 +78,8 @@ func TestDeployLocalChecksBeforeConnecting(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = DeployLocal(context.Background(), s, &bytes.Buffer{})
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.HasPrefix(err.Error(), "step plan:") {
-				t.Fatalf("err = %v, want step plan: ...%s", err, tc.wantErr)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.HasPrefix(err.Error(), "step validate:") {
+				t.Fatalf("err = %v, want step validate: ...%s", err, tc.wantErr)
 			}
 			if n := len(srv.Requests()); n != 0 {
 				t.Errorf("%d engine requests", n)

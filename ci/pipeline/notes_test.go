@@ -12,7 +12,7 @@ import (
 )
 
 // An entrypoint validation leaves to Prefect's loader (here a re-exported flow) is no
-// error: the plan step and `mage script` print its note, and the check step decides.
+// error: the validate step and `mage script` print its note, and the check step decides.
 func TestPlanPrintsNotes(t *testing.T) {
 	dir := t.TempDir()
 	copyTree(t, repoDir(t, "repo"), dir)
@@ -28,12 +28,12 @@ func TestPlanPrintsNotes(t *testing.T) {
 	const note = "note: " // the rest is spec's wording, tested there
 	var out bytes.Buffer
 	st := &State{Opts: &Options{Config: config.Config{SourceDir: dir, Env: "notes"}}, Report: &Report{}, out: &out}
-	if err := (planStep{}).Run(context.Background(), st); err != nil {
-		t.Fatalf("plan step: %v", err)
+	if err := (validateStep{}).Run(context.Background(), st); err != nil {
+		t.Fatalf("validate step: %v", err)
 	}
 	want := "    " + note + filepath.Join(dir, "prefect-deployments-notes.yaml") + ":4:17: deployments[0].entrypoint: hello_again in flows/reexport.py is imported"
 	if !strings.Contains(out.String(), want) {
-		t.Errorf("plan step output lacks %q:\n%s", want, out.String())
+		t.Errorf("validate step output lacks %q:\n%s", want, out.String())
 	}
 
 	out.Reset()

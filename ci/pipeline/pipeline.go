@@ -33,7 +33,7 @@ type Step interface {
 // failure is still shown, undone and summarised.
 var (
 	deploySteps = []Step{
-		planStep{},      // load and validate prefect-deployments-<env>.yaml: local only, no engine
+		validateStep{},  // load and validate prefect-deployments-<env>.yaml: local only, no engine
 		preflightStep{}, // the API answers, takes the key, runs the file's major, has the blocks and pools: before any build
 		imageStep{},     // docker build of the repository
 		checkStep{},     // inspect every entrypoint in the image: a bad flow stops the run before any push
@@ -49,7 +49,7 @@ var (
 		promoteStep{},   // move the <env> tag to that digest, only when everything above succeeded
 		reportStep{},    // summary lines and GitHub step summary
 	}
-	imageSteps = []Step{planStep{}, imageStep{}, checkStep{}, publishStep{}, promoteStep{}, reportStep{}}
+	imageSteps = []Step{validateStep{}, imageStep{}, checkStep{}, publishStep{}, promoteStep{}, reportStep{}}
 )
 
 // State is what the steps hand each other.
@@ -63,7 +63,7 @@ type State struct {
 
 	File *spec.File
 	Jobs []prefectcli.Job
-	// GitSHA is resolved by plan when publishing.
+	// GitSHA is resolved by validate when publishing.
 	GitSHA string
 
 	Image *dagger.Container
@@ -129,7 +129,7 @@ func Run(ctx context.Context, client *dagger.Client, opts Options) (*Report, err
 	return run(ctx, client, opts, deploySteps, false)
 }
 
-// Build runs plan, image, check, publish and promote only and returns the built image: the Dagger
+// Build runs validate, image, check, publish and promote only and returns the built image: the Dagger
 // module's `image` and `publish` functions and mage's Image target use it.
 func Build(ctx context.Context, client *dagger.Client, opts Options) (*dagger.Container, *Report, error) {
 	var img *dagger.Container
@@ -237,7 +237,7 @@ func runStep(ctx context.Context, s Step, st *State, groups bool) error {
 	return s.Run(ctx, st)
 }
 
-// stepName is the first word of a step's line: "plan", "image", ...
+// stepName is the first word of a step's line: "validate", "image", ...
 func stepName(s Step) string {
 	name, _, _ := strings.Cut(s.String(), ":")
 	return name

@@ -303,7 +303,7 @@ func TestEmbeddedDev(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
 	}
-	wantSteps := map[string]StepStatus{"plan": StepOK, "image": StepOK, "publish": StepSkipped, "server": StepOK, "register": StepOK, "deploy": StepOK, "read-back": StepOK}
+	wantSteps := map[string]StepStatus{"validate": StepOK, "image": StepOK, "publish": StepSkipped, "server": StepOK, "register": StepOK, "deploy": StepOK, "read-back": StepOK}
 	for _, s := range rep.Steps {
 		if w, ok := wantSteps[s.Name]; ok && s.Status != w {
 			t.Errorf("step %s = %s, want %s", s.Name, s.Status, w)

@@ -256,7 +256,7 @@ func TestPrefect3PoolsFailure(t *testing.T) {
 	}
 }
 
-// Prefect 3 deploys with the api runner only: another DEPLOY_RUNNER stops in plan,
+// Prefect 3 deploys with the api runner only: another DEPLOY_RUNNER stops in validate,
 // before the engine is asked anything.
 func TestPrefect3OtherRunnersRefused(t *testing.T) {
 	for _, runner := range []string{RunnerBatch, RunnerCLI} {

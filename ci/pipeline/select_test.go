@@ -13,13 +13,13 @@ import (
 )
 
 // DEPLOY_ONLY is the selection rule of ci/spec (selecttest's table, the one
-// prefect-deploy's --only is held to): the plan step keeps the jobs of the deployments
+// prefect-deploy's --only is held to): the validate step keeps the jobs of the deployments
 // it selects, and the steps in the image are given the patterns unchanged.
 func TestDeployOnlyFollowsTheSelectionTable(t *testing.T) {
 	for _, tc := range selecttest.Cases(t) {
 		t.Run(tc.Name, func(t *testing.T) {
 			st := &State{Opts: &Options{Config: config.Config{SourceDir: selecttest.Dir(), Env: "dev", Owner: testOwner, Only: tc.Patterns}}, Report: &Report{}, out: io.Discard}
-			err := (planStep{}).Run(context.Background(), st)
+			err := (validateStep{}).Run(context.Background(), st)
 			if len(tc.Error) > 0 {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), "DEPLOY_ONLY "+tc.Error[0])

@@ -18,9 +18,9 @@ func TestScriptAll(t *testing.T) {
 	if err := ScriptAll(repoDir(t, "repo"), testOwner, &out); err != nil {
 		t.Fatalf("ScriptAll: %v", err)
 	}
-	golden(t, "plan.txt", out.Bytes())
+	golden(t, "script.txt", out.Bytes())
 
-	// Each environment is the script `prefect-deploy plan` prints, with the image's paths:
+	// Each environment is the script `prefect-deploy script` prints, with the image's paths:
 	// from the WORKDIR, registration first, and the -o directory made before any build.
 	for _, env := range []string{"dev", "prod"} {
 		_, jobs, err := loadFile(repoDir(t, "repo"), env, testOwner)
@@ -43,7 +43,7 @@ func TestScriptAll(t *testing.T) {
 }
 
 func TestScriptAllReportsEveryBadFile(t *testing.T) {
-	// Two environments: one bad, one good. The good one is still planned and the
+	// Two environments: one bad, one good. The good one's script is still printed and the
 	// error names the bad one's place.
 	dir := t.TempDir()
 	copyTree(t, repoDir(t, "badrepo"), dir)

@@ -27,11 +27,13 @@ func DeploymentsFile(root, env string) string {
 	return filepath.Join(root, "prefect-deployments-"+env+".yaml")
 }
 
-type planStep struct{}
+type validateStep struct{}
 
-func (planStep) String() string { return "plan: load and validate the deployments file (no engine)" }
+func (validateStep) String() string {
+	return "validate: load and validate the deployments file (no engine)"
+}
 
-func (planStep) Run(_ context.Context, st *State) error {
+func (validateStep) Run(_ context.Context, st *State) error {
 	o := st.Opts
 	owner, err := o.owner()
 	if err != nil {
