@@ -471,7 +471,7 @@ func (a *App) script(args []string) int {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
 	}
-	if err := (Plan{File: f.Path, Workdir: workdir, OutDir: outDir, Prefect: o.prefectPath, Jobs: jobs}).Write(a.Stdout); err != nil {
+	if err := (Script{File: f.Path, Workdir: workdir, OutDir: outDir, Prefect: o.prefectPath, Jobs: jobs}).Write(a.Stdout); err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
 		return ExitFailed
 	}

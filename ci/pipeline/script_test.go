@@ -28,7 +28,7 @@ func TestScriptAll(t *testing.T) {
 			t.Fatal(err)
 		}
 		var want bytes.Buffer
-		p := deploycli.Plan{
+		p := deploycli.Script{
 			File: "prefect-deployments-" + env + ".yaml", Workdir: "/opt/prefect", OutDir: "/tmp/prefect-deploy", Prefect: "prefect",
 			Setup: [][]string{{"prefect", "block", "register", "-m", "prefect_aws.ecs"}, {"python", "infrastructure/ecs-task-" + env + ".py"}},
 			Jobs:  jobs,

@@ -222,7 +222,7 @@ func ScriptAll(root, owner string, out io.Writer) error {
 			}
 			continue
 		}
-		p := deploycli.Plan{
+		p := deploycli.Script{
 			File:    relTo(root, f.Path),
 			Workdir: Workdir,
 			OutDir:  DeployOutDir,

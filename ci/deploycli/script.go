@@ -7,10 +7,10 @@ import (
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
 )
 
-// Plan is the shell script that `prefect-deploy script` prints: pasted into a shell it runs
+// Script is the shell script that `prefect-deploy script` prints: pasted into a shell it runs
 // what apply runs. The Dagger pipeline's `mage script` prints the same script with the
 // image's paths, so both show one thing.
-type Plan struct {
+type Script struct {
 	File    string           // the deployments file, as the header names it
 	Workdir string           // where the commands run; entrypoints are relative to it
 	OutDir  string           // the directory of the builds' -o files: Prefect does not create it
@@ -19,8 +19,8 @@ type Plan struct {
 	Jobs    []prefectcli.Job // one `deployment build` each
 }
 
-// Write prints the plan, one command a line, every word quoted for a POSIX shell.
-func (p Plan) Write(w io.Writer) error {
+// Write prints the script, one command a line, every word quoted for a POSIX shell.
+func (p Script) Write(w io.Writer) error {
 	lines := []string{
 		fmt.Sprintf("# %s: %d deployment(s); entrypoints are relative to the cd below", p.File, len(p.Jobs)),
 		"cd " + ShellQuote(p.Workdir),
