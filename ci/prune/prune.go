@@ -146,34 +146,24 @@ func legacyNote(e liveplan.Entry) string {
 
 // WriteList writes the deployments a prune would delete, for the confirmation.
 func WriteList(w io.Writer, list []liveplan.Entry) error {
-	ew := &errWriter{w: w}
-	ew.printf("Prune will delete %d deployment(s) (and their scheduled runs):\n", len(list))
+	var b strings.Builder
+	fmt.Fprintf(&b, "Prune will delete %d deployment(s) (and their scheduled runs):\n", len(list))
 	for _, e := range list {
-		ew.printf("  - %s  (id %s%s)\n", e.Key(), e.ID, legacyNote(e))
+		fmt.Fprintf(&b, "  - %s  (id %s%s)\n", e.Key(), e.ID, legacyNote(e))
 	}
-	return ew.err
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // WriteResult writes what Run did, one line per deployment.
 func WriteResult(w io.Writer, r *Result) error {
-	ew := &errWriter{w: w}
+	var b strings.Builder
 	for _, e := range r.Deleted {
-		ew.printf("  - deleted  %s\n", e.Key())
+		fmt.Fprintf(&b, "  - deleted  %s\n", e.Key())
 	}
 	for _, s := range r.Skipped {
-		ew.printf("  ! skipped  %s: %s\n", s.Entry.Key(), s.Reason)
+		fmt.Fprintf(&b, "  ! skipped  %s: %s\n", s.Entry.Key(), s.Reason)
 	}
-	return ew.err
-}
-
-// errWriter keeps the first write error so a report is written with one check.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) printf(format string, args ...any) {
-	if e.err == nil {
-		_, e.err = fmt.Fprintf(e.w, format, args...)
-	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
