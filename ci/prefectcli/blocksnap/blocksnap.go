@@ -1,12 +1,16 @@
-// Package blocksnap reads Prefect 2 block documents before the pipeline overwrites
-// them, and puts them back when the run does not go through.
+// Package blocksnap reads block documents before the pipeline overwrites them (Prefect
+// 2's infrastructure blocks, Prefect 3's aws-credentials/<env>), and puts them back when
+// the run does not go through.
 //
 // blocks.py (embedded here) does the talking, inside the agent image, with the same
 // PREFECT_API_URL and key as the block scripts: `snapshot SLUG/NAME...` prints one JSON
 // object, `restore FILE` writes each document that existed back and checks its image.
 // Documents are read without secrets (Prefect obfuscates them, and keeps the stored
 // value when an obfuscated one is written back), so a snapshot holds nothing secret and
-// may go through stdout, a file and the engine's cache.
+// may go through stdout, a file and the engine's cache. A document whose own data holds a
+// secret (AwsCredentials) cannot be put back from that: the server keeps its current
+// secret for an obfuscated one. For it the snapshot keeps a copy on the server (an
+// anonymous block document, Backup) that restore writes back and discard deletes.
 package blocksnap
 
 import (
@@ -35,6 +39,9 @@ type Block struct {
 	Image string `json:"image,omitempty"`
 	// Update is the PATCH /block_documents/{id} body that puts the document back.
 	Update json.RawMessage `json:"update,omitempty"`
+	// Backup is the id of the anonymous block document that holds this document,
+	// secrets included, when its own data has secrets; restore and discard delete it.
+	Backup string `json:"backup,omitempty"`
 }
 
 // Snapshot is what `blocks.py snapshot` printed.
@@ -50,6 +57,16 @@ func SnapshotArgs(refs []string) []string {
 // RestoreArgs is the argv that restores the snapshot in file with blocks.py in a container.
 func RestoreArgs(file string) []string {
 	return Program.ContainerArgs("restore", file)
+}
+
+// DiscardArgs is the argv that deletes the snapshot's copies (the run went through).
+func DiscardArgs(file string) []string {
+	return Program.ContainerArgs("discard", file)
+}
+
+// HasBackups says whether the snapshot kept a copy of a document on the server.
+func (s *Snapshot) HasBackups() bool {
+	return slices.ContainsFunc(s.Blocks, func(b Block) bool { return b.Backup != "" })
 }
 
 // Parse reads a snapshot from blocks.py's stdout (its last line) and checks that it
@@ -94,6 +111,8 @@ func (s *Snapshot) Describe() []string {
 			out = append(out, fmt.Sprintf("%s does not exist yet", b.Ref))
 		case b.Image != "":
 			out = append(out, fmt.Sprintf("%s names image %s", b.Ref, b.Image))
+		case b.Backup != "":
+			out = append(out, fmt.Sprintf("%s exists; a copy of it, secrets included, is kept on the server until the run ends", b.Ref))
 		default:
 			out = append(out, fmt.Sprintf("%s exists (no image field)", b.Ref))
 		}

@@ -2,6 +2,9 @@ package blocksnap_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,8 +27,14 @@ type fakeAPI struct {
 	mu      sync.Mutex
 	docs    map[string]map[string]any // ref → document
 	patches []map[string]any
-	fail    map[string]int // "GET ref" or "PATCH ref" → status to answer
+	fail    map[string]int // "GET ref", "PATCH ref", "POST copy", "DELETE copy" → status to answer
 	key     string
+	// secrets holds, by document id, the values of its secret fields: the documents
+	// show them as ******** unless read by id with include_secrets=true.
+	secrets map[string]map[string]any
+	// bodies is every request body, to look for a secret where it must not be.
+	bodies []string
+	nextID int
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
@@ -37,7 +46,93 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	return &fakeAPI{t: t, docs: map[string]map[string]any{"ecs-task/dev": doc}, fail: map[string]int{}}
+	return &fakeAPI{t: t, docs: map[string]map[string]any{"ecs-task/dev": doc}, fail: map[string]int{}, secrets: map[string]map[string]any{}}
+}
+
+// addCredentials saves aws-credentials/dev as testdata/aws-credentials-dev.json (a real
+// Prefect 3.8.3 answer), with secret as its secret key.
+func (f *fakeAPI) addCredentials(keyID, secret string) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "aws-credentials-dev.json"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var rec struct{ Response map[string]any }
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		f.t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rec.Response["data"].(map[string]any)["aws_access_key_id"] = keyID
+	f.docs["aws-credentials/dev"] = rec.Response
+	f.secrets[rec.Response["id"].(string)] = map[string]any{"aws_secret_access_key": secret}
+}
+
+// credentials is what aws-credentials/dev holds now: key id and secret.
+func (f *fakeAPI) credentials() (string, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	doc := f.docs["aws-credentials/dev"]
+	id, _ := doc["data"].(map[string]any)["aws_access_key_id"].(string)
+	secret, _ := f.secrets[doc["id"].(string)]["aws_secret_access_key"].(string)
+	return id, secret
+}
+
+// copies are the anonymous documents on the server.
+func (f *fakeAPI) copies() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for ref, doc := range f.docs {
+		if doc["is_anonymous"] == true {
+			out = append(out, ref)
+		}
+	}
+	return out
+}
+
+func (f *fakeAPI) byID(id string) (string, map[string]any) {
+	for ref, doc := range f.docs {
+		if doc["id"] == id {
+			return ref, doc
+		}
+	}
+	return "", nil
+}
+
+// withSecrets is doc as GET /block_documents/{id}?include_secrets=true shows it.
+func (f *fakeAPI) withSecrets(doc map[string]any) map[string]any {
+	out := maps.Clone(doc)
+	data := maps.Clone(doc["data"].(map[string]any))
+	maps.Copy(data, f.secrets[doc["id"].(string)])
+	out["data"] = data
+	return out
+}
+
+// keepSecrets stores the secret fields of data for id and obfuscates them in data; an
+// obfuscated value keeps the stored one, as the real server does.
+func (f *fakeAPI) keepSecrets(id string, data map[string]any, fields []string) {
+	if f.secrets[id] == nil {
+		f.secrets[id] = map[string]any{}
+	}
+	for _, k := range fields {
+		if v, ok := data[k]; ok && v != nil {
+			if v != "********" {
+				f.secrets[id][k] = v
+			}
+			data[k] = "********"
+		}
+	}
+}
+
+func secretFields(doc map[string]any) []string {
+	schema, _ := doc["block_schema"].(map[string]any)
+	fields, _ := schema["fields"].(map[string]any)
+	list, _ := fields["secret_fields"].([]any)
+	var out []string
+	for _, v := range list {
+		out = append(out, v.(string))
+	}
+	return out
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -64,9 +159,59 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_ = json.NewEncoder(w).Encode(doc)
-	case r.Method == "PATCH" && len(seg) == 2 && seg[0] == "block_documents":
+	case r.Method == "GET" && len(seg) == 2 && seg[0] == "block_documents":
+		_, doc := f.byID(seg[1])
+		if doc == nil {
+			http.Error(w, `{"detail":"Block document not found"}`, http.StatusNotFound)
+			return
+		}
+		if r.URL.Query().Get("include_secrets") == "true" {
+			doc = f.withSecrets(doc)
+		}
+		_ = json.NewEncoder(w).Encode(doc)
+	case r.Method == "POST" && len(seg) == 1 && seg[0] == "block_documents":
+		raw, _ := io.ReadAll(r.Body)
+		f.bodies = append(f.bodies, string(raw))
+		if code := f.fail["POST copy"]; code != 0 {
+			http.Error(w, `{"detail":"nope, and an echo of `+string(raw)+`"}`, code)
+			return
+		}
 		var body map[string]any
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		if err := json.Unmarshal(raw, &body); err != nil || body["is_anonymous"] != true {
+			http.Error(w, `{"detail":"want an anonymous document"}`, http.StatusUnprocessableEntity)
+			return
+		}
+		var orig map[string]any
+		for _, doc := range f.docs {
+			if doc["block_schema_id"] == body["block_schema_id"] {
+				orig = doc
+			}
+		}
+		f.nextID++
+		id := fmt.Sprintf("copy-%d", f.nextID)
+		doc := maps.Clone(orig)
+		doc["id"], doc["name"], doc["is_anonymous"], doc["data"] = id, "anonymous-"+id, true, body["data"]
+		f.keepSecrets(id, doc["data"].(map[string]any), secretFields(doc))
+		f.docs["anonymous/"+id] = doc
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(doc)
+	case r.Method == "DELETE" && len(seg) == 2 && seg[0] == "block_documents":
+		ref, doc := f.byID(seg[1])
+		if code := f.fail["DELETE copy"]; code != 0 {
+			http.Error(w, `{"detail":"nope"}`, code)
+			return
+		}
+		if doc == nil {
+			http.Error(w, `{"detail":"Block document not found"}`, http.StatusNotFound)
+			return
+		}
+		delete(f.docs, ref)
+		w.WriteHeader(http.StatusNoContent)
+	case r.Method == "PATCH" && len(seg) == 2 && seg[0] == "block_documents":
+		raw, _ := io.ReadAll(r.Body)
+		f.bodies = append(f.bodies, string(raw))
+		var body map[string]any
+		if err := json.Unmarshal(raw, &body); err != nil {
 			http.Error(w, err.Error(), http.StatusUnprocessableEntity)
 			return
 		}
@@ -80,6 +225,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			f.patches = append(f.patches, body)
 			data := body["data"].(map[string]any)
+			f.keepSecrets(seg[1], data, secretFields(doc))
 			// The server resolves {"$ref": ...} into a reference and keeps the rest.
 			doc["data"] = data
 			doc["block_schema_id"] = body["block_schema_id"]
@@ -245,6 +391,102 @@ func TestSnapshotAndRestore(t *testing.T) {
 				if p["merge_existing_data"] != false || p["block_schema_id"] != "6b27ea39-0797-4607-8631-a71458fe4d2f" {
 					t.Errorf("PATCH body %v: want the whole previous document (merge_existing_data false) on its schema", p)
 				}
+			}
+		})
+	}
+}
+
+// TestCredentialsSnapshotKeepsACopy: aws-credentials/dev (Prefect 3's, a real 3.8.3
+// document) holds its secret in its own data, which a snapshot read without secrets
+// cannot put back: the server keeps its current secret for ********. The snapshot keeps a
+// copy on the server instead, restore writes the previous key pair back from it, discard
+// deletes it, and the secret is in no output, even when a call fails.
+func TestCredentialsSnapshotKeepsACopy(t *testing.T) {
+	const oldSecret, newSecret = "old-s3cret-value", "new-s3cret-value"
+	for _, tc := range []struct {
+		name     string
+		fail     map[string]int // set after the snapshot, unless "POST copy"
+		command  string         // restore or discard
+		wantSnap string         // in the snapshot's stderr when it fails
+		wantOut  string
+		wantCode int
+		wantKeys [2]string // key id and secret after the command
+		wantCopy bool      // the copy is still on the server
+	}{
+		{name: "restore puts the previous pair back", command: "restore",
+			wantOut:  "restored aws-credentials/dev to its previous document (secrets included, from the copy the snapshot kept)",
+			wantKeys: [2]string{"AKIAOLD", oldSecret}},
+		{name: "discard leaves this run's pair and deletes the copy", command: "discard",
+			wantOut: "deleted the snapshot's copy of aws-credentials/dev", wantKeys: [2]string{"AKIANEW", newSecret}},
+		{name: "a failed write says where the previous document is", command: "restore", fail: map[string]int{"PATCH aws-credentials/dev": 500},
+			wantOut:  "FAILED to restore aws-credentials/dev: HTTP 500: (answer not shown: it may echo a secret) (its previous document, secrets included, is the anonymous block document copy-1)",
+			wantCode: 1, wantKeys: [2]string{"AKIANEW", newSecret}, wantCopy: true},
+		{name: "a copy that cannot be saved stops the snapshot", fail: map[string]int{"POST copy": 422},
+			wantSnap: "copy aws-credentials/dev: save the copy: HTTP 422: (answer not shown: it may echo a secret)"},
+		{name: "a copy that cannot be deleted is said", command: "discard", fail: map[string]int{"DELETE copy": 500},
+			wantOut: "FAILED to delete the snapshot's copy of aws-credentials/dev (anonymous block document copy-1): HTTP 500", wantCode: 1,
+			wantKeys: [2]string{"AKIANEW", newSecret}, wantCopy: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newFakeAPI(t)
+			api.addCredentials("AKIAOLD", oldSecret)
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			url := srv.URL + "/api"
+			if tc.fail["POST copy"] != 0 {
+				maps.Copy(api.fail, tc.fail)
+			}
+			refs := []string{"aws-credentials/dev"}
+			out, errOut, code := runBlocks(t, url, "", append([]string{"snapshot"}, refs...)...)
+			if strings.Contains(out+errOut, oldSecret) {
+				t.Fatalf("the snapshot's output holds the secret:\n%s%s", out, errOut)
+			}
+			if tc.wantSnap != "" {
+				if code == 0 || !strings.Contains(errOut, tc.wantSnap) {
+					t.Fatalf("snapshot exit %d, stderr %q; want a failure saying %q", code, errOut, tc.wantSnap)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("snapshot exit %d: %s", code, errOut)
+			}
+			snap, err := blocksnap.Parse(out, refs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !snap.HasBackups() || snap.Blocks[0].Backup != "copy-1" {
+				t.Fatalf("no copy kept: %s", out)
+			}
+			if got := snap.Describe()[0]; !strings.Contains(got, "a copy of it, secrets included, is kept on the server") {
+				t.Errorf("Describe = %q", got)
+			}
+
+			// Register saves the new pair over it (AwsCredentials.save(overwrite=True)).
+			api.mu.Lock()
+			doc := api.docs["aws-credentials/dev"]
+			doc["data"].(map[string]any)["aws_access_key_id"] = "AKIANEW"
+			api.secrets[doc["id"].(string)]["aws_secret_access_key"] = newSecret
+			maps.Copy(api.fail, tc.fail)
+			api.mu.Unlock()
+
+			file := filepath.Join(t.TempDir(), "snapshot.json")
+			if err := os.WriteFile(file, snap.JSON(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut, code = runBlocks(t, url, "", tc.command, file)
+			if code != tc.wantCode || !strings.Contains(out, tc.wantOut) {
+				t.Errorf("%s exit %d (want %d), output lacks %q:\n%s%s", tc.command, code, tc.wantCode, tc.wantOut, out, errOut)
+			}
+			for _, s := range []string{oldSecret, newSecret} {
+				if strings.Contains(out+errOut, s) {
+					t.Errorf("%s printed a secret:\n%s%s", tc.command, out, errOut)
+				}
+			}
+			if id, secret := api.credentials(); [2]string{id, secret} != tc.wantKeys {
+				t.Errorf("aws-credentials/dev holds %s/%s, want %s", id, secret, tc.wantKeys)
+			}
+			if got := len(api.copies()) > 0; got != tc.wantCopy {
+				t.Errorf("copy on the server: %v, want %v", got, tc.wantCopy)
 			}
 		})
 	}
