@@ -12,21 +12,52 @@ import (
 	"github.com/acme-data/prefect-flows/ci/prefectcli/blocksnap"
 )
 
-// fakeBlocks plays the infrastructure blocks on the Prefect API, as the pipeline's execs
-// reach them: `python infrastructure/ecs-task-<env>.py` saves ecs-task/<env> with
-// PREFECT_IMAGE, `blocks.py snapshot` reads blocks and `blocks.py restore` writes a
-// snapshot back (what blocks.py does against a real server is blocksnap's test).
+// fakeBlocks plays the blocks on the Prefect API, as the pipeline's execs reach them:
+// `python infrastructure/ecs-task-<env>.py` saves ecs-task/<env> with PREFECT_IMAGE,
+// aws_credentials.py saves aws-credentials/<env> (Prefect 3), `blocks.py snapshot` reads
+// blocks (keeping a copy of a credentials block), `blocks.py restore` writes a snapshot
+// back and `blocks.py discard` deletes its copies (what blocks.py does against a real server is blocksnap's test).
 type fakeBlocks struct {
 	mu     sync.Mutex
 	images map[string]string // ref → image; a ref that is absent does not exist
 	writes int               // saves and restores, in order
+	// creds are the aws-credentials blocks (Prefect 3): ref → key id and secret.
+	// copies are the snapshot's anonymous copies of them, by id.
+	creds, copies map[string][2]string
 }
 
 func newFakeBlocks(images map[string]string) *fakeBlocks {
 	if images == nil {
 		images = map[string]string{}
 	}
-	return &fakeBlocks{images: maps.Clone(images)}
+	return &fakeBlocks{images: maps.Clone(images), creds: map[string][2]string{}, copies: map[string][2]string{}}
+}
+
+// Credentials is what the aws-credentials block ref holds now, and the number of
+// copies of a block left on the server.
+func (b *fakeBlocks) Credentials(ref string) ([2]string, int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.creds[ref], len(b.copies)
+}
+
+// saveCredentials is aws_credentials.py: AwsCredentials(...).save(env, overwrite=True)
+// from the keys the exec has as secret variables.
+func (b *fakeBlocks) saveCredentials(ex fakedagger.Exec) fakedagger.ExecResult {
+	if res, ok := programMissing(ex, CredentialsProgram); !ok {
+		return res
+	}
+	id, _ := ex.SecretPlaintext("AWS_ACCESS_KEY_ID")
+	secret, _ := ex.SecretPlaintext("AWS_SECRET_ACCESS_KEY")
+	if id == "" || secret == "" {
+		return fakedagger.ExecResult{ExitCode: 1, Stderr: "aws-credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set\n"}
+	}
+	env := ex.Args[len(ex.Args)-1]
+	b.mu.Lock()
+	b.creds["aws-credentials/"+env] = [2]string{id, secret}
+	b.writes++
+	b.mu.Unlock()
+	return fakedagger.ExecResult{Stdout: "saved aws-credentials/" + env + " (region " + ex.Env["AWS_REGION"] + ")\n"}
 }
 
 // Image is what ref names now ("" when it does not exist).
@@ -73,6 +104,14 @@ func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 	case "snapshot":
 		var snap blocksnap.Snapshot
 		for _, ref := range args[1:] {
+			if c, ok := b.creds[ref]; ok {
+				// The secret is read into a copy on the server, never printed.
+				backup := fmt.Sprintf("copy-%d", len(b.copies)+1)
+				b.copies[backup] = c
+				update, _ := json.Marshal(map[string]any{"data": map[string]any{"aws_access_key_id": c[0], "aws_secret_access_key": "********"}, "merge_existing_data": false})
+				snap.Blocks = append(snap.Blocks, blocksnap.Block{Ref: ref, Exists: true, ID: "id-" + ref, Update: update, Backup: backup})
+				continue
+			}
 			img, ok := b.images[ref]
 			if !ok {
 				snap.Blocks = append(snap.Blocks, blocksnap.Block{Ref: ref})
@@ -93,6 +132,13 @@ func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 				fmt.Fprintf(&out, "left %s: it did not exist before this run, so it stays as this run saved it\n", blk.Ref)
 				continue
 			}
+			if c, ok := b.copies[blk.Backup]; ok {
+				b.creds[blk.Ref] = c
+				delete(b.copies, blk.Backup)
+				b.writes++
+				fmt.Fprintf(&out, "restored %s to its previous document (secrets included, from the copy the snapshot kept)\n", blk.Ref)
+				continue
+			}
 			var u struct {
 				Data struct{ Image string } `json:"data"`
 			}
@@ -104,6 +150,19 @@ func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 			fmt.Fprintf(&out, "restored %s to its previous document (image %s)\n", blk.Ref, u.Data.Image)
 		}
 		return fakedagger.ExecResult{Stdout: out.String()}
+	case "discard":
+		var snap blocksnap.Snapshot
+		if err := json.Unmarshal([]byte(ex.Files[args[1]]), &snap); err != nil {
+			return fakedagger.ExecResult{ExitCode: 1, Stderr: "discard: " + err.Error() + "\n"}
+		}
+		var out strings.Builder
+		for _, blk := range snap.Blocks {
+			if blk.Backup != "" {
+				delete(b.copies, blk.Backup)
+				fmt.Fprintf(&out, "deleted the snapshot's copy of %s\n", blk.Ref)
+			}
+		}
+		return fakedagger.ExecResult{Stdout: out.String()}
 	}
-	return fakedagger.ExecResult{ExitCode: 2, Stderr: "usage: blocks.py snapshot SLUG/NAME... | blocks.py restore FILE\n"}
+	return fakedagger.ExecResult{ExitCode: 2, Stderr: "usage: blocks.py snapshot SLUG/NAME... | blocks.py restore FILE | blocks.py discard FILE\n"}
 }

@@ -32,18 +32,16 @@ func (registerStep) Run(ctx context.Context, st *State) error {
 		if !o.AWSAccessKeyID.Set() {
 			return Skip("Prefect 3: there are no infrastructure blocks; each deployment gets the image in job_variables.image (%s); no AWS keys, so no aws-credentials block: ECS workers use their own AWS credentials", st.ImageRef)
 		}
+		// The block is shared by every deployment of the environment's ecs pools: a run
+		// that does not go through puts the previous keys back.
+		if err := snapshotBefore(ctx, st, []string{credentialsRef(o.Env)}); err != nil {
+			return err
+		}
+		st.blocksWritten = true
 		return saveCredentials(ctx, st)
 	}
-	if !o.Embedded() {
-		// Read first, write after: a run that does not go through puts these back.
-		snap, err := snapshotBlocks(ctx, st, infraBlocks(st.File))
-		if err != nil {
-			return fmt.Errorf("read the infrastructure blocks before saving them (nothing was written): %w", err)
-		}
-		st.BlocksBefore = snap
-		for _, line := range snap.Describe() {
-			fmt.Fprintf(st.out, "    before: %s\n", line)
-		}
+	if err := snapshotBefore(ctx, st, infraBlocks(st.File)); err != nil {
+		return err
 	}
 	fmt.Fprintf(st.out, "    PREFECT_IMAGE=%s\n", st.ImageRef)
 	ctr := prefectContainer(st).WithEnvVariable("PREFECT_IMAGE", st.ImageRef)
@@ -79,6 +77,27 @@ func (registerStep) Run(ctx context.Context, st *State) error {
 	st.Registered = infra.WithDirectory(DeployOutDir, st.Client.Directory())
 	return nil
 }
+
+// snapshotBefore reads the blocks register is about to write (real API only: nothing on
+// the embedded server outlives the run) into st.BlocksBefore, which the restore step
+// writes back when the run does not go through.
+func snapshotBefore(ctx context.Context, st *State, refs []string) error {
+	if st.Opts.Embedded() {
+		return nil
+	}
+	snap, err := snapshotBlocks(ctx, st, refs)
+	if err != nil {
+		return fmt.Errorf("read the blocks before saving them (nothing was written): %w", err)
+	}
+	st.BlocksBefore = snap
+	for _, line := range snap.Describe() {
+		fmt.Fprintf(st.out, "    before: %s\n", line)
+	}
+	return nil
+}
+
+// credentialsRef is the block register saves the AWS keys into on Prefect 3.
+func credentialsRef(env string) string { return desired.CredentialsBlockType + "/" + env }
 
 //go:embed aws_credentials.py
 var credentialsSource []byte

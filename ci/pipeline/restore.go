@@ -55,37 +55,43 @@ func snapshotBlocks(ctx context.Context, st *State, refs []string) (*blocksnap.S
 type restoreStep struct{}
 
 func (restoreStep) String() string {
-	return "restore: put the infrastructure blocks back if the run did not go through"
+	return "restore: put the blocks register wrote back if the run did not go through (Prefect 2: the infrastructure blocks; Prefect 3: aws-credentials/<env>)"
 }
 
 // Runs after a failure or an interrupt: that is what it is for.
 func (restoreStep) always() {}
 
+// p3Images is what a failed Prefect 3 run leaves of the images, whatever the blocks.
+const p3Images = "the image is per deployment (job_variables.image), so a deployment this run did not deploy keeps its previous image"
+
 func (restoreStep) Run(ctx context.Context, st *State) error {
 	switch {
-	case st.prefect3():
-		return Skip("Prefect 3: no infrastructure blocks to put back; the image is per deployment (job_variables.image), so a deployment this run did not deploy keeps its previous image")
+	case st.prefect3() && !st.blocksWritten:
+		return Skip("Prefect 3: no aws-credentials block was written (no AWS keys), and %s", p3Images)
 	case st.Opts.Embedded():
 		return Skip("embedded server: nothing outlives the run")
 	case !st.blocksWritten || st.BlocksBefore == nil:
 		return Skip("no block was written")
 	case st.failed == nil:
-		return Skip("the run went through: the blocks keep %s", st.ImageRef)
+		kept := fmt.Sprintf("the blocks keep %s", st.ImageRef)
+		if st.prefect3() {
+			kept = fmt.Sprintf("%s keeps this run's AWS keys", credentialsRef(st.Opts.Env))
+		}
+		if st.BlocksBefore.HasBackups() {
+			// The copy holds the previous secrets: it must not outlive the run.
+			if out, err := runBlocks(ctx, st, blocksnap.DiscardArgs); err != nil {
+				st.Report.Blocks = append(st.Report.Blocks, "the snapshot's copy was NOT deleted: "+err.Error())
+				fmt.Fprintf(st.out, "    ! delete the snapshot's copy: %v\n", err)
+			} else {
+				printIndented(st.out, out)
+			}
+		}
+		return Skip("the run went through: %s", kept)
 	}
-	// A fresh context: after Ctrl-C the run's own is cancelled, and the restore is the
-	// one thing that must still reach Prefect. The engine session outlives that
-	// context (see DeployLocal), so the exec can still run.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RestoreTimeout)
-	defer cancel()
-	snap := BlocksDir + "/snapshot.json"
-	out, err := blocksContainer(st).
-		WithNewFile(snap, string(st.BlocksBefore.JSON())).
-		WithExec(blocksnap.RestoreArgs(snap)).
-		Stdout(rctx)
+	out, err := runBlocks(ctx, st, blocksnap.RestoreArgs)
 	if err != nil {
-		err = execDetail(err)
 		st.Report.Blocks = append(st.Report.Blocks, restoreFailed(st)...)
-		return fmt.Errorf("put the infrastructure blocks back: %w", err)
+		return fmt.Errorf("put the blocks back: %w", err)
 	}
 	printIndented(st.out, out)
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -93,7 +99,28 @@ func (restoreStep) Run(ctx context.Context, st *State) error {
 			st.Report.Blocks = append(st.Report.Blocks, line)
 		}
 	}
+	if st.prefect3() {
+		fmt.Fprintf(st.out, "    %s\n", p3Images)
+	}
 	return nil
+}
+
+// runBlocks runs blocks.py COMMAND on the snapshot. A fresh context: after Ctrl-C the
+// run's own is cancelled, and the restore is the one thing that must still reach
+// Prefect. The engine session outlives that context (see DeployLocal), so the exec can
+// still run.
+func runBlocks(ctx context.Context, st *State, args func(file string) []string) (string, error) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RestoreTimeout)
+	defer cancel()
+	snap := BlocksDir + "/snapshot.json"
+	out, err := blocksContainer(st).
+		WithNewFile(snap, string(st.BlocksBefore.JSON())).
+		WithExec(args(snap)).
+		Stdout(rctx)
+	if err != nil {
+		return "", execDetail(err)
+	}
+	return out, nil
 }
 
 // restoreFailed says, per block, what it may still name and what it named before, so
@@ -104,6 +131,8 @@ func restoreFailed(st *State) []string {
 		switch {
 		case !b.Exists:
 			out = append(out, fmt.Sprintf("%s did not exist before this run: left as this run saved it (image %s)", b.Ref, st.ImageRef))
+		case b.Backup != "":
+			out = append(out, fmt.Sprintf("NOT restored: %s may still hold this run's document; its previous one, secrets included, is the anonymous block document %s", b.Ref, b.Backup))
 		default:
 			out = append(out, fmt.Sprintf("NOT restored: %s may still name %s; before this run it named %s", b.Ref, st.ImageRef, b.Image))
 		}

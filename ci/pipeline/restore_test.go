@@ -41,7 +41,7 @@ func TestRestoreAfterFailure(t *testing.T) {
 		{name: "the restore fails", fail: map[string]bool{"etl-prod": true, "restore": true}, wantImage: "new", wantStep: StepFailed,
 			wantLine: "NOT restored: ecs-task/prod may still name registry.example:5000/acme/prefect-flows:prod-abc1234@sha256:"},
 		{name: "the snapshot fails: nothing is written", fail: map[string]bool{"snapshot": true}, wantImage: lastGood, wantStep: StepSkipped,
-			wantLine: "read the infrastructure blocks before saving them (nothing was written)"},
+			wantLine: "read the blocks before saving them (nothing was written)"},
 		{name: "the run goes through", wantImage: "new", wantStep: StepSkipped},
 		{name: "prune goes through", prune: true, wantImage: "new", wantStep: StepSkipped},
 	} {
