@@ -214,6 +214,9 @@ type options struct {
 	imageRepo   string
 	poolType    string
 	ecs         ecsFlags
+	// uncheckedJobVars turns a job variable the pool's template does not declare from
+	// a refusal into a note (checkJobVariables).
+	uncheckedJobVars bool
 	// deploys says that the command writes deployments: a Prefect 3 file then needs
 	// the api runner (the only Prefect 3 writer).
 	deploys bool
@@ -250,6 +253,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 		fs.Var(&o.only, "only", "not for plan (the live plan compares the whole file): see script")
 		fs.StringVar(&o.prefectPath, "prefect", "", "not for plan (it runs no prefect): see script")
 		fs.StringVar(&o.image, "image", "", imageCompareHelp)
+		fs.BoolVar(&o.uncheckedJobVars, "unchecked-job-variables", false, uncheckedJobVarsHelp)
 		fs.StringVar(&o.imageRepo, "image-repository", "", "Prefect 3 file, instead of --image when the deploy pushes the image first (the pipeline): the repository it is pushed to (registry/repo); a server job_variables.image of that repository by digest counts as the deploy's, any other image is a change")
 		o.ecs.register(fs)
 		return fs
@@ -291,6 +295,7 @@ func (a *App) flags(name string, o *options, apply bool) *flag.FlagSet {
 	fs.StringVar(&o.results, "results", "", "write every deployment's result as JSON to this file (for a pipeline's report)")
 	fs.StringVar(&o.inspected, "inspected", "", "with --runner api: the output of a run of the inspect program (ci/inspect) to use instead of running it (the pipeline runs it once in the image)")
 	fs.StringVar(&o.image, "image", "", "Prefect 3 file: the image every deployment runs (the published digest, registry/repo@sha256:...), written exactly as given into each deployment's job_variables.image")
+	fs.BoolVar(&o.uncheckedJobVars, "unchecked-job-variables", false, uncheckedJobVarsHelp)
 	o.ecs.register(fs)
 	return fs
 }
@@ -440,7 +445,7 @@ func (a *App) plan(ctx context.Context, args []string) int {
 	if code != ExitOK {
 		return code
 	}
-	return a.planLive(ctx, f, own, o.detailed)
+	return a.planLive(ctx, f, own, o.detailed, o.uncheckedJobVars)
 }
 
 // script prints the commands apply runs, ready to paste (plan before it was the live plan).
@@ -539,7 +544,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		}
 		serverVersion = rep.ServerVersion
 	}
-	if api != nil && !a.withPools(ctx, api, f, &own) {
+	if api != nil && (!a.withPools(ctx, api, f, &own) || !a.checkJobVariables(ctx, api, f, own, o.uncheckedJobVars)) {
 		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
 		return ExitFailed
 	}

@@ -87,7 +87,7 @@ func (a *App) marker(fs *flag.FlagSet, f *spec.File, o *options, workdir string)
 	return runOwner{env: env, tag: tag, owner: owner, image: o.image, imageRepo: o.imageRepo, ecs: o.ecs}, ExitOK
 }
 
-func (a *App) planLive(ctx context.Context, f *spec.File, own runOwner, detailed bool) int {
+func (a *App) planLive(ctx context.Context, f *spec.File, own runOwner, detailed, unchecked bool) int {
 	api, err := a.client()
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: %v\n", err)
@@ -109,6 +109,10 @@ func (a *App) planLive(ctx context.Context, f *spec.File, own runOwner, detailed
 		}
 	}
 	if !a.withPools(ctx, api, f, &own) {
+		return ExitFailed
+	}
+	if !a.checkJobVariables(ctx, api, f, own, unchecked) {
+		fmt.Fprintln(a.Stderr, "prefect-deploy: plan: apply would refuse this file (above) and write nothing")
 		return ExitFailed
 	}
 	p, err := liveplan.Build(ctx, f, api, own.options(false))

@@ -69,7 +69,9 @@ type APIApply struct {
 	Only        []string // --only globs
 	Image       string   // --image (Prefect 3: job_variables.image)
 	ECS         []string // Prefect 3: the ECS settings as their flags (--ecs-*, --aws-*)
-	File        string
+	// UncheckedJobVariables is --unchecked-job-variables (Prefect 3).
+	UncheckedJobVariables bool
+	File                  string
 }
 
 // Args is the command's argv.
@@ -100,6 +102,9 @@ func (c APIApply) Args() []string {
 		args = append(args, "--only", n)
 	}
 	opt("--image", c.Image)
+	if c.UncheckedJobVariables {
+		args = append(args, "--unchecked-job-variables")
+	}
 	args = append(args, c.ECS...)
 	return append(args, c.File)
 }

@@ -78,10 +78,14 @@ func apiApply(file, owner string, takeOver bool, concurrency int, timeout time.D
 // --image: the image each deployment's job_variables.image is written with, exactly,
 // and the ECS settings (ecsArgs), which verify, prune and the live plan get too.
 // The deploy step and the script (ScriptAll) both build the exec here.
-func (o *Options) applyArgs(file, owner, image string, prefect3 bool) []string {
+// unchecked is --unchecked-job-variables: the deploy step on the embedded server, whose
+// pools are process pools the run made as stand-ins for the file's (ecs, say), so their
+// template cannot judge the file's job variables. The script assumes a real API.
+func (o *Options) applyArgs(file, owner, image string, prefect3, unchecked bool) []string {
 	c := apiApply(file, owner, o.TakeOver, o.apiConcurrency(prefect3), o.DeployTimeout(), o.Only)
 	if prefect3 {
 		c.Image, c.ECS = image, o.ecsArgs()
+		c.UncheckedJobVariables = unchecked
 	}
 	return c.Args()
 }
@@ -90,7 +94,7 @@ func (o *Options) applyArgs(file, owner, image string, prefect3 bool) []string {
 // (PREFECT_IMAGE), or on the embedded server the local image name. The pull steps'
 // working directory is the exec's, the image's WORKDIR.
 func deployArgs(st *State, owner string) []string {
-	return st.Opts.applyArgs(filepath.Base(st.File.Path), owner, st.ImageRef, st.prefect3())
+	return st.Opts.applyArgs(filepath.Base(st.File.Path), owner, st.ImageRef, st.prefect3(), st.prefect3() && st.Opts.Embedded())
 }
 
 // apiConcurrency is the api runner's writes in flight: DEPLOY_CONCURRENCY, else the

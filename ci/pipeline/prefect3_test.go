@@ -129,6 +129,11 @@ func TestPrefect3Pipeline(t *testing.T) {
 			if len(tmpl) != 1 || len(pools) != 1 || len(applies) != 1 {
 				t.Fatalf("template/pools/apply execs = %d/%d/%d, want 1 each", len(tmpl), len(pools), len(applies))
 			}
+			// The embedded server's pools are process stand-ins: their template does not judge
+			// the file's job variables there; on a real API it does.
+			if got := slices.Contains(applies[0].Args, "--unchecked-job-variables"); got != tc.embedded {
+				t.Errorf("apply --unchecked-job-variables %v, want it on the embedded server only: %q", got, applies[0].Args)
+			}
 			file := PoolsDir + "/" + tc.wantType + ".json"
 			if want := TemplateArgs(tc.wantType, file); !slices.Equal(tmpl[0].Args, want) {
 				t.Errorf("template argv = %q, want %q", tmpl[0].Args, want)

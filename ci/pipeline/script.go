@@ -118,7 +118,7 @@ func (o *Options) script3(f *spec.File, owner, typ string) deploycli.Script3 {
 			{Comment: "check: the pipeline writes ci/inspect's program to " + inspect.Program.ContainerPath(), Args: CheckArgs(inspect.Distinct(eps)), Stdout: InspectedPath},
 			{Args: TemplateArgs(typ, PoolsTemplate(typ))},
 			{Args: PoolsArgs(pools, file)},
-			{Args: o.applyArgs(file, owner, deploycli.ImageFromEnv, true)},
+			{Args: o.applyArgs(file, owner, deploycli.ImageFromEnv, true, false)},
 		},
 	}
 }
