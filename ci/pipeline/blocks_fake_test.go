@@ -121,10 +121,13 @@ func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 			snap.Blocks = append(snap.Blocks, blocksnap.Block{Ref: ref, Exists: true, ID: "id-" + ref, Image: img, Update: update})
 		}
 		return fakedagger.ExecResult{Stdout: string(snap.JSON()) + "\n"}
-	case "restore":
+	case "restore", "discard":
 		var snap blocksnap.Snapshot
 		if err := json.Unmarshal([]byte(ex.Files[args[1]]), &snap); err != nil {
-			return fakedagger.ExecResult{ExitCode: 1, Stderr: "restore: " + err.Error() + "\n"}
+			return fakedagger.ExecResult{ExitCode: 1, Stderr: args[0] + ": " + err.Error() + "\n"}
+		}
+		if args[0] == "discard" {
+			return b.discard(snap)
 		}
 		var out strings.Builder
 		for _, blk := range snap.Blocks {
@@ -150,19 +153,19 @@ func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 			fmt.Fprintf(&out, "restored %s to its previous document (image %s)\n", blk.Ref, u.Data.Image)
 		}
 		return fakedagger.ExecResult{Stdout: out.String()}
-	case "discard":
-		var snap blocksnap.Snapshot
-		if err := json.Unmarshal([]byte(ex.Files[args[1]]), &snap); err != nil {
-			return fakedagger.ExecResult{ExitCode: 1, Stderr: "discard: " + err.Error() + "\n"}
-		}
-		var out strings.Builder
-		for _, blk := range snap.Blocks {
-			if blk.Backup != "" {
-				delete(b.copies, blk.Backup)
-				fmt.Fprintf(&out, "deleted the snapshot's copy of %s\n", blk.Ref)
-			}
-		}
-		return fakedagger.ExecResult{Stdout: out.String()}
 	}
 	return fakedagger.ExecResult{ExitCode: 2, Stderr: "usage: blocks.py snapshot SLUG/NAME... | blocks.py restore FILE | blocks.py discard FILE\n"}
+}
+
+// discard is blocks.py discard: the run went through, the snapshot's copies go. The
+// caller holds b.mu.
+func (b *fakeBlocks) discard(snap blocksnap.Snapshot) fakedagger.ExecResult {
+	var out strings.Builder
+	for _, blk := range snap.Blocks {
+		if blk.Backup != "" {
+			delete(b.copies, blk.Backup)
+			fmt.Fprintf(&out, "deleted the snapshot's copy of %s\n", blk.Ref)
+		}
+	}
+	return fakedagger.ExecResult{Stdout: out.String()}
 }

@@ -285,6 +285,26 @@ func runBlocks(t *testing.T, apiURL, key string, args ...string) (string, string
 	return stdout.String(), stderr.String(), code
 }
 
+// snapshot runs blocks.py snapshot refs and returns its stdout; with wantSnap it must
+// fail saying that (ok is false then). secret, when given, must be in no output.
+func snapshot(t *testing.T, url, key string, refs []string, wantSnap, secret string) (out string, ok bool) {
+	t.Helper()
+	out, errOut, code := runBlocks(t, url, key, append([]string{"snapshot"}, refs...)...)
+	if secret != "" && strings.Contains(out+errOut, secret) {
+		t.Fatalf("the snapshot's output holds the secret:\n%s%s", out, errOut)
+	}
+	if wantSnap != "" {
+		if code == 0 || !strings.Contains(errOut, wantSnap) {
+			t.Fatalf("snapshot exit %d, stderr %q; want a failure saying %q", code, errOut, wantSnap)
+		}
+		return "", false
+	}
+	if code != 0 {
+		t.Fatalf("snapshot exit %d: %s", code, errOut)
+	}
+	return out, true
+}
+
 const (
 	before = "reg.example/acme/prefect-flows:dev-abc1234@sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
 	broken = "prefect-flows:dev"
@@ -326,15 +346,9 @@ func TestSnapshotAndRestore(t *testing.T) {
 					api.fail[k] = v
 				}
 			}
-			out, errOut, code := runBlocks(t, url, tc.key, append([]string{"snapshot"}, tc.refs...)...)
-			if tc.wantSnap != "" {
-				if code == 0 || !strings.Contains(errOut, tc.wantSnap) {
-					t.Fatalf("snapshot exit %d, stderr %q; want a failure saying %q", code, errOut, tc.wantSnap)
-				}
+			out, ok := snapshot(t, url, tc.key, tc.refs, tc.wantSnap, "")
+			if !ok {
 				return
-			}
-			if code != 0 {
-				t.Fatalf("snapshot exit %d: %s", code, errOut)
 			}
 			snap, err := blocksnap.Parse(out, tc.refs)
 			if err != nil {
@@ -372,7 +386,7 @@ func TestSnapshotAndRestore(t *testing.T) {
 			if err := os.WriteFile(file, snap.JSON(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, errOut, code = runBlocks(t, url, tc.key, "restore", file)
+			out, errOut, code := runBlocks(t, url, tc.key, "restore", file)
 			if code != tc.wantCode {
 				t.Errorf("restore exit %d, want %d\nstdout: %s\nstderr: %s", code, tc.wantCode, out, errOut)
 			}
@@ -437,18 +451,9 @@ func TestCredentialsSnapshotKeepsACopy(t *testing.T) {
 				maps.Copy(api.fail, tc.fail)
 			}
 			refs := []string{"aws-credentials/dev"}
-			out, errOut, code := runBlocks(t, url, "", append([]string{"snapshot"}, refs...)...)
-			if strings.Contains(out+errOut, oldSecret) {
-				t.Fatalf("the snapshot's output holds the secret:\n%s%s", out, errOut)
-			}
-			if tc.wantSnap != "" {
-				if code == 0 || !strings.Contains(errOut, tc.wantSnap) {
-					t.Fatalf("snapshot exit %d, stderr %q; want a failure saying %q", code, errOut, tc.wantSnap)
-				}
+			out, ok := snapshot(t, url, "", refs, tc.wantSnap, oldSecret)
+			if !ok {
 				return
-			}
-			if code != 0 {
-				t.Fatalf("snapshot exit %d: %s", code, errOut)
 			}
 			snap, err := blocksnap.Parse(out, refs)
 			if err != nil {
@@ -473,7 +478,7 @@ func TestCredentialsSnapshotKeepsACopy(t *testing.T) {
 			if err := os.WriteFile(file, snap.JSON(), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, errOut, code = runBlocks(t, url, "", tc.command, file)
+			out, errOut, code := runBlocks(t, url, "", tc.command, file)
 			if code != tc.wantCode || !strings.Contains(out, tc.wantOut) {
 				t.Errorf("%s exit %d (want %d), output lacks %q:\n%s%s", tc.command, code, tc.wantCode, tc.wantOut, out, errOut)
 			}
