@@ -13,24 +13,53 @@ import (
 )
 
 // fakeBlocks plays the blocks on the Prefect API, as the pipeline's execs reach them:
-// `python infrastructure/ecs-task-<env>.py` saves ecs-task/<env> with PREFECT_IMAGE,
-// aws_credentials.py saves aws-credentials/<env> (Prefect 3), `blocks.py snapshot` reads
-// blocks (keeping a copy of a credentials block), `blocks.py restore` writes a snapshot
-// back and `blocks.py discard` deletes its copies (what blocks.py does against a real server is blocksnap's test).
+// `python infrastructure/ecs-task-<env>.py` saves aws-credentials/<env> from the AWS keys
+// (none: a block without keys), then ecs-task/<env> with PREFECT_IMAGE, referring to the
+// credentials by document id; aws_credentials.py saves aws-credentials/<env> (Prefect 3);
+// `blocks.py snapshot` reads blocks (keeping a copy of a credentials block with a
+// secret), `blocks.py restore` writes a snapshot back and `blocks.py discard` deletes its
+// copies (what blocks.py does against a real server is blocksnap's test). A document's id
+// is "id-" + its ref, kept by an overwrite as on the real server.
 type fakeBlocks struct {
 	mu     sync.Mutex
 	images map[string]string // ref → image; a ref that is absent does not exist
 	writes int               // saves and restores, in order
-	// creds are the aws-credentials blocks (Prefect 3): ref → key id and secret.
+	// creds are the aws-credentials blocks: ref → key id and secret ("" for none).
 	// copies are the snapshot's anonymous copies of them, by id.
 	creds, copies map[string][2]string
+	// uses is, per ecs-task ref, the id of the credentials document it refers to.
+	uses map[string]string
 }
 
 func newFakeBlocks(images map[string]string) *fakeBlocks {
 	if images == nil {
 		images = map[string]string{}
 	}
-	return &fakeBlocks{images: maps.Clone(images), creds: map[string][2]string{}, copies: map[string][2]string{}}
+	return &fakeBlocks{images: maps.Clone(images), creds: map[string][2]string{}, copies: map[string][2]string{}, uses: map[string]string{}}
+}
+
+// setCredentials is aws-credentials/<env> saved with keys (both "": without keys), and
+// each existing ecs-task/<env>... block of that environment referring to it, as
+// infrastructure/ecs_blocks.py leaves them.
+func (b *fakeBlocks) setCredentials(env string, keys [2]string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ref := credentialsRef(env)
+	b.creds[ref] = keys
+	for task := range b.images {
+		if task == "ecs-task/"+env {
+			b.uses[task] = "id-" + ref
+		}
+	}
+}
+
+// ECSCredentials is what an ECS block's credentials resolve to now, as
+// ECSTask.load(...).aws_credentials would give them: the keys of the document it refers to.
+func (b *fakeBlocks) ECSCredentials(task string) ([2]string, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	keys, ok := b.creds[strings.TrimPrefix(b.uses[task], "id-")]
+	return keys, ok
 }
 
 // Credentials is what the aws-credentials block ref holds now, and the number of
@@ -71,14 +100,19 @@ func isBlocks(a []string) bool {
 	return len(a) >= 4 && runsProgram(a, blocksnap.Program)
 }
 
-// save is the block script. fail["infra"] makes it die after saving, as a script that
-// fails on its second block would.
+// save is the block script: the credentials first (from the exec's secret variables,
+// none when they are absent), then the ECS block referring to them. fail["infra"] makes
+// it die after saving, as a script that fails on its second block would.
 func (b *fakeBlocks) save(ex fakedagger.Exec, fail map[string]bool) fakedagger.ExecResult {
 	env := strings.TrimSuffix(strings.TrimPrefix(path.Base(ex.Args[1]), "ecs-task-"), ".py")
 	img := ex.Env["PREFECT_IMAGE"]
+	id, _ := ex.SecretPlaintext("AWS_ACCESS_KEY_ID")
+	secret, _ := ex.SecretPlaintext("AWS_SECRET_ACCESS_KEY")
 	b.mu.Lock()
+	b.creds[credentialsRef(env)] = [2]string{id, secret}
 	b.images["ecs-task/"+env] = img
-	b.writes++
+	b.uses["ecs-task/"+env] = "id-" + credentialsRef(env)
+	b.writes += 2
 	b.mu.Unlock()
 	if fail["infra"] {
 		return fakedagger.ExecResult{ExitCode: 1, Stderr: "ecs-task-" + env + ": ClientError: AccessDenied\n"}
@@ -105,6 +139,12 @@ func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 		var snap blocksnap.Snapshot
 		for _, ref := range args[1:] {
 			if c, ok := b.creds[ref]; ok {
+				if c[1] == "" {
+					// Saved without keys: no secret of its own, the snapshot holds all of it.
+					update, _ := json.Marshal(map[string]any{"data": map[string]any{"aws_access_key_id": nil, "aws_secret_access_key": nil}, "merge_existing_data": false})
+					snap.Blocks = append(snap.Blocks, blocksnap.Block{Ref: ref, Exists: true, ID: "id-" + ref, Update: update})
+					continue
+				}
 				// The secret is read into a copy on the server, never printed.
 				backup := fmt.Sprintf("copy-%d", len(b.copies)+1)
 				b.copies[backup] = c
@@ -117,7 +157,11 @@ func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 				snap.Blocks = append(snap.Blocks, blocksnap.Block{Ref: ref})
 				continue
 			}
-			update, _ := json.Marshal(map[string]any{"data": map[string]any{"image": img}, "merge_existing_data": false})
+			data := map[string]any{"image": img}
+			if id := b.uses[ref]; id != "" {
+				data["aws_credentials"] = map[string]any{"$ref": map[string]any{"block_document_id": id}}
+			}
+			update, _ := json.Marshal(map[string]any{"data": data, "merge_existing_data": false})
 			snap.Blocks = append(snap.Blocks, blocksnap.Block{Ref: ref, Exists: true, ID: "id-" + ref, Image: img, Update: update})
 		}
 		return fakedagger.ExecResult{Stdout: string(snap.JSON()) + "\n"}
@@ -143,13 +187,31 @@ func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 				continue
 			}
 			var u struct {
-				Data struct{ Image string } `json:"data"`
+				Data struct {
+					Image  string
+					Secret *string `json:"aws_secret_access_key"`
+					Creds  struct {
+						Ref struct {
+							ID string `json:"block_document_id"`
+						} `json:"$ref"`
+					} `json:"aws_credentials"`
+				} `json:"data"`
 			}
 			if err := json.Unmarshal(blk.Update, &u); err != nil {
 				return fakedagger.ExecResult{ExitCode: 1, Stderr: "restore: " + err.Error() + "\n"}
 			}
-			b.images[blk.Ref] = u.Data.Image
 			b.writes++
+			if _, ok := b.creds[blk.Ref]; ok {
+				if u.Data.Secret != nil {
+					// What blocks.py would do: ******** written back keeps the current secret.
+					return fakedagger.ExecResult{ExitCode: 1, Stderr: "restore: " + blk.Ref + " has a secret but no copy\n"}
+				}
+				b.creds[blk.Ref] = [2]string{}
+				fmt.Fprintf(&out, "restored %s to its previous document\n", blk.Ref)
+				continue
+			}
+			b.images[blk.Ref] = u.Data.Image
+			b.uses[blk.Ref] = u.Data.Creds.Ref.ID
 			fmt.Fprintf(&out, "restored %s to its previous document (image %s)\n", blk.Ref, u.Data.Image)
 		}
 		return fakedagger.ExecResult{Stdout: out.String()}

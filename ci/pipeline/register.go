@@ -40,7 +40,7 @@ func (registerStep) Run(ctx context.Context, st *State) error {
 		st.blocksWritten = true
 		return saveCredentials(ctx, st)
 	}
-	if err := snapshotBefore(ctx, st, infraBlocks(st.File)); err != nil {
+	if err := snapshotBefore(ctx, st, savedBlocks(o.Env, st.File)); err != nil {
 		return err
 	}
 	fmt.Fprintf(st.out, "    PREFECT_IMAGE=%s\n", st.ImageRef)
@@ -96,7 +96,8 @@ func snapshotBefore(ctx context.Context, st *State, refs []string) error {
 	return nil
 }
 
-// credentialsRef is the block register saves the AWS keys into on Prefect 3.
+// credentialsRef is the block register saves the AWS keys into: on Prefect 3 from
+// aws_credentials.py, on Prefect 2 from the block script (with or without keys).
 func credentialsRef(env string) string { return desired.CredentialsBlockType + "/" + env }
 
 //go:embed aws_credentials.py

@@ -36,6 +36,22 @@ func infraBlocks(f *spec.File) []string {
 	return slices.Compact(refs)
 }
 
+// savedBlocks are the blocks the Prefect 2 block script (infrastructure/ecs-task-<env>.py)
+// saves that a failed run puts back: aws-credentials/<env> first, then the
+// infrastructure blocks the file names. An ecs-task document refers to the credentials
+// by document id, which the script's overwrite and the restore both keep; the
+// credentials go back first, so each restored ecs-task block reaches the previous keys
+// as soon as it is written.
+func savedBlocks(env string, f *spec.File) []string {
+	refs := []string{credentialsRef(env)}
+	for _, ref := range infraBlocks(f) {
+		if ref != refs[0] {
+			refs = append(refs, ref)
+		}
+	}
+	return refs
+}
+
 // blocksContainer is the image talking to the real API with blocks.py in it. The cache
 // buster comes before the exec: reads and writes of a remote API are never cached.
 func blocksContainer(st *State) *dagger.Container {
@@ -55,7 +71,7 @@ func snapshotBlocks(ctx context.Context, st *State, refs []string) (*blocksnap.S
 type restoreStep struct{}
 
 func (restoreStep) String() string {
-	return "restore: put the blocks register wrote back if the run did not go through (Prefect 2: the infrastructure blocks; Prefect 3: aws-credentials/<env>)"
+	return "restore: put the blocks register wrote back if the run did not go through (Prefect 2: aws-credentials/<env> and the infrastructure blocks; Prefect 3: aws-credentials/<env>)"
 }
 
 // Runs after a failure or an interrupt: that is what it is for.
@@ -73,9 +89,10 @@ func (restoreStep) Run(ctx context.Context, st *State) error {
 	case !st.blocksWritten || st.BlocksBefore == nil:
 		return Skip("no block was written")
 	case st.failed == nil:
-		kept := fmt.Sprintf("the blocks keep %s", st.ImageRef)
+		creds := credentialsRef(st.Opts.Env)
+		kept := fmt.Sprintf("the blocks keep %s, and %s keeps what this run saved", st.ImageRef, creds)
 		if st.prefect3() {
-			kept = fmt.Sprintf("%s keeps this run's AWS keys", credentialsRef(st.Opts.Env))
+			kept = fmt.Sprintf("%s keeps this run's AWS keys", creds)
 		}
 		if st.BlocksBefore.HasBackups() {
 			// The copy holds the previous secrets: it must not outlive the run.
@@ -129,10 +146,14 @@ func restoreFailed(st *State) []string {
 	var out []string
 	for _, b := range st.BlocksBefore.Blocks {
 		switch {
+		case !b.Exists && b.Ref == credentialsRef(st.Opts.Env):
+			out = append(out, fmt.Sprintf("%s did not exist before this run: left as this run saved it", b.Ref))
 		case !b.Exists:
 			out = append(out, fmt.Sprintf("%s did not exist before this run: left as this run saved it (image %s)", b.Ref, st.ImageRef))
 		case b.Backup != "":
 			out = append(out, fmt.Sprintf("NOT restored: %s may still hold this run's document; its previous one, secrets included, is the anonymous block document %s", b.Ref, b.Backup))
+		case b.Image == "":
+			out = append(out, fmt.Sprintf("NOT restored: %s may still hold what this run saved", b.Ref))
 		default:
 			out = append(out, fmt.Sprintf("NOT restored: %s may still name %s; before this run it named %s", b.Ref, st.ImageRef, b.Image))
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -15,35 +16,57 @@ import (
 // The image ecs-task/prod named after the last good deploy.
 const lastGood = "registry.example:5000/acme/prefect-flows:prod-0000000@sha256:1111111111111111111111111111111111111111111111111111111111111111"
 
-// TestRestoreAfterFailure: register reads the blocks before it saves them, and a run
-// that does not go through after that puts them back, says so in the log and in the
-// summary, and still fails. A run that goes through keeps the new image.
+// TestRestoreAfterFailure: register reads the blocks before it saves them (the block
+// script saves aws-credentials/prod and ecs-task/prod), and a run that does not go
+// through after that puts them back, the credentials first, secret included, says so in
+// the log and in the summary, and still fails. The restored ECS block reaches the
+// previous keys. A run that goes through keeps the new image and keys.
 func TestRestoreAfterFailure(t *testing.T) {
+	thisRun := [2]string{secretAWSID, secretAWSKey}
+	const credsRestored = "restored aws-credentials/prod to its previous document (secrets included, from the copy the snapshot kept)"
 	for _, tc := range []struct {
 		name      string
 		fail      map[string]bool
-		before    map[string]string // the blocks on the API before the run
+		before    map[string]string // the ECS blocks on the API before the run
+		creds     *[2]string        // aws-credentials/prod before the run; nil: it did not exist
 		prune     bool
 		wantImage string // what ecs-task/prod names after the run; "new" = this run's digest
+		wantKeys  [2]string
 		wantStep  StepStatus
-		wantLine  string // in the log and the summary
+		wantLines []string // in the log and, unless the step is skipped, the summary
+		copyLeft  bool     // the snapshot's copy of the credentials is still on the server
 	}{
-		{name: "a deployment fails", fail: map[string]bool{"etl-prod": true}, wantImage: lastGood, wantStep: StepOK,
-			wantLine: "restored ecs-task/prod to its previous document (image " + lastGood + ")"},
-		{name: "verify finds drift", fail: map[string]bool{"read-back": true}, wantImage: lastGood, wantStep: StepOK,
-			wantLine: "restored ecs-task/prod"},
-		{name: "prune fails", fail: map[string]bool{"prune": true}, prune: true, wantImage: lastGood, wantStep: StepOK,
-			wantLine: "restored ecs-task/prod"},
-		{name: "the block script fails after saving", fail: map[string]bool{"infra": true}, wantImage: lastGood, wantStep: StepOK,
-			wantLine: "restored ecs-task/prod"},
-		{name: "the block did not exist before", fail: map[string]bool{"etl-prod": true}, before: map[string]string{}, wantImage: "new", wantStep: StepOK,
-			wantLine: "left ecs-task/prod: it did not exist before this run, so it stays as this run saved it"},
-		{name: "the restore fails", fail: map[string]bool{"etl-prod": true, "restore": true}, wantImage: "new", wantStep: StepFailed,
-			wantLine: "NOT restored: ecs-task/prod may still name registry.example:5000/acme/prefect-flows:prod-abc1234@sha256:"},
-		{name: "the snapshot fails: nothing is written", fail: map[string]bool{"snapshot": true}, wantImage: lastGood, wantStep: StepSkipped,
-			wantLine: "read the blocks before saving them (nothing was written)"},
-		{name: "the run goes through", wantImage: "new", wantStep: StepSkipped},
-		{name: "prune goes through", prune: true, wantImage: "new", wantStep: StepSkipped},
+		{name: "a deployment fails", fail: map[string]bool{"etl-prod": true}, creds: &lastGoodKeys, wantImage: lastGood, wantKeys: lastGoodKeys, wantStep: StepOK,
+			wantLines: []string{credsRestored, "restored ecs-task/prod to its previous document (image " + lastGood + ")"}},
+		{name: "verify finds drift", fail: map[string]bool{"read-back": true}, creds: &lastGoodKeys, wantImage: lastGood, wantKeys: lastGoodKeys, wantStep: StepOK,
+			wantLines: []string{credsRestored, "restored ecs-task/prod"}},
+		{name: "prune fails", fail: map[string]bool{"prune": true}, prune: true, creds: &lastGoodKeys, wantImage: lastGood, wantKeys: lastGoodKeys, wantStep: StepOK,
+			wantLines: []string{credsRestored, "restored ecs-task/prod"}},
+		{name: "the block script fails after saving", fail: map[string]bool{"infra": true}, creds: &lastGoodKeys, wantImage: lastGood, wantKeys: lastGoodKeys, wantStep: StepOK,
+			wantLines: []string{credsRestored, "restored ecs-task/prod"}},
+		{name: "the blocks did not exist before", fail: map[string]bool{"etl-prod": true}, before: map[string]string{}, wantImage: "new", wantKeys: thisRun, wantStep: StepOK,
+			wantLines: []string{
+				"before: aws-credentials/prod does not exist yet",
+				"left aws-credentials/prod: it did not exist before this run, so it stays as this run saved it",
+				"left ecs-task/prod: it did not exist before this run, so it stays as this run saved it"}},
+		{name: "aws-credentials did not exist before", fail: map[string]bool{"etl-prod": true}, wantImage: lastGood, wantKeys: thisRun, wantStep: StepOK,
+			wantLines: []string{
+				"left aws-credentials/prod: it did not exist before this run, so it stays as this run saved it",
+				"restored ecs-task/prod to its previous document (image " + lastGood + ")"}},
+		{name: "aws-credentials was saved without keys", fail: map[string]bool{"etl-prod": true}, creds: &[2]string{}, wantImage: lastGood, wantStep: StepOK,
+			wantLines: []string{"before: aws-credentials/prod exists (no image field)", "restored aws-credentials/prod to its previous document\n", "restored ecs-task/prod"}},
+		{name: "the restore fails", fail: map[string]bool{"etl-prod": true, "restore": true}, creds: &lastGoodKeys, wantImage: "new", wantKeys: thisRun, wantStep: StepFailed, copyLeft: true,
+			wantLines: []string{
+				"NOT restored: aws-credentials/prod may still hold this run's document; its previous one, secrets included, is the anonymous block document copy-1",
+				"NOT restored: ecs-task/prod may still name registry.example:5000/acme/prefect-flows:prod-abc1234@sha256:"}},
+		{name: "the snapshot fails: nothing is written", fail: map[string]bool{"snapshot": true}, creds: &lastGoodKeys, wantImage: lastGood, wantKeys: lastGoodKeys, wantStep: StepSkipped,
+			wantLines: []string{"read the blocks before saving them (nothing was written)"}},
+		{name: "the run goes through", creds: &lastGoodKeys, wantImage: "new", wantKeys: thisRun, wantStep: StepSkipped,
+			wantLines: []string{
+				"before: aws-credentials/prod exists; a copy of it, secrets included, is kept on the server until the run ends",
+				"deleted the snapshot's copy of aws-credentials/prod",
+				"and aws-credentials/prod keeps what this run saved"}},
+		{name: "prune goes through", prune: true, creds: &lastGoodKeys, wantImage: "new", wantKeys: thisRun, wantStep: StepSkipped},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := tc.before
@@ -51,6 +74,9 @@ func TestRestoreAfterFailure(t *testing.T) {
 				before = map[string]string{"ecs-task/prod": lastGood}
 			}
 			blocks := newFakeBlocks(before)
+			if tc.creds != nil {
+				blocks.setCredentials("prod", *tc.creds)
+			}
 			srv := fakedagger.Start(t, fakedagger.WithHandler(handlerWith(tc.fail, blocks)))
 			c := connect(t, srv)
 			var out bytes.Buffer
@@ -67,17 +93,28 @@ func TestRestoreAfterFailure(t *testing.T) {
 			if got := blocks.Image("ecs-task/prod"); got != want {
 				t.Errorf("ecs-task/prod names %q after the run, want %q\n%s", got, want, out.String())
 			}
+			keys, copies := blocks.Credentials("aws-credentials/prod")
+			if keys != tc.wantKeys || (copies != 0) != tc.copyLeft {
+				t.Errorf("aws-credentials/prod holds %q with %d copies left after the run, want %q (a copy left: %v)\n%s", keys, copies, tc.wantKeys, tc.copyLeft, out.String())
+			}
+			// The ECS block refers to the credentials by document id: after a restore it
+			// reaches the previous keys, as it did before the run.
+			if tc.creds != nil && tc.before == nil {
+				if got, ok := blocks.ECSCredentials("ecs-task/prod"); !ok || got != tc.wantKeys {
+					t.Errorf("ecs-task/prod reaches the keys %q (found: %v), want %q\n%s", got, ok, tc.wantKeys, out.String())
+				}
+			}
 			if got := stepStatus(rep, "restore"); got != tc.wantStep {
 				t.Errorf("restore = %s, want %s\n%s", got, tc.wantStep, out.String())
 			}
 			var summary bytes.Buffer
 			rep.WriteText(&summary)
-			if tc.wantLine != "" {
-				if !strings.Contains(out.String(), tc.wantLine) {
-					t.Errorf("log lacks %q:\n%s", tc.wantLine, out.String())
+			for _, line := range tc.wantLines {
+				if !strings.Contains(out.String(), line) {
+					t.Errorf("log lacks %q:\n%s", line, out.String())
 				}
-				if tc.wantStep != StepSkipped && !strings.Contains(summary.String(), "blocks     "+tc.wantLine) {
-					t.Errorf("summary lacks %q:\n%s", tc.wantLine, summary.String())
+				if tc.wantStep != StepSkipped && !strings.HasPrefix(line, "before: ") && !strings.Contains(summary.String(), "blocks     "+line) {
+					t.Errorf("summary lacks %q:\n%s", line, summary.String())
 				}
 			}
 			if tc.fail == nil && len(execsWith(srv, func(a []string) bool { return isBlocks(a) && a[3] == "restore" })) != 0 {
@@ -93,6 +130,9 @@ func TestRestoreAfterFailure(t *testing.T) {
 					if r.Exec.Env["CACHEBUSTER"] != "run-prod" || r.Exec.Secrets["PREFECT_API_URL"] == "" {
 						t.Errorf("%v runs without the cache buster or the API secret", a)
 					}
+					if a[3] == "snapshot" && !slices.Equal(a[4:], []string{"aws-credentials/prod", "ecs-task/prod"}) {
+						t.Errorf("%v: want the credentials snapshotted, before the ECS block", a)
+					}
 				case isInfra(a):
 					order = append(order, "infra")
 				}
@@ -100,9 +140,7 @@ func TestRestoreAfterFailure(t *testing.T) {
 			if len(order) == 0 || order[0] != "snapshot" {
 				t.Errorf("exec order %v: the snapshot must come first", order)
 			}
-			if leaks := srv.SecretLeaks(); len(leaks) != 0 {
-				t.Errorf("secret plaintext leaked: %v", leaks)
-			}
+			noSecretLeft(t, srv, out.String()+summary.String(), lastGoodKeys[1], secretAWSKey)
 		})
 	}
 }
@@ -116,6 +154,7 @@ func TestRestoreAfterInterrupt(t *testing.T) {
 	for _, runner := range []string{RunnerBatch, RunnerCLI} {
 		t.Run(runner, func(t *testing.T) {
 			blocks := newFakeBlocks(map[string]string{"ecs-task/prod": lastGood})
+			blocks.setCredentials("prod", lastGoodKeys)
 			h := handlerWith(nil, blocks)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -144,6 +183,9 @@ func TestRestoreAfterInterrupt(t *testing.T) {
 			if got := blocks.Image("ecs-task/prod"); got != lastGood {
 				t.Errorf("ecs-task/prod names %q after the interrupt, want the last good %q\n%s", got, lastGood, out.String())
 			}
+			if got, _ := blocks.ECSCredentials("ecs-task/prod"); got != lastGoodKeys {
+				t.Errorf("ecs-task/prod reaches the keys %q after the interrupt, want the last good ones\n%s", got, out.String())
+			}
 			if got := stepStatus(rep, "restore"); got != StepOK {
 				t.Errorf("restore = %s, want ok\n%s", got, out.String())
 			}
@@ -170,7 +212,8 @@ func TestRestoreAfterInterrupt(t *testing.T) {
 			}
 			var summary bytes.Buffer
 			rep.WriteText(&summary)
-			if !strings.Contains(summary.String(), "blocks     restored ecs-task/prod to its previous document") {
+			if !strings.Contains(summary.String(), "blocks     restored aws-credentials/prod to its previous document (secrets included") ||
+				!strings.Contains(summary.String(), "blocks     restored ecs-task/prod to its previous document") {
 				t.Errorf("summary does not say the block was restored:\n%s", summary.String())
 			}
 		})
