@@ -1,6 +1,6 @@
-// Package blocksnap reads block documents before the pipeline overwrites them (Prefect
-// 2's infrastructure blocks, Prefect 3's aws-credentials/<env>), and puts them back when
-// the run does not go through.
+// Package blocksnap reads block documents before the pipeline overwrites them
+// (aws-credentials/<env>, and on Prefect 2 the infrastructure blocks), and puts them back
+// when the run does not go through.
 //
 // blocks.py (embedded here) does the talking, inside the agent image, with the same
 // PREFECT_API_URL and key as the block scripts: `snapshot SLUG/NAME...` prints one JSON

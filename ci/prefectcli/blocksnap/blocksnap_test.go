@@ -115,7 +115,9 @@ func (f *fakeAPI) keepSecrets(id string, data map[string]any, fields []string) {
 		f.secrets[id] = map[string]any{}
 	}
 	for _, k := range fields {
-		if v, ok := data[k]; ok && v != nil {
+		if v, ok := data[k]; ok && v == nil {
+			delete(f.secrets[id], k) // null is stored as null (seen on 2.14: the key is gone)
+		} else if ok {
 			if v != "********" {
 				f.secrets[id][k] = v
 			}
@@ -494,6 +496,54 @@ func TestCredentialsSnapshotKeepsACopy(t *testing.T) {
 				t.Errorf("copy on the server: %v, want %v", got, tc.wantCopy)
 			}
 		})
+	}
+}
+
+// TestCredentialsWithoutKeysNeedNoCopy: on Prefect 2 the block script saves
+// aws-credentials/<env> even without AWS keys (both fields null). Such a document has no
+// secret of its own: the snapshot holds all of it, keeps no copy, and restore writes it
+// back from the snapshot, checked field by field, with no image in its line.
+func TestCredentialsWithoutKeysNeedNoCopy(t *testing.T) {
+	const newSecret = "new-s3cret-value"
+	api := newFakeAPI(t)
+	api.addCredentials("AKIAOLD", "")
+	api.mu.Lock()
+	doc := api.docs["aws-credentials/dev"]
+	data := doc["data"].(map[string]any)
+	data["aws_access_key_id"], data["aws_secret_access_key"] = nil, nil
+	delete(api.secrets, doc["id"].(string))
+	api.mu.Unlock()
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	url := srv.URL + "/api"
+	refs := []string{"aws-credentials/dev"}
+	out, _ := snapshot(t, url, "", refs, "", "")
+	snap, err := blocksnap.Parse(out, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snap.HasBackups() || len(api.copies()) != 0 {
+		t.Fatalf("a copy kept of a document without secrets: %s", out)
+	}
+	if got := snap.Describe()[0]; got != "aws-credentials/dev exists (no image field)" {
+		t.Errorf("Describe = %q", got)
+	}
+
+	// This run saves keys over it.
+	api.mu.Lock()
+	data["aws_access_key_id"], data["aws_secret_access_key"] = "AKIANEW", "********"
+	api.secrets[doc["id"].(string)] = map[string]any{"aws_secret_access_key": newSecret}
+	api.mu.Unlock()
+	file := filepath.Join(t.TempDir(), "snapshot.json")
+	if err := os.WriteFile(file, snap.JSON(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runBlocks(t, url, "", "restore", file)
+	if code != 0 || out != "restored aws-credentials/dev to its previous document\n" {
+		t.Errorf("restore exit %d:\n%s%s", code, out, errOut)
+	}
+	if id, secret := api.credentials(); id != "" || secret != "" {
+		t.Errorf("aws-credentials/dev holds %q/%q after the restore, want no keys", id, secret)
 	}
 }
 
