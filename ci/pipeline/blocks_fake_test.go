@@ -187,22 +187,14 @@ func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 				continue
 			}
 			var u struct {
-				Data struct {
-					Image  string
-					Secret *string `json:"aws_secret_access_key"`
-					Creds  struct {
-						Ref struct {
-							ID string `json:"block_document_id"`
-						} `json:"$ref"`
-					} `json:"aws_credentials"`
-				} `json:"data"`
+				Data map[string]any `json:"data"`
 			}
 			if err := json.Unmarshal(blk.Update, &u); err != nil {
 				return fakedagger.ExecResult{ExitCode: 1, Stderr: "restore: " + err.Error() + "\n"}
 			}
 			b.writes++
 			if _, ok := b.creds[blk.Ref]; ok {
-				if u.Data.Secret != nil {
+				if u.Data["aws_secret_access_key"] != nil {
 					// What blocks.py would do: ******** written back keeps the current secret.
 					return fakedagger.ExecResult{ExitCode: 1, Stderr: "restore: " + blk.Ref + " has a secret but no copy\n"}
 				}
@@ -210,9 +202,12 @@ func (b *fakeBlocks) play(ex fakedagger.Exec, fail map[string]bool) fakedagger.E
 				fmt.Fprintf(&out, "restored %s to its previous document\n", blk.Ref)
 				continue
 			}
-			b.images[blk.Ref] = u.Data.Image
-			b.uses[blk.Ref] = u.Data.Creds.Ref.ID
-			fmt.Fprintf(&out, "restored %s to its previous document (image %s)\n", blk.Ref, u.Data.Image)
+			image, _ := u.Data["image"].(string)
+			nested, _ := u.Data["aws_credentials"].(map[string]any)
+			ref, _ := nested["$ref"].(map[string]any)
+			b.images[blk.Ref] = image
+			b.uses[blk.Ref], _ = ref["block_document_id"].(string)
+			fmt.Fprintf(&out, "restored %s to its previous document (image %s)\n", blk.Ref, image)
 		}
 		return fakedagger.ExecResult{Stdout: out.String()}
 	}
