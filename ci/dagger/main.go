@@ -173,10 +173,12 @@ func (m *PrefectFlows) WithBaseImage(
 	return m
 }
 
-// WithEcs sets what infrastructure/ecs-task-<env>.py saves in the ECS task block.
+// WithEcs sets the ECS settings: the ECS task block on Prefect 2, job variables on Prefect 3.
 //
-// Cluster, execution role and region are required with with-prefect; CPU and memory
-// default to the script's values.
+// Prefect 2: infrastructure/ecs-task-<env>.py saves them; cluster, execution role and
+// region are required with with-prefect, CPU and memory default to the script's values.
+// Prefect 3: each one set becomes a job variable of the deployments in ecs pools, under
+// the file's own (README "ECS settings on Prefect 3"); none is required.
 func (m *PrefectFlows) WithEcs(
 	// ECS cluster (ECS_CLUSTER).
 	// +optional
