@@ -544,7 +544,7 @@ func (a *App) apply(ctx context.Context, args []string) int {
 		}
 		serverVersion = rep.ServerVersion
 	}
-	if api != nil && (!a.withPools(ctx, api, f, &own) || !a.checkJobVariables(ctx, api, f, own, o.uncheckedJobVars)) {
+	if api != nil && (!a.withPools(ctx, api, f, &own) || !a.checkJobVariables(ctx, api, f, &own, o.uncheckedJobVars)) {
 		fmt.Fprintln(a.Stderr, "prefect-deploy: nothing was deployed")
 		return ExitFailed
 	}

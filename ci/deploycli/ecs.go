@@ -56,32 +56,30 @@ func (e ecsFlags) settings() (desired.ECS, error) {
 // poolHasCredentials says the pool's base job template gives aws_credentials a default
 // (a block the pool's owner chose, e.g. in the UI).
 func poolHasCredentials(p *prefectapi.WorkPool) bool {
-	var t struct {
-		Variables struct {
-			Properties map[string]map[string]json.RawMessage `json:"properties"`
-		} `json:"variables"`
-	}
-	if json.Unmarshal(p.BaseJobTemplate, &t) != nil {
+	vars, err := p.TemplateVariables()
+	if err != nil {
 		return false
 	}
-	d, ok := t.Variables.Properties["aws_credentials"]["default"]
-	return ok && string(d) != "null"
+	var v struct {
+		Default json.RawMessage `json:"default"`
+	}
+	if json.Unmarshal(vars["aws_credentials"], &v) != nil {
+		return false
+	}
+	return len(v.Default) > 0 && string(v.Default) != "null"
 }
 
-// ecsAPI is what poolJobVariables reads; *prefectapi.Client implements it.
-type ecsAPI interface {
-	ReadWorkPool(ctx context.Context, name string) (*prefectapi.WorkPool, error)
+// blockReader is what poolJobVariables reads; *prefectapi.Client implements it.
+type blockReader interface {
 	ReadBlockDocument(ctx context.Context, typeSlug, name string) (*prefectapi.BlockDocument, error)
 }
 
 // poolJobVariables are the job variables the ECS settings add, by pool name, for the
-// pools of type ecs that f names (nil without settings). The pool types are read from
-// the API; a pool of another type or one that does not exist yet gets none, with one
-// note line each on notes. The credentials block must exist: the worker reads it.
-func poolJobVariables(ctx context.Context, api ecsAPI, f *spec.File, e ecsFlags, notes func(string)) (map[string]map[string]any, error) {
-	if !e.given() || f.Prefect != spec.Prefect3 {
-		return nil, nil
-	}
+// pools of type ecs that f names (nil without settings). pools are those pools as the
+// server holds them (nil: it has none of that name, yet); a pool of another type or one
+// that does not exist yet gets none, with one note line each on notes. The credentials
+// block must exist: the worker reads it.
+func poolJobVariables(ctx context.Context, api blockReader, f *spec.File, pools map[string]*prefectapi.WorkPool, e ecsFlags, notes func(string)) (map[string]map[string]any, error) {
 	s, err := e.settings()
 	if err != nil {
 		return nil, err
@@ -111,13 +109,11 @@ func poolJobVariables(ctx context.Context, api ecsAPI, f *spec.File, e ecsFlags,
 	sort.Strings(sorted)
 	out := map[string]map[string]any{}
 	for _, name := range sorted {
-		p, err := api.ReadWorkPool(ctx, name)
+		p := pools[name]
 		switch {
-		case errors.Is(err, prefectapi.ErrNotFound):
+		case p == nil:
 			notes(fmt.Sprintf("work pool %s does not exist: its deployments get no ECS settings until it does (of type %s)", name, desired.ECSPoolType))
 			continue
-		case err != nil:
-			return nil, fmt.Errorf("read work pool %s for the ECS settings: %w", name, err)
 		case p.Type != desired.ECSPoolType:
 			notes(fmt.Sprintf("work pool %s is of type %s: the ECS settings are only for pools of type %s", name, p.Type, desired.ECSPoolType))
 			continue

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -59,6 +60,17 @@ func TestECSSettingsPrefect3(t *testing.T) {
 				assert.NotContains(t, string(r.Body), awsSecret, "%s %s", r.Method, r.Path)
 			}
 			assert.NotContains(t, stdout+stderr, awsSecret)
+			// The apply's preflight reads each pool once (it exists), and the ECS settings
+			// and the job variable check share one more read.
+			reads := map[string]int{}
+			for _, r := range fake.Requests() {
+				if r.Method == "GET" && strings.HasPrefix(r.Path, "/work_pools/") {
+					reads[r.Path]++
+				}
+			}
+			for path, n := range reads {
+				assert.LessOrEqual(t, n, 2, "GET %s", path)
+			}
 			if tc.Code != deploycli.ExitOK {
 				for _, r := range fake.Requests() {
 					assert.NotEqual(t, "POST /deployments/", r.Method+" "+r.Path, "nothing is written")

@@ -12,23 +12,18 @@ import (
 // checkJobVariables refuses a Prefect 3 file whose deployments would send a job variable
 // their pool's base job template does not declare (preflight.JobVariableKeys): the
 // server stores such a key and the worker ignores it, so a typo would do nothing,
-// silently. It reads the pools (nothing is written) after withPools, whose ECS settings
+// silently. It reads the pools (nothing is written; once, with withPools: readPools) after withPools, whose ECS settings
 // are checked too; a pool that does not exist yet is not checked. Problems and notes go
 // to stderr, one line each; false means stop. unchecked (--unchecked-job-variables) makes
 // each problem a note.
-func (a *App) checkJobVariables(ctx context.Context, api *prefectapi.Client, f *spec.File, own runOwner, unchecked bool) bool {
+func (a *App) checkJobVariables(ctx context.Context, api *prefectapi.Client, f *spec.File, own *runOwner, unchecked bool) bool {
 	if f.Prefect != spec.Prefect3 {
 		return true
 	}
-	states, readProblems := preflight.WorkPools(ctx, api, preflight.PoolUses(f.Deployments), preflight.PoolRule{AnyType: true})
-	for _, p := range readProblems {
-		fmt.Fprintf(a.Stderr, "prefect-deploy: %s\n", p)
+	if !a.readPools(ctx, api, f, own) {
+		return false
 	}
-	pools := map[string]*prefectapi.WorkPool{}
-	for _, s := range states {
-		pools[s.Name] = s.Pool
-	}
-	problems, notes := preflight.JobVariableKeys(f.Deployments, pools, own.pools)
+	problems, notes := preflight.JobVariableKeys(f.Deployments, own.workPools, own.pools)
 	for _, n := range notes {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: note: %s\n", n)
 	}
@@ -42,7 +37,7 @@ func (a *App) checkJobVariables(ctx context.Context, api *prefectapi.Client, f *
 	if len(problems) > 0 && !unchecked {
 		fmt.Fprintln(a.Stderr, "prefect-deploy: fix the job variables above, or pass --unchecked-job-variables if the pool's template reads them anyway (its job_configuration names them)")
 	}
-	return (unchecked || len(problems) == 0) && len(readProblems) == 0
+	return unchecked || len(problems) == 0
 }
 
 // uncheckedJobVarsHelp is --unchecked-job-variables of apply and plan.

@@ -12,6 +12,7 @@ import (
 	"github.com/acme-data/prefect-flows/ci/ownership"
 	"github.com/acme-data/prefect-flows/ci/prefectapi"
 	"github.com/acme-data/prefect-flows/ci/prefectcli"
+	"github.com/acme-data/prefect-flows/ci/preflight"
 	"github.com/acme-data/prefect-flows/ci/prune"
 	"github.com/acme-data/prefect-flows/ci/spec"
 )
@@ -43,6 +44,9 @@ type runOwner struct {
 	// once withPools has read the pools' types.
 	ecs   ecsFlags
 	pools map[string]map[string]any
+	// workPools are the pools the file names as the server holds them (nil for one it
+	// has not), read once by readPools for the ECS settings and the job variable check.
+	workPools map[string]*prefectapi.WorkPool
 }
 
 func (w runOwner) options(pruneLegacy bool) liveplan.Options {
@@ -53,13 +57,37 @@ func (w runOwner) options(pruneLegacy bool) liveplan.Options {
 // ecs pools (poolJobVariables), for apply to write and the plan and read-back to compare
 // alike; notes go to stderr. false means stop: the reason is printed.
 func (a *App) withPools(ctx context.Context, api *prefectapi.Client, f *spec.File, own *runOwner) bool {
-	pools, err := poolJobVariables(ctx, api, f, own.ecs, func(note string) { fmt.Fprintf(a.Stderr, "prefect-deploy: note: %s\n", note) })
+	if !own.ecs.given() || f.Prefect != spec.Prefect3 {
+		return true
+	}
+	if !a.readPools(ctx, api, f, own) {
+		return false
+	}
+	pools, err := poolJobVariables(ctx, api, f, own.workPools, own.ecs, func(note string) { fmt.Fprintf(a.Stderr, "prefect-deploy: note: %s\n", note) })
 	if err != nil {
 		fmt.Fprintf(a.Stderr, "prefect-deploy: ECS settings: %v\n", err)
 		return false
 	}
 	own.pools = pools
 	return true
+}
+
+// readPools reads the work pools f names into own.workPools, once per command
+// (concurrently, preflight.WorkPools; any type is read, the type rule is the pools
+// command's and the preflight's). A failed read is printed and means stop.
+func (a *App) readPools(ctx context.Context, api *prefectapi.Client, f *spec.File, own *runOwner) bool {
+	if own.workPools != nil {
+		return true
+	}
+	states, problems := preflight.WorkPools(ctx, api, preflight.PoolUses(f.Deployments), preflight.PoolRule{AnyType: true})
+	for _, p := range problems {
+		fmt.Fprintf(a.Stderr, "prefect-deploy: %s\n", p)
+	}
+	own.workPools = make(map[string]*prefectapi.WorkPool, len(states))
+	for _, s := range states {
+		own.workPools[s.Name] = s.Pool
+	}
+	return len(problems) == 0
 }
 
 // marker resolves the environment (--env, else the file name), the owner (liveplan's
@@ -111,7 +139,7 @@ func (a *App) planLive(ctx context.Context, f *spec.File, own runOwner, detailed
 	if !a.withPools(ctx, api, f, &own) {
 		return ExitFailed
 	}
-	if !a.checkJobVariables(ctx, api, f, own, unchecked) {
+	if !a.checkJobVariables(ctx, api, f, &own, unchecked) {
 		fmt.Fprintln(a.Stderr, "prefect-deploy: plan: apply would refuse this file (above) and write nothing")
 		return ExitFailed
 	}

@@ -210,3 +210,21 @@ type WorkPool struct {
 	// the pool was created without one).
 	BaseJobTemplate json.RawMessage `json:"base_job_template,omitempty"`
 }
+
+// TemplateVariables are the pool's base_job_template.variables.properties by name, each
+// as the server holds it (its type, default, ...); none for an empty template ({}, what a
+// pool created without one holds).
+func (p *WorkPool) TemplateVariables() (map[string]json.RawMessage, error) {
+	if len(p.BaseJobTemplate) == 0 {
+		return nil, nil
+	}
+	var t struct {
+		Variables struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"variables"`
+	}
+	if err := json.Unmarshal(p.BaseJobTemplate, &t); err != nil {
+		return nil, err
+	}
+	return t.Variables.Properties, nil
+}

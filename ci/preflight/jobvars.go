@@ -1,7 +1,6 @@
 package preflight
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -41,7 +40,7 @@ func JobVariableKeys(deployments []spec.Deployment, pools map[string]*prefectapi
 			continue
 		}
 		p := pools[wp.Name]
-		known, err := templateVariables(p.BaseJobTemplate)
+		known, err := p.TemplateVariables()
 		if err != nil || len(known) == 0 {
 			if !noted[p.Name] {
 				noted[p.Name] = true
@@ -54,7 +53,7 @@ func JobVariableKeys(deployments []spec.Deployment, pools map[string]*prefectapi
 			continue
 		}
 		check := func(key string, pos spec.Pos, from string) {
-			if key == ImageVariable || known[key] {
+			if _, declared := known[key]; key == ImageVariable || declared {
 				return
 			}
 			k := seen{pos, p.Name, key}
@@ -82,27 +81,6 @@ func JobVariableKeys(deployments []spec.Deployment, pools map[string]*prefectapi
 		}
 	}
 	return problems, notes
-}
-
-// templateVariables are the names of base_job_template.variables.properties; none for
-// an empty template ({}, what a pool created without one holds).
-func templateVariables(raw json.RawMessage) (map[string]bool, error) {
-	if len(raw) == 0 {
-		return nil, nil
-	}
-	var t struct {
-		Variables struct {
-			Properties map[string]json.RawMessage `json:"properties"`
-		} `json:"variables"`
-	}
-	if err := json.Unmarshal(raw, &t); err != nil {
-		return nil, err
-	}
-	known := make(map[string]bool, len(t.Variables.Properties))
-	for k := range t.Variables.Properties {
-		known[k] = true
-	}
-	return known, nil
 }
 
 func comparePos(a, b spec.Pos) int {
