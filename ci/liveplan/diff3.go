@@ -46,17 +46,18 @@ func compare3(d spec.Deployment, s *prefectapi.Deployment, t target) []Change {
 		gotJV[k] = v
 	}
 	wantJV := t.jobVariables(d)
-	got, _ := gotJV["image"].(string)
-	switch _, fileImage := d.WorkPool.JobVariableValues()["image"]; {
+	switch {
 	case t.image != "":
 		// jobVariables put it in, as the writer does.
-	case t.imageRepo != "" && pushedByDigest(got, t.imageRepo):
+	case t.imageRepo != "":
 		// The deploy pushes first, so the digest is not known yet: an image of that
 		// repository by digest is the pipeline's, and a deploy only moves it to the next
-		// push; anything else (a tag, another repository, none) is replaced.
-		wantJV["image"] = got
-	case t.imageRepo != "":
-	case !fileImage:
+		// push; anything else (a tag, another repository, none) is replaced by the
+		// push's digest to come, as jobVariables wrote it.
+		if got, _ := gotJV["image"].(string); pushedByDigest(got, t.imageRepo) {
+			wantJV["image"] = got
+		}
+	case !writesImage(d.WorkPool):
 		// The image comes with apply (--image, the published digest); a plan that is not
 		// told it cannot compare it.
 		delete(gotJV, "image")
@@ -90,6 +91,15 @@ func (t target) jobVariables(d spec.Deployment) map[string]any {
 		jv["image"] = t.imageRepo + PendingDigest
 	}
 	return jv
+}
+
+// writesImage says whether the file itself sets job_variables.image.
+func writesImage(wp *spec.WorkPool) bool {
+	if wp == nil {
+		return false
+	}
+	_, ok := wp.JobVariables["image"]
+	return ok
 }
 
 // pushedByDigest says whether ref is an image of repository repo by digest, with or
