@@ -23,14 +23,7 @@ func compare3(d spec.Deployment, s *prefectapi.Deployment, t target) []Change {
 	var out []Change
 	add := func(c Change) { out = append(out, c) }
 
-	// As the writer sends them: an rrule with the DTSTART Prefect 3's client adds.
-	want := d.ScheduleValues()
-	for i := range want {
-		if want[i].Kind == schedule.RRule {
-			want[i].RRule = schedule.WithDTStart(want[i].RRule)
-		}
-	}
-	if same, wantText, gotText := schedule.CompareSets(want, s.Schedules); !same {
+	if same, wantText, gotText := schedule.CompareSets(schedulesSent(d), s.Schedules); !same {
 		add(Change{Field: FieldSchedules, Old: listText(gotText), New: listText(wantText)})
 	}
 
@@ -91,6 +84,18 @@ func (t target) jobVariables(d spec.Deployment) map[string]any {
 		jv["image"] = t.imageRepo + PendingDigest
 	}
 	return jv
+}
+
+// schedulesSent are d's schedules as the Prefect 3 writer sends them: an rrule with the
+// DTSTART Prefect 3's client adds.
+func schedulesSent(d spec.Deployment) []schedule.Schedule {
+	out := d.ScheduleValues()
+	for i := range out {
+		if out[i].Kind == schedule.RRule {
+			out[i].RRule = schedule.WithDTStart(out[i].RRule)
+		}
+	}
+	return out
 }
 
 // writesImage says whether the file itself sets job_variables.image.

@@ -255,13 +255,7 @@ func (p *Plan) hasRemarks() bool {
 // list, the job variables (the pool's settings, the file's, the image when the plan
 // knows it), and the Prefect 3 keys the file sets.
 func createFields3(d *spec.Deployment, p *Plan) [][2]string {
-	want := d.ScheduleValues()
-	for i := range want {
-		if want[i].Kind == schedule.RRule {
-			want[i].RRule = schedule.WithDTStart(want[i].RRule)
-		}
-	}
-	_, scheds, _ := schedule.CompareSets(want, nil)
+	_, scheds, _ := schedule.CompareSets(schedulesSent(*d), nil)
 	queue := DefaultQueue
 	if d.WorkPool.WorkQueueName != "" {
 		queue = d.WorkPool.WorkQueueName
